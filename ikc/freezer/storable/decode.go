@@ -1,0 +1,476 @@
+package storable
+
+import "fmt"
+
+// Storable opcodes (network order subset plus the rarer ones we accept).
+const (
+	sxObject        = 0x00
+	sxLScalar       = 0x01
+	sxArray         = 0x02
+	sxHash          = 0x03
+	sxRef           = 0x04
+	sxUndef         = 0x05
+	sxInteger       = 0x06
+	sxDouble        = 0x07
+	sxByte          = 0x08
+	sxNetint        = 0x09
+	sxScalar        = 0x0a
+	sxSvUndef       = 0x0e
+	sxSvYes         = 0x0f
+	sxSvNo          = 0x10
+	sxBless         = 0x11
+	sxIxBless       = 0x12
+	sxOverload      = 0x14
+	sxUTF8Str       = 0x17
+	sxLUTF8Str      = 0x18
+	sxFlagHash      = 0x19
+	sxWeakRef       = 0x1b
+	sxWeakOverload  = 0x1c
+	sxSvUndefElem   = 0x1f
+	sxBooleanTrue   = 0x22
+	sxBooleanFalse  = 0x23
+	storableMajor   = 2
+	storableMinor   = 11 // what we write
+	maxReadMinor    = 12 // newest we read (Storable 3.32)
+	netorderHeader0 = storableMajor<<1 | 1
+)
+
+// DefaultMaxDepth is the nesting limit Decode applies when
+// DecodeOptions.MaxDepth is 0. Each array, hash and reference level counts
+// one. Perl's own limits are in the thousands; IKC messages nest a few
+// levels.
+const DefaultMaxDepth = 1000
+
+// DecodeOptions configures decoding. The zero value is ready to use.
+type DecodeOptions struct {
+	// MaxDepth limits nesting (0 means DefaultMaxDepth).
+	MaxDepth int
+}
+
+// Decode thaws an nfreeze image into a Value: the reference Perl's thaw
+// would return. A hash or array root gives *Hash or *Array; a scalar root
+// gives a *Ref to it. Strings in the result share one copy of data, so the
+// caller may reuse data afterwards.
+func Decode(data []byte) (Value, error) { return DecodeOptions{}.Decode(data) }
+
+// Decode is like the package-level Decode with these options.
+func (o DecodeOptions) Decode(data []byte) (Value, error) {
+	d := decoder{s: string(data), maxDepth: o.MaxDepth}
+	if d.maxDepth <= 0 {
+		d.maxDepth = DefaultMaxDepth
+	}
+	return d.decode()
+}
+
+type decoder struct {
+	s        string
+	pos      int
+	seen     []Value
+	classes  []string
+	depth    int
+	maxDepth int
+	box      *Ref // scalar container to register for the next tag
+}
+
+func (d *decoder) fail(err error, format string, args ...any) error {
+	return &SyntaxError{Offset: d.pos, Err: err, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) decode() (Value, error) {
+	if len(d.s) < 2 {
+		if len(d.s) == 1 && d.s[0] != netorderHeader0 {
+			return nil, d.fail(ErrBadMagic, "first byte 0x%02x", d.s[0])
+		}
+		return nil, d.fail(ErrTruncated, "header needs 2 bytes")
+	}
+	major, minor := d.s[0], d.s[1]
+	switch {
+	case major == netorderHeader0:
+	case major == storableMajor<<1:
+		return nil, d.fail(ErrNativeOrder, "header 0x%02x", major)
+	case major&1 == 1 && major>>1 > storableMajor:
+		return nil, d.fail(ErrVersion, "binary major %d", major>>1)
+	default:
+		return nil, d.fail(ErrBadMagic, "first byte 0x%02x", major)
+	}
+	if minor > maxReadMinor {
+		return nil, d.fail(ErrVersion, "Storable binary image v%d.%d more recent than supported v%d.%d", storableMajor, minor, storableMajor, maxReadMinor)
+	}
+	d.pos = 2
+	if d.seen == nil {
+		d.seen = make([]Value, 0, 16)
+	}
+	v, err := d.referent()
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.s) {
+		return nil, d.fail(ErrTrailingData, "%d bytes", len(d.s)-d.pos)
+	}
+	return v, nil
+}
+
+func (d *decoder) byte() (byte, error) {
+	if d.pos >= len(d.s) {
+		return 0, d.fail(ErrTruncated, "")
+	}
+	b := d.s[d.pos]
+	d.pos++
+	return b, nil
+}
+
+func (d *decoder) u32() (uint32, error) {
+	if len(d.s)-d.pos < 4 {
+		return 0, d.fail(ErrTruncated, "need 4-byte length")
+	}
+	p := d.pos
+	v := uint32(d.s[p])<<24 | uint32(d.s[p+1])<<16 | uint32(d.s[p+2])<<8 | uint32(d.s[p+3])
+	d.pos += 4
+	return v, nil
+}
+
+func (d *decoder) str(n uint64) (string, error) {
+	if n > uint64(len(d.s)-d.pos) {
+		return "", d.fail(ErrTruncated, "string of %d bytes, %d left", n, len(d.s)-d.pos)
+	}
+	s := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return s, nil
+}
+
+// tag registers the value created by the opcode just read. If a scalar box
+// is pending (the scalar is the referent of a reference), the box takes the
+// tag instead so that back-references share it.
+func (d *decoder) tag(v Value) int {
+	if d.box != nil {
+		v = d.box
+		d.box = nil
+	}
+	d.seen = append(d.seen, v)
+	return len(d.seen) - 1
+}
+
+func (d *decoder) enter() error {
+	d.depth++
+	if d.depth > d.maxDepth {
+		return d.fail(ErrTooDeep, "limit %d", d.maxDepth)
+	}
+	return nil
+}
+
+// referent reads the thing a reference points to and returns the Value that
+// stands for a reference to it (*Array, *Hash or *Ref).
+func (d *decoder) referent() (Value, error) {
+	if d.pos >= len(d.s) {
+		return nil, d.fail(ErrTruncated, "")
+	}
+	op := d.s[d.pos]
+	switch op {
+	case sxArray, sxHash, sxFlagHash:
+		d.pos++
+		return d.container(op, "")
+	case sxBless, sxIxBless:
+		d.pos++
+		class, err := d.class(op)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.enter(); err != nil {
+			return nil, err
+		}
+		if d.pos < len(d.s) {
+			if n := d.s[d.pos]; n == sxArray || n == sxHash || n == sxFlagHash {
+				d.pos++
+				v, err := d.container(n, class)
+				d.depth--
+				return v, err
+			}
+		}
+		v, err := d.referent()
+		d.depth--
+		if err != nil {
+			return nil, err
+		}
+		switch x := v.(type) {
+		case *Array:
+			x.Class = class
+		case *Hash:
+			x.Class = class
+		case *Ref:
+			x.Class = class
+		}
+		return v, nil
+	case sxObject:
+		d.pos++
+		v, err := d.backref()
+		if err != nil {
+			return nil, err
+		}
+		switch v.(type) {
+		case *Array, *Hash, *Ref:
+			return v, nil
+		}
+		// A reference to a scalar that was stored in a container slot:
+		// Perl shares the slot; the model gives a fresh scalar box holding
+		// the same value.
+		return &Ref{Target: v}, nil
+	}
+	// A scalar (or a reference, which is a scalar) as referent: box it.
+	box := &Ref{}
+	d.box = box
+	v, err := d.item()
+	if err != nil {
+		return nil, err
+	}
+	d.box = nil
+	box.Target = v
+	return box, nil
+}
+
+func (d *decoder) class(op byte) (string, error) {
+	n, err := d.byte()
+	if err != nil {
+		return "", err
+	}
+	ln := uint64(n)
+	if n&0x80 != 0 {
+		l, err := d.u32()
+		if err != nil {
+			return "", err
+		}
+		ln = uint64(l)
+	}
+	if op == sxIxBless {
+		if ln >= uint64(len(d.classes)) {
+			return "", d.fail(ErrBadClassIndex, "index %d of %d classes", ln, len(d.classes))
+		}
+		return d.classes[ln], nil
+	}
+	c, err := d.str(ln)
+	if err != nil {
+		return "", err
+	}
+	d.classes = append(d.classes, c)
+	return c, nil
+}
+
+func (d *decoder) backref() (Value, error) {
+	t, err := d.u32()
+	if err != nil {
+		return nil, err
+	}
+	if int32(t) < 0 || int64(t) >= int64(len(d.seen)) {
+		return nil, d.fail(ErrBadBackref, "tag %d, %d objects seen", int32(t), len(d.seen))
+	}
+	v := d.seen[t]
+	if v == nil {
+		// A reference slot still being read (only reachable through
+		// aliasing a container slot in a cycle): undef is the best view.
+		return Undef{}, nil
+	}
+	return v, nil
+}
+
+func (d *decoder) container(op byte, class string) (Value, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { d.depth-- }()
+	switch op {
+	case sxArray:
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		if uint64(n) > uint64(len(d.s)-d.pos) {
+			return nil, d.fail(ErrTooLarge, "array of %d items, %d bytes left", n, len(d.s)-d.pos)
+		}
+		a := &Array{Class: class, Elems: make([]Value, n)}
+		d.tag(a)
+		for i := range a.Elems {
+			v, err := d.item()
+			if err != nil {
+				return nil, err
+			}
+			a.Elems[i] = v
+		}
+		return a, nil
+	default:
+		h := &Hash{Class: class}
+		if op == sxFlagHash {
+			f, err := d.byte()
+			if err != nil {
+				return nil, err
+			}
+			h.flagged, h.hashFlags = true, f
+		}
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		min := uint64(5) // value op + 4-byte key length
+		if op == sxFlagHash {
+			min = 6
+		}
+		if uint64(n)*min > uint64(len(d.s)-d.pos) {
+			return nil, d.fail(ErrTooLarge, "hash of %d pairs, %d bytes left", n, len(d.s)-d.pos)
+		}
+		h.Entries = make([]Entry, n)
+		d.tag(h)
+		for i := range h.Entries {
+			v, err := d.item()
+			if err != nil {
+				return nil, err
+			}
+			e := &h.Entries[i]
+			e.Value = v
+			var kf byte
+			if op == sxFlagHash {
+				if kf, err = d.byte(); err != nil {
+					return nil, err
+				}
+				if kf&^0x03 != 0 || kf == 0x03 {
+					return nil, d.fail(ErrBadFlags, "key flags 0x%02x", kf)
+				}
+			}
+			kl, err := d.u32()
+			if err != nil {
+				return nil, err
+			}
+			k, err := d.str(uint64(kl))
+			if err != nil {
+				return nil, err
+			}
+			switch kf {
+			case 0:
+				e.Key = k
+			case 1:
+				e.Key, e.UTF8 = k, true
+			case 2:
+				e.Key, e.UTF8 = fromLatin1(k), true
+			}
+		}
+		return h, nil
+	}
+}
+
+// item reads one value in a scalar slot (array element, hash value, root
+// scalar, referent of a reference to a scalar).
+func (d *decoder) item() (Value, error) {
+	op, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case sxUndef:
+		v := Undef{}
+		d.tag(v)
+		return v, nil
+	case sxSvUndef, sxSvUndefElem:
+		v := Undef{Immortal: true}
+		d.tag(v)
+		return v, nil
+	case sxSvYes, sxBooleanTrue:
+		d.tag(Bool(true))
+		return Bool(true), nil
+	case sxSvNo, sxBooleanFalse:
+		d.tag(Bool(false))
+		return Bool(false), nil
+	case sxByte:
+		b, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		v := Int(int(b) - 128)
+		d.tag(v)
+		return v, nil
+	case sxNetint:
+		u, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		v := Int(int32(u))
+		d.tag(v)
+		return v, nil
+	case sxScalar, sxUTF8Str:
+		n, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		s, err := d.str(uint64(n))
+		if err != nil {
+			return nil, err
+		}
+		return d.scalar(op == sxUTF8Str, s), nil
+	case sxLScalar, sxLUTF8Str:
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		s, err := d.str(uint64(n))
+		if err != nil {
+			return nil, err
+		}
+		return d.scalar(op == sxLUTF8Str, s), nil
+	case sxRef, sxWeakRef, sxOverload, sxWeakOverload:
+		t := d.tag(nil)
+		box := d.seen[t]
+		if err := d.enter(); err != nil {
+			return nil, err
+		}
+		v, err := d.referent()
+		d.depth--
+		if err != nil {
+			return nil, err
+		}
+		if box == nil {
+			d.seen[t] = v
+		}
+		if op == sxOverload || op == sxWeakOverload {
+			switch x := v.(type) {
+			case *Array:
+				x.overload = true
+			case *Hash:
+				x.overload = true
+			case *Ref:
+				x.overload = true
+			}
+		}
+		if op == sxWeakRef || op == sxWeakOverload {
+			return Weak{To: v}, nil
+		}
+		return v, nil
+	case sxObject:
+		v, err := d.backref()
+		if err != nil {
+			return nil, err
+		}
+		if d.box != nil {
+			// Root-level back-reference cannot happen; keep the box rule.
+			d.box = nil
+		}
+		return v, nil
+	case sxArray, sxHash, sxFlagHash:
+		// A container directly in a slot: only XS code builds that. Treat
+		// it as a reference to the container.
+		d.box = nil
+		return d.container(op, "")
+	case sxBless, sxIxBless:
+		d.pos--
+		d.box = nil
+		return d.referent()
+	}
+	d.pos--
+	return nil, d.fail(ErrUnknownOpcode, "opcode 0x%02x", op)
+}
+
+func (d *decoder) scalar(utf bool, s string) Value {
+	var v Value
+	if utf {
+		v = String(s)
+	} else {
+		v = Bytes(s)
+	}
+	d.tag(v)
+	return v
+}
