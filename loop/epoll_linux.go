@@ -1,0 +1,191 @@
+//go:build linux
+
+package loop
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// epoller is the Linux Poller: epoll for readiness, an eventfd for Wake and
+// a timerfd for deadlines finer than epoll_wait's millisecond. It is modelled
+// on gnet's pkg/netpoll but, unlike netpoll's Polling loop, hands control
+// back to the caller after every wait so the kernel can run its batch and
+// choose the next timeout (see docs/design.md).
+type epoller struct {
+	epfd    int
+	wakefd  int
+	timerfd int
+	events  []unix.EpollEvent
+	// woken is 1 while a wake-up is pending in the eventfd, so that a
+	// storm of Wake calls costs one write.
+	woken  atomic.Int32
+	armed  bool // timerfd is armed
+	closed bool
+}
+
+func newPoller() (*epoller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	p := &epoller{epfd: epfd, wakefd: -1, timerfd: -1, events: make([]unix.EpollEvent, 128)}
+	if p.wakefd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.timerfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, fd := range []int{p.wakefd, p.timerfd} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func toEpoll(ev Events) uint32 {
+	var e uint32
+	if ev&Readable != 0 {
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if ev&Writable != 0 {
+		e |= unix.EPOLLOUT
+	}
+	if ev&Priority != 0 {
+		e |= unix.EPOLLPRI
+	}
+	return e
+}
+
+func fromEpoll(e uint32) Events {
+	var ev Events
+	if e&(unix.EPOLLIN|unix.EPOLLRDHUP) != 0 {
+		ev |= Readable
+	}
+	if e&unix.EPOLLOUT != 0 {
+		ev |= Writable
+	}
+	if e&unix.EPOLLPRI != 0 {
+		ev |= Priority
+	}
+	if e&unix.EPOLLHUP != 0 {
+		ev |= Hangup
+	}
+	if e&unix.EPOLLERR != 0 {
+		ev |= Error
+	}
+	return ev
+}
+
+func (p *epoller) Add(fd int, ev Events) error {
+	e := unix.EpollEvent{Events: toEpoll(ev), Fd: int32(fd)}
+	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &e)
+	if errors.Is(err, unix.EPERM) {
+		// Regular files and some ttys cannot be polled; like select(),
+		// treat them as always ready by reporting them from Wait.
+		return ErrNotPollable
+	}
+	return err
+}
+
+func (p *epoller) Modify(fd int, ev Events) error {
+	e := unix.EpollEvent{Events: toEpoll(ev), Fd: int32(fd)}
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &e)
+}
+
+func (p *epoller) Delete(fd int) error {
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+// ErrNotPollable is returned by Add for descriptors epoll refuses, such as
+// regular files.
+var ErrNotPollable = errors.New("loop: file descriptor cannot be polled")
+
+func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error) {
+	msec := -1
+	switch {
+	case timeout == 0:
+		msec = 0
+	case timeout > 0:
+		if timeout%time.Millisecond == 0 {
+			msec = int(timeout / time.Millisecond)
+		} else {
+			// Sub-millisecond precision: let the timerfd end the wait.
+			ts := unix.NsecToTimespec(int64(timeout))
+			if err := unix.TimerfdSettime(p.timerfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+				return 0, err
+			}
+			p.armed = true
+		}
+	}
+	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	if err != nil {
+		if err == unix.EINTR {
+			return 0, nil
+		}
+		return 0, err
+	}
+	reported := 0
+	for i := 0; i < n; i++ {
+		e := &p.events[i]
+		fd := int(e.Fd)
+		switch fd {
+		case p.wakefd:
+			var buf [8]byte
+			unix.Read(p.wakefd, buf[:])
+			p.woken.Store(0)
+			continue
+		case p.timerfd:
+			var buf [8]byte
+			unix.Read(p.timerfd, buf[:])
+			p.armed = false
+			continue
+		}
+		fn(fd, fromEpoll(e.Events))
+		reported++
+	}
+	if p.armed && n > 0 {
+		// Woken by something else first: disarm so a stale expiry does
+		// not cut a later wait short.
+		unix.TimerfdSettime(p.timerfd, 0, &unix.ItimerSpec{}, nil)
+		p.armed = false
+	}
+	if n == len(p.events) && n < 4096 {
+		p.events = make([]unix.EpollEvent, 2*n)
+	}
+	return reported, nil
+}
+
+func (p *epoller) Wake() error {
+	if !p.woken.CompareAndSwap(0, 1) {
+		return nil
+	}
+	one := uint64(1)
+	_, err := unix.Write(p.wakefd, (*[8]byte)(unsafe.Pointer(&one))[:])
+	if err == unix.EAGAIN {
+		err = nil
+	}
+	return err
+}
+
+func (p *epoller) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	for _, fd := range []int{p.wakefd, p.timerfd, p.epfd} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	return nil
+}

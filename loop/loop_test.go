@@ -1,0 +1,125 @@
+package loop
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func pipe(t *testing.T) (r, w int) {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	return p[0], p[1]
+}
+
+func TestReadinessLevelTriggered(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, w := pipe(t)
+	if err := p.Add(r, Readable); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := p.Wait(0, func(int, Events) { t.Error("ready before write") })
+	if n != 0 {
+		t.Fatalf("n = %d", n)
+	}
+	unix.Write(w, []byte("x"))
+	for i := 0; i < 2; i++ { // level-triggered: reported until consumed
+		got := 0
+		p.Wait(time.Second, func(fd int, ev Events) {
+			if fd != r || ev&Readable == 0 {
+				t.Errorf("fd %d ev %v", fd, ev)
+			}
+			got++
+		})
+		if got != 1 {
+			t.Fatalf("pass %d: %d reports", i, got)
+		}
+	}
+	// Paused: registered but silent.
+	if err := p.Modify(r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := p.Wait(0, func(int, Events) {}); n != 0 {
+		t.Fatal("paused fd reported")
+	}
+	if err := p.Delete(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWakeFromGoroutine(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	go func() { time.Sleep(20 * time.Millisecond); p.Wake() }()
+	start := time.Now()
+	p.Wait(5*time.Second, func(int, Events) {})
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("wake took %v", d)
+	}
+	// Many wakes collapse into one pending wake-up.
+	for i := 0; i < 100; i++ {
+		p.Wake()
+	}
+	p.Wait(time.Second, func(int, Events) {})
+	start = time.Now()
+	p.Wait(30*time.Millisecond, func(int, Events) {})
+	if d := time.Since(start); d < 25*time.Millisecond {
+		t.Fatalf("stale wake-up ended the wait after %v", d)
+	}
+}
+
+func TestSubMillisecondTimeout(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const want = 300 * time.Microsecond
+	var worst time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		p.Wait(want, func(int, Events) {})
+		d := time.Since(start)
+		if d < want {
+			t.Fatalf("woke early after %v", d)
+		}
+		if d-want > worst {
+			worst = d - want
+		}
+	}
+	// epoll_wait alone would round 300µs up to 1ms.
+	if worst > 5*time.Millisecond {
+		t.Fatalf("worst lateness %v", worst)
+	}
+}
+
+func BenchmarkWaitPoll(b *testing.B) {
+	p, _ := New()
+	defer p.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Wait(0, func(int, Events) {})
+	}
+}
+
+func BenchmarkWake(b *testing.B) {
+	p, _ := New()
+	defer p.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Wake()
+		p.Wait(0, func(int, Events) {})
+	}
+}

@@ -1,0 +1,250 @@
+package poe
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// AlarmID identifies a timer. IDs come from the same counter as every
+// queued item, so they are unique and increasing.
+type AlarmID uint64
+
+// Alarm describes a timer removed with AlarmRemove or AlarmRemoveAll.
+type Alarm struct {
+	ID   AlarmID
+	Name string
+	Time time.Time // when it was due (POE reports the delay for delay()-made timers; we report the time)
+	Args []any
+}
+
+// All timer methods act on the active session's timers only.
+
+// Alarm removes every timer of the active session named name, then, unless
+// at is the zero time, sets one at at. EINVAL for an empty name.
+func (k *Kernel) Alarm(name string, at time.Time, args ...any) error {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return err
+	}
+	k.removeNamed(s, name)
+	if !at.IsZero() {
+		k.addTimer(s, name, k.fromTime(at), args)
+	}
+	return nil
+}
+
+// AlarmAdd sets a timer at at, keeping the session's others of that name.
+func (k *Kernel) AlarmAdd(name string, at time.Time, args ...any) error {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return err
+	}
+	if at.IsZero() {
+		return errnof(einval, "alarm_add: no time given")
+	}
+	k.addTimer(s, name, k.fromTime(at), args)
+	return nil
+}
+
+// AlarmSet sets a timer at at and returns its ID.
+func (k *Kernel) AlarmSet(name string, at time.Time, args ...any) (AlarmID, error) {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return 0, err
+	}
+	if at.IsZero() {
+		return 0, errnof(einval, "alarm_set: no time given")
+	}
+	return AlarmID(k.addTimer(s, name, k.fromTime(at), args).id), nil
+}
+
+// Delay removes every timer of the active session named name and sets one
+// d from now. (POE's delay(name) without seconds is Alarm(name,
+// time.Time{}).)
+func (k *Kernel) Delay(name string, d time.Duration, args ...any) error {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return err
+	}
+	k.removeNamed(s, name)
+	k.addTimer(s, name, k.clock()+int64(d), args)
+	return nil
+}
+
+// DelayAdd sets a timer d from now, keeping others of that name.
+func (k *Kernel) DelayAdd(name string, d time.Duration, args ...any) error {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return err
+	}
+	k.addTimer(s, name, k.clock()+int64(d), args)
+	return nil
+}
+
+// DelaySet sets a timer d from now and returns its ID.
+func (k *Kernel) DelaySet(name string, d time.Duration, args ...any) (AlarmID, error) {
+	s, err := k.timerSession(name)
+	if err != nil {
+		return 0, err
+	}
+	return AlarmID(k.addTimer(s, name, k.clock()+int64(d), args).id), nil
+}
+
+// AlarmAdjust moves a timer by delta from its current due time and returns
+// the new time. ESRCH for an unknown ID, EPERM for another session's timer,
+// EINVAL for ID 0.
+func (k *Kernel) AlarmAdjust(id AlarmID, delta time.Duration) (time.Time, error) {
+	it, err := k.ownTimer("alarm_adjust", id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if delta != 0 {
+		it.due += int64(delta)
+		k.timers.fix(it.hidx)
+	}
+	return k.toTime(it.due), nil
+}
+
+// DelayAdjust re-schedules a timer to d from now and returns the new time.
+func (k *Kernel) DelayAdjust(id AlarmID, d time.Duration) (time.Time, error) {
+	it, err := k.ownTimer("delay_adjust", id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	it.due = k.clock() + int64(d)
+	k.timers.fix(it.hidx)
+	return k.toTime(it.due), nil
+}
+
+// AlarmRemove removes one timer and returns what it was.
+func (k *Kernel) AlarmRemove(id AlarmID) (Alarm, error) {
+	it, err := k.ownTimer("alarm_remove", id)
+	if err != nil {
+		return Alarm{}, err
+	}
+	a := k.describe(it)
+	k.removeTimer(it)
+	return a, nil
+}
+
+// AlarmRemoveAll removes every timer of the active session and returns
+// them in due order.
+func (k *Kernel) AlarmRemoveAll() ([]Alarm, error) {
+	s := k.active
+	if s == k.self {
+		return nil, ErrNoActiveSession
+	}
+	var its []*item
+	for it := s.alarmHead; it != nil; it = it.anext {
+		its = append(its, it)
+	}
+	sortItems(its)
+	out := make([]Alarm, len(its))
+	for i, it := range its {
+		out[i] = k.describe(it)
+		k.removeTimer(it)
+	}
+	return out, nil
+}
+
+func sortItems(its []*item) {
+	sort.Slice(its, func(i, j int) bool { return its[i].less(its[j]) })
+}
+
+func (k *Kernel) describe(it *item) Alarm {
+	return Alarm{ID: AlarmID(it.id), Name: it.event, Time: k.toTime(it.due), Args: append([]any(nil), it.args...)}
+}
+
+func (k *Kernel) timerSession(name string) (*Session, error) {
+	s := k.active
+	if s == k.self {
+		return nil, ErrNoActiveSession
+	}
+	if name == "" {
+		return nil, errnof(einval, "timer name is empty")
+	}
+	return s, nil
+}
+
+func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
+	s := k.active
+	if s == k.self {
+		return nil, ErrNoActiveSession
+	}
+	if id == 0 {
+		return nil, errnof(einval, op+": no alarm ID given")
+	}
+	it := k.alarms[uint64(id)]
+	if it == nil {
+		return nil, errnof(esrch, fmt.Sprintf("%s: no alarm %d", op, id))
+	}
+	if it.dest != s {
+		return nil, errnof(eperm, fmt.Sprintf("%s: alarm %d belongs to %s", op, id, it.dest))
+	}
+	return it, nil
+}
+
+func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item {
+	it := k.newItem()
+	it.kind, it.dest, it.src, it.event, it.due = kindAlarm, s, s, name, due
+	it.args = append(it.args[:0], args...)
+	k.hold(it)
+	k.timers.push(it)
+	k.alarms[it.id] = it
+	it.anext = s.alarmHead
+	if s.alarmHead != nil {
+		s.alarmHead.aprev = it
+	}
+	s.alarmHead = it
+	if s.alarmNames == nil {
+		s.alarmNames = map[string]int{}
+	}
+	s.alarmNames[name]++
+	if k.trace != nil {
+		k.trace.enqueue(k, it)
+	}
+	return it
+}
+
+// unlinkAlarm takes a timer out of its session's list.
+func (k *Kernel) unlinkAlarm(it *item) {
+	s := it.dest
+	if it.aprev != nil {
+		it.aprev.anext = it.anext
+	} else if s.alarmHead == it {
+		s.alarmHead = it.anext
+	}
+	if it.anext != nil {
+		it.anext.aprev = it.aprev
+	}
+	it.anext, it.aprev = nil, nil
+	if n := s.alarmNames[it.event] - 1; n > 0 {
+		s.alarmNames[it.event] = n
+	} else {
+		delete(s.alarmNames, it.event)
+	}
+}
+
+func (k *Kernel) removeTimer(it *item) {
+	if it.hidx >= 0 {
+		k.timers.remove(it.hidx)
+	}
+	delete(k.alarms, it.id)
+	k.unlinkAlarm(it)
+	k.release(it)
+	k.freeItem(it)
+}
+
+func (k *Kernel) removeNamed(s *Session, name string) {
+	if s.alarmNames[name] == 0 {
+		return
+	}
+	for it := s.alarmHead; it != nil; {
+		next := it.anext
+		if it.event == name {
+			k.removeTimer(it)
+		}
+		it = next
+	}
+}

@@ -1,0 +1,264 @@
+package poe
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+)
+
+// dispatch modes
+const (
+	modeQueued = iota // a queued event, or I/O readiness: trapped
+	modeCall          // Call into a session
+	modeMgmt          // _start, _stop, _child, _parent, signal watchers: trapped, sender given
+)
+
+// Post sends event to dest, queued FIFO; the active session (or the kernel,
+// outside handlers) is the SENDER. dest is a *Session, a SessionID (or
+// int), a numeric string (an ID), an alias, the *Kernel or the kernel's ID.
+// It fails with ESRCH when dest does not resolve.
+func (k *Kernel) Post(dest any, event string, args ...any) error {
+	s := k.resolve(dest)
+	if s == nil {
+		return k.unresolved("post", dest)
+	}
+	if s == k.self {
+		return nil // the kernel swallows it
+	}
+	k.enqueuePost(kindPost, s, k.active, event, args)
+	return nil
+}
+
+// Yield posts event to the active session itself. Outside handlers it
+// does nothing (POE would post to the kernel, which swallows it).
+func (k *Kernel) Yield(event string, args ...any) {
+	s := k.active
+	if s == k.self {
+		return
+	}
+	k.enqueuePost(kindPost, s, s, event, args)
+}
+
+// Call dispatches event to dest at once and returns the handler's value.
+// A call into another session is trapped like a queued event: if its
+// handler panics, a DIE signal is posted to it and Call returns nil. A
+// session calling itself runs the handler directly (no new active event,
+// no trap), as POE does. The error is ESRCH when dest does not resolve;
+// an event without handler returns (nil, nil), as in POE.
+func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
+	s := k.resolve(dest)
+	if s == nil {
+		return nil, k.unresolved("call", dest)
+	}
+	if s == k.self {
+		return nil, nil
+	}
+	ev := k.getEvent()
+	ev.buf = append(ev.buf[:0], args...)
+	file, line := "", 0
+	if k.trace != nil {
+		file, line = callerOutside()
+	}
+	ret := k.dispatchWith(ev, s, k.active, event, ev.buf, k.callerState(), file, line, modeCall)
+	if k.fatal != nil && k.active != k.self && !k.opts.NoCatch {
+		// A pending fatal error propagates into the calling handler.
+		panic(fatalPanic{k.fatal})
+	}
+	return ret, nil
+}
+
+func (k *Kernel) callerState() string {
+	if k.active == k.self {
+		return ""
+	}
+	return k.activeEvent
+}
+
+func (k *Kernel) unresolved(op string, dest any) error {
+	return errnof(syscall.ESRCH, fmt.Sprintf("%s: cannot resolve %v into a session", op, dest))
+}
+
+// resolve finds a session as POE's _resolve_session does: a session, then
+// an ID, then an alias, then the kernel.
+func (k *Kernel) resolve(dest any) *Session {
+	switch d := dest.(type) {
+	case *Session:
+		if d == nil || d.freed || d.k != k {
+			return nil
+		}
+		if d == k.self {
+			return k.self
+		}
+		return d
+	case string:
+		if isDigits(d) {
+			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
+				if s := k.sessions[SessionID(n)]; s != nil {
+					return s
+				}
+			}
+		}
+		if s := k.aliases[d]; s != nil {
+			return s
+		}
+		if d == k.id {
+			return k.self
+		}
+	case SessionID:
+		return k.sessions[d]
+	case int:
+		if d > 0 {
+			return k.sessions[SessionID(d)]
+		}
+	case int64:
+		if d > 0 {
+			return k.sessions[SessionID(d)]
+		}
+	case uint64:
+		return k.sessions[SessionID(d)]
+	case *Kernel:
+		if d == k {
+			return k.self
+		}
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *Kernel) getEvent() *Event {
+	if n := len(k.freeEvents); n > 0 {
+		ev := k.freeEvents[n-1]
+		k.freeEvents = k.freeEvents[:n-1]
+		return ev
+	}
+	return &Event{Kernel: k}
+}
+
+func (k *Kernel) putEvent(ev *Event) {
+	clear(ev.buf)
+	ev.buf = ev.buf[:0]
+	ev.Args, ev.Heap, ev.Session, ev.Sender, ev.Object = nil, nil, nil, nil, nil
+	k.freeEvents = append(k.freeEvents, ev)
+}
+
+// dispatch invokes event on s; args stay owned by the caller.
+func (k *Kernel) dispatch(s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
+	return k.dispatchWith(k.getEvent(), s, src, event, args, callerState, file, line, mode)
+}
+
+func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
+	defer k.putEvent(ev)
+	h, obj, ok := s.lookup(event)
+	state := event
+	if !ok {
+		h, obj, ok = s.lookup("_default")
+		if !ok {
+			if s.optionTrue("default") && event != "_signal" {
+				k.log.Warn("poe: event has no handler and the session has no _default",
+					"event", event, "session", s.String(), "sender", src.String(), "caller_state", callerState)
+			}
+			return nil
+		}
+		state = "_default"
+		args = []any{event, append([]any{}, args...)}
+	}
+	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
+	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args = callerState, file, line, args
+	if k.trace != nil {
+		k.trace.dispatch(k, s, src, event, state, args)
+	}
+	if mode == modeCall && s == k.active {
+		// Self-call: no new active event, no exception trap (POE 1.4).
+		return h(ev)
+	}
+	prevS, prevE := k.active, k.activeEvent
+	k.active, k.activeEvent = s, event
+	var ret any
+	if k.opts.NoCatch {
+		ret = h(ev)
+	} else {
+		ret = k.trapped(h, ev, s, src, event, callerState, file, line)
+	}
+	k.active, k.activeEvent = prevS, prevE
+	return ret
+}
+
+// trapped runs a handler inside POE's exception trap (section 1.13).
+func (k *Kernel) trapped(h Handler, ev *Event, s, src *Session, event, callerState, file string, line int) (ret any) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		ret = nil
+		if _, ok := r.(fatalPanic); ok {
+			return // already pending; the kernel stops after this item
+		}
+		err := panicError(r)
+		if event == "_stop" || k.dieDepth > 0 || k.active == k.self {
+			k.setFatal(err)
+			k.active = s // restored by dispatchWith
+			return
+		}
+		info := &DieInfo{
+			Err: err, Value: r, Event: event, Dest: s, Source: src,
+			FromState: callerState, File: file, Line: line, Stack: debug.Stack(),
+		}
+		k.enqueuePost(kindSignal, s, k.self, "DIE", []any{info})
+	}()
+	return h(ev)
+}
+
+// DieInfo is ARG1 of a DIE signal: what POE puts in its exception hash.
+type DieInfo struct {
+	Err       error    // error_str: the panic value as an error
+	Value     any      // the panic value itself
+	Event     string   // the event whose handler panicked
+	Dest      *Session // dest_session: the session whose handler panicked
+	Source    *Session // source_session: SENDER of that event
+	FromState string   // from_state: CALLER_STATE of that event
+	File      string
+	Line      int
+	Stack     []byte // the Go stack at the panic
+}
+
+func (d *DieInfo) Error() string { return d.Err.Error() }
+
+type fatalPanic struct{ err error }
+
+// PanicError wraps a panic value that is not an error.
+type PanicError struct{ Value any }
+
+func (p *PanicError) Error() string { return fmt.Sprint(p.Value) }
+
+func panicError(r any) error {
+	switch v := r.(type) {
+	case error:
+		return v
+	case fatalPanic:
+		return v.err
+	default:
+		return &PanicError{Value: r}
+	}
+}
+
+// chainedError is POE's "error + Additional error thrown in handler for
+// previous error: + previous".
+type chainedError struct{ err, prev error }
+
+func (c *chainedError) Error() string {
+	return c.err.Error() + "Additional error thrown in handler for previous error:\n" + c.prev.Error()
+}
+func (c *chainedError) Unwrap() []error { return []error{c.err, c.prev} }

@@ -1,0 +1,349 @@
+package poe
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/poe-go/poe/loop"
+)
+
+// Watch modes, as POE numbers them in ARG1 of a readiness event.
+const (
+	ModeRead     = 0
+	ModeWrite    = 1
+	ModeExpedite = 2
+)
+
+type fdWatch struct {
+	s     *Session
+	event string
+	args  []any
+	gone  bool
+}
+
+type fdRec struct {
+	fd         int
+	handle     any
+	watchers   [3][]*fdWatch
+	paused     [3]bool
+	interest   loop.Events // what the poller is asked for now
+	inPoller   bool
+	unpollable bool // regular files: always ready, like select()
+	internal   func()
+}
+
+type readyFd struct {
+	fd int
+	ev loop.Events
+}
+
+var modeEvents = [3]loop.Events{loop.Readable, loop.Writable, loop.Priority}
+
+// FD returns the file descriptor behind a handle: an int, a uintptr, or
+// anything with SyscallConn (net.Conn, net.Listener, *os.File). It does not
+// call os.File.Fd, which would switch the file to blocking mode.
+func FD(h any) (int, error) {
+	switch v := h.(type) {
+	case int:
+		return v, nil
+	case uintptr:
+		return int(v), nil
+	case syscall.Conn:
+		rc, err := v.SyscallConn()
+		if err != nil {
+			return -1, err
+		}
+		fd := -1
+		if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+			return -1, err
+		}
+		return fd, nil
+	}
+	return -1, fmt.Errorf("poe: %T is not a file descriptor or syscall.Conn: %w", h, syscall.EBADF)
+}
+
+// SelectRead makes the active session watch h for readability: each
+// timeslice in which h is readable dispatches event with ARG0 = h, ARG1 =
+// ModeRead, then args. An empty event removes the watcher. As in POE,
+// watching a handle the session already watches for reading does not
+// change the event or args; it only resumes the watcher.
+func (k *Kernel) SelectRead(h any, event string, args ...any) error {
+	return k.selectMode(h, ModeRead, event, args)
+}
+
+// SelectWrite is SelectRead for writability (ModeWrite).
+func (k *Kernel) SelectWrite(h any, event string, args ...any) error {
+	return k.selectMode(h, ModeWrite, event, args)
+}
+
+// SelectExpedite is SelectRead for out-of-band data (ModeExpedite).
+func (k *Kernel) SelectExpedite(h any, event string, args ...any) error {
+	return k.selectMode(h, ModeExpedite, event, args)
+}
+
+// Select sets or clears (with "") all three watchers of h at once.
+func (k *Kernel) Select(h any, readEvent, writeEvent, expediteEvent string, args ...any) error {
+	for mode, ev := range []string{readEvent, writeEvent, expediteEvent} {
+		if err := k.selectMode(h, mode, ev, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SelectPauseRead stops polling h for reading without unregistering; any
+// session may pause a handle. It reports whether anyone watches h for
+// reading. A paused watcher still holds its session and the kernel alive.
+func (k *Kernel) SelectPauseRead(h any) bool { return k.pause(h, ModeRead, true) }
+
+// SelectResumeRead undoes SelectPauseRead.
+func (k *Kernel) SelectResumeRead(h any) bool { return k.pause(h, ModeRead, false) }
+
+// SelectPauseWrite stops polling h for writing.
+func (k *Kernel) SelectPauseWrite(h any) bool { return k.pause(h, ModeWrite, true) }
+
+// SelectResumeWrite undoes SelectPauseWrite.
+func (k *Kernel) SelectResumeWrite(h any) bool { return k.pause(h, ModeWrite, false) }
+
+func (k *Kernel) selectMode(h any, mode int, event string, args []any) error {
+	s := k.active
+	if s == k.self {
+		return ErrNoActiveSession
+	}
+	fd, err := FD(h)
+	if err != nil {
+		return err
+	}
+	if event == "" {
+		k.unwatch(s, fd, mode)
+		return nil
+	}
+	if err := k.ensurePoller(); err != nil {
+		return err
+	}
+	rec := k.fds[fd]
+	if rec == nil {
+		rec = &fdRec{fd: fd, handle: h}
+		k.fds[fd] = rec
+		k.watchedFds++
+	}
+	for _, w := range rec.watchers[mode] {
+		if w.s == s {
+			rec.paused[mode] = false
+			return k.updateInterest(rec)
+		}
+	}
+	rec.watchers[mode] = append(rec.watchers[mode], &fdWatch{s: s, event: event, args: append([]any(nil), args...)})
+	rec.paused[mode] = false
+	if s.fdModes == nil {
+		s.fdModes = map[int]uint8{}
+	}
+	if s.fdModes[fd] == 0 {
+		k.refInc(s)
+	}
+	s.fdModes[fd] |= 1 << mode
+	if err := k.updateInterest(rec); err != nil {
+		k.unwatch(s, fd, mode)
+		return err
+	}
+	return nil
+}
+
+func (k *Kernel) pause(h any, mode int, paused bool) bool {
+	fd, err := FD(h)
+	if err != nil {
+		return false
+	}
+	rec := k.fds[fd]
+	if rec == nil || len(rec.watchers[mode]) == 0 {
+		return false
+	}
+	rec.paused[mode] = paused
+	k.updateInterest(rec)
+	return true
+}
+
+func (k *Kernel) unwatch(s *Session, fd, mode int) {
+	rec := k.fds[fd]
+	if rec == nil {
+		return
+	}
+	ws := rec.watchers[mode]
+	for i, w := range ws {
+		if w.s == s {
+			w.gone = true
+			rec.watchers[mode] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if bits := s.fdModes[fd] &^ (1 << mode); bits != s.fdModes[fd] {
+		if bits == 0 {
+			delete(s.fdModes, fd)
+			k.refDec(s)
+		} else {
+			s.fdModes[fd] = bits
+		}
+	}
+	k.updateInterest(rec)
+}
+
+func (k *Kernel) unwatchAll(s *Session, fd int) {
+	for mode := 0; mode < 3; mode++ {
+		k.unwatch(s, fd, mode)
+	}
+}
+
+// updateInterest tells the poller what to watch for rec, and forgets rec
+// when nobody watches it.
+func (k *Kernel) updateInterest(rec *fdRec) error {
+	var want loop.Events
+	n := 0
+	for mode := 0; mode < 3; mode++ {
+		if len(rec.watchers[mode]) > 0 {
+			n++
+			if !rec.paused[mode] {
+				want |= modeEvents[mode]
+			}
+		}
+	}
+	if rec.internal != nil {
+		n++
+		want |= loop.Readable
+	}
+	if n == 0 {
+		k.setActive(rec, 0)
+		if rec.inPoller {
+			k.poller.Delete(rec.fd) // the fd may be closed already
+		}
+		delete(k.fds, rec.fd)
+		if rec.internal == nil {
+			k.watchedFds--
+		}
+		return nil
+	}
+	if want == rec.interest && (rec.inPoller || rec.unpollable) {
+		return nil
+	}
+	var err error
+	switch {
+	case rec.unpollable:
+	case !rec.inPoller:
+		err = k.poller.Add(rec.fd, want)
+		if err == loop.ErrNotPollable {
+			rec.unpollable, err = true, nil
+		} else if err == nil {
+			rec.inPoller = true
+		}
+	default:
+		err = k.poller.Modify(rec.fd, want)
+	}
+	if err != nil {
+		return fmt.Errorf("poe: watching fd %d: %w", rec.fd, err)
+	}
+	k.setActive(rec, want)
+	return nil
+}
+
+func (k *Kernel) setActive(rec *fdRec, want loop.Events) {
+	was, is := rec.interest != 0, want != 0
+	rec.interest = want
+	if was == is {
+		return
+	}
+	d := 1
+	if !is {
+		d = -1
+	}
+	k.activeFds += d
+	if rec.unpollable {
+		k.alwaysFds += d
+	}
+}
+
+func (k *Kernel) onReady(fd int, ev loop.Events) {
+	k.ready = append(k.ready, readyFd{fd, ev})
+}
+
+// poll waits for I/O up to timeout and dispatches readiness: all read
+// watchers, then write, then expedite, each group followed by a sweep.
+func (k *Kernel) poll(timeout time.Duration) {
+	k.ready = k.ready[:0]
+	if _, err := k.poller.Wait(timeout, k.readyFn); err != nil {
+		k.log.Error("poe: reactor wait failed", "err", err)
+	}
+	if k.alwaysFds > 0 {
+		for _, rec := range k.fds {
+			if rec.unpollable && rec.interest != 0 {
+				k.ready = append(k.ready, readyFd{rec.fd, rec.interest})
+			}
+		}
+	}
+	if len(k.ready) == 0 {
+		return
+	}
+	for mode := 0; mode < 3; mode++ {
+		for i := 0; i < len(k.ready); i++ {
+			r := k.ready[i]
+			rec := k.fds[r.fd]
+			if rec == nil {
+				continue
+			}
+			if rec.internal != nil {
+				if mode == ModeRead {
+					rec.internal()
+				}
+				continue
+			}
+			var hit bool
+			switch mode {
+			case ModeRead:
+				hit = r.ev&(loop.Readable|loop.Hangup|loop.Error) != 0
+			case ModeWrite:
+				hit = r.ev&(loop.Writable|loop.Hangup|loop.Error) != 0
+			case ModeExpedite:
+				hit = r.ev&loop.Priority != 0
+			}
+			if !hit || rec.paused[mode] || len(rec.watchers[mode]) == 0 {
+				continue
+			}
+			ws := rec.watchers[mode]
+			if len(ws) == 1 {
+				k.fire(ws[0], rec, mode)
+				continue
+			}
+			for _, w := range append([]*fdWatch(nil), ws...) {
+				k.fire(w, rec, mode)
+			}
+		}
+		k.gcSweep()
+	}
+}
+
+func (k *Kernel) fire(w *fdWatch, rec *fdRec, mode int) {
+	if w.gone || w.s.freed || rec.paused[mode] {
+		return
+	}
+	k.ioArgs = append(append(k.ioArgs[:0], rec.handle, mode), w.args...)
+	k.dispatch(w.s, w.s, w.event, k.ioArgs, "", "", 0, modeQueued)
+	clear(k.ioArgs)
+}
+
+// watchInternal registers an fd the kernel itself services (pidfds).
+func (k *Kernel) watchInternal(fd int, fn func()) error {
+	if err := k.ensurePoller(); err != nil {
+		return err
+	}
+	rec := &fdRec{fd: fd, internal: fn}
+	k.fds[fd] = rec
+	return k.updateInterest(rec)
+}
+
+func (k *Kernel) unwatchInternal(fd int) {
+	rec := k.fds[fd]
+	if rec == nil || rec.internal == nil {
+		return
+	}
+	rec.internal = nil
+	k.updateInterest(rec)
+}

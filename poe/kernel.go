@@ -1,0 +1,470 @@
+// Package poe is a single-threaded, POE-style event kernel: sessions with
+// heaps, post/yield/call, delays and alarms, aliases, signals and I/O
+// watchers, dispatched one at a time on the goroutine that runs the kernel.
+//
+// The semantics are those of Perl's POE 1.370 (see docs/porting.md); the
+// names are POE's in Go spelling (Post, Yield, Call, Delay, AliasSet, Sig,
+// SelectRead, ARG0...).
+//
+// Every Kernel method must be called on the kernel's goroutine: from a
+// handler, or from the goroutine that creates sessions before Run. Other
+// goroutines use PostFromGoroutine.
+package poe
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/poe-go/poe/loop"
+)
+
+// Options configure a kernel. The zero value is POE's default behaviour.
+type Options struct {
+	// NoCatch turns exception catching off (POE_CATCH_EXCEPTIONS=0): a
+	// handler's panic is not turned into a DIE signal but stops the kernel
+	// at once; Run returns it. It is also set by the environment variable
+	// POE_CATCH_EXCEPTIONS=0.
+	NoCatch bool
+	// Trace receives one line per enqueue and dispatch, in the format of
+	// POE's TRACE_EVENTS ("=== <pid> === <ev> ..."). POE_TRACE_EVENTS=1
+	// sends it to standard error. Tracing also fills CallerFile/CallerLine.
+	Trace io.Writer
+	// Logger receives warnings (unhandled events with option "default",
+	// misuse). Default: slog.Default().
+	Logger *slog.Logger
+	// Poller replaces the default reactor (tests, other systems).
+	Poller loop.Poller
+}
+
+// Kernel is the event dispatcher: POE's $poe_kernel. Several kernels may
+// live in one process (tests do that); they share nothing.
+type Kernel struct {
+	id   string
+	opts Options
+	log  *slog.Logger
+
+	self      *Session
+	sessions  map[SessionID]*Session
+	nsessions int
+	lastSID   SessionID
+	aliases   map[string]*Session
+	live      bool // the kernel's own record exists
+	running   bool
+
+	// queue
+	fifo       ring
+	timers     timerHeap
+	alarms     map[uint64]*item
+	lastItemID uint64
+	queued     int // live items
+	gcItems    int // live internal GC items (not work for the idle check)
+	epoch      time.Time
+	now        int64 // last clock reading
+	lastFifo   int64
+	freeItems  []*item
+
+	// dispatch
+	active      *Session
+	activeEvent string
+	freeEvents  []*Event
+	marks       []*Session
+	marks2      []*Session
+	fatal       error
+
+	// signals
+	sigHandled bool
+	inSignal   int
+	dieDepth   int // >0 while DIE watchers of an exception run
+	sigCount   map[string]int
+	os         *osSignals
+
+	// files
+	poller     loop.Poller
+	pollerErr  error
+	pollerOnce sync.Once
+	readyFn    func(fd int, ev loop.Events)
+	fds        map[int]*fdRec
+	watchedFds int // fds with at least one watcher (paused included)
+	activeFds  int // fds with an unpaused mode registered in the poller
+	alwaysFds  int // unpollable fds (regular files): always ready
+	ready      []readyFd
+	ioArgs     []any
+
+	// child processes
+	pids map[int]*pidRec
+
+	// extra references, all sessions together
+	extraTotal int
+
+	// other goroutines
+	injMu sync.Mutex
+	inj   []injected
+	injN  atomic.Int32
+
+	trace *tracer
+}
+
+var kernelCounter atomic.Uint32
+
+// NewKernel returns a kernel; opts may be nil.
+func NewKernel(opts *Options) *Kernel {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if os.Getenv("POE_CATCH_EXCEPTIONS") == "0" {
+		o.NoCatch = true
+	}
+	if o.Trace == nil && os.Getenv("POE_TRACE_EVENTS") == "1" {
+		o.Trace = os.Stderr
+	}
+	k := &Kernel{
+		opts:     o,
+		log:      o.Logger,
+		sessions: map[SessionID]*Session{},
+		aliases:  map[string]*Session{},
+		alarms:   map[uint64]*item{},
+		fds:      map[int]*fdRec{},
+		pids:     map[int]*pidRec{},
+		sigCount: map[string]int{},
+		epoch:    time.Now(),
+		poller:   o.Poller,
+	}
+	if k.log == nil {
+		k.log = slog.Default()
+	}
+	if o.Trace != nil {
+		k.trace = &tracer{w: o.Trace, pid: os.Getpid()}
+	}
+	k.readyFn = k.onReady
+	k.self = &Session{k: k, id: 0}
+	k.active = k.self
+	k.id = makeKernelID()
+	return k
+}
+
+func makeKernelID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("%s-%08x-%08x-%08x", host, uint32(time.Now().Unix()), uint32(os.Getpid()), kernelCounter.Add(1))
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultKernel *Kernel
+)
+
+// Default returns the process-wide kernel, created on first use: the
+// $poe_kernel of programs that need only one.
+func Default() *Kernel {
+	defaultOnce.Do(func() { defaultKernel = NewKernel(nil) })
+	return defaultKernel
+}
+
+// ID returns the kernel's ID: host name, then three 8-digit hex fields
+// (start time, process ID, a per-process counter), as POE builds it.
+func (k *Kernel) ID() string { return k.id }
+
+// Session returns the kernel's pseudo-session: the root of the session tree
+// and the SENDER of events produced outside handlers.
+func (k *Kernel) Session() *Session { return k.self }
+
+// Running reports whether Run is in progress.
+func (k *Kernel) Running() bool { return k.running }
+
+// clock reads the monotonic clock and remembers the reading.
+func (k *Kernel) clock() int64 {
+	k.now = int64(time.Since(k.epoch))
+	return k.now
+}
+
+func (k *Kernel) toTime(due int64) time.Time { return k.epoch.Add(time.Duration(due)) }
+
+func (k *Kernel) fromTime(t time.Time) int64 {
+	n := time.Now()
+	k.now = int64(n.Sub(k.epoch))
+	return k.now + int64(t.Sub(n))
+}
+
+// ensurePoller creates the reactor on first need; safe from any goroutine.
+func (k *Kernel) ensurePoller() error {
+	k.pollerOnce.Do(func() {
+		if k.poller != nil {
+			return
+		}
+		k.poller, k.pollerErr = loop.New()
+		if k.pollerErr == nil {
+			// The kernel has no Close: release the reactor's fds with it.
+			runtime.AddCleanup(k, func(p loop.Poller) { p.Close() }, k.poller)
+		}
+	})
+	return k.pollerErr
+}
+
+// Run dispatches events until no session is left, then returns. If a
+// handler's exception was fatal (unhandled DIE, a panic in _stop, NoCatch),
+// every session is stopped and Run returns that error. Run may be called
+// again after it returns; the kernel starts afresh with the next session.
+func (k *Kernel) Run() error {
+	if err := k.ensurePoller(); err != nil {
+		return fmt.Errorf("poe: cannot create the reactor: %w", err)
+	}
+	k.running = true
+	defer func() { k.running = false }()
+	for k.RunOneTimeslice() {
+	}
+	err := k.fatal
+	k.fatal = nil
+	return err
+}
+
+// RunOneTimeslice runs one iteration of the loop (idle check, I/O wait and
+// dispatch, the batch of due events) and reports whether sessions remain.
+// When none does it finalises the kernel and returns false.
+func (k *Kernel) RunOneTimeslice() bool {
+	if k.nsessions == 0 {
+		k.finish()
+		return false
+	}
+	if err := k.ensurePoller(); err != nil {
+		k.setFatal(fmt.Errorf("poe: cannot create the reactor: %w", err))
+		k.Stop()
+		k.finish()
+		return false
+	}
+	k.timeslice()
+	if k.nsessions == 0 {
+		k.finish()
+		return false
+	}
+	return true
+}
+
+func (k *Kernel) finish() {
+	k.live = false
+	// Posts to the kernel and leftovers of stopped sessions go with it.
+	k.fifo.each(func(it *item) { it.dead = true })
+	for k.fifo.n > 0 {
+		k.freeItem(k.fifo.pop())
+	}
+	k.queued, k.gcItems = 0, 0
+	k.stopOSSignals()
+}
+
+func (k *Kernel) timeslice() {
+	if k.injN.Load() != 0 {
+		k.drainInjected()
+	}
+	k.maybeIdle()
+	timeout := time.Duration(-1)
+	if k.fifo.peek(k.dropDead) != nil {
+		timeout = 0
+	} else if t := k.timers.head(); t != nil {
+		timeout = max(0, time.Duration(t.due-k.clock()))
+	}
+	if k.alwaysFds > 0 {
+		timeout = 0
+	}
+	if k.activeFds > 0 || timeout != 0 {
+		k.poll(timeout)
+		if k.injN.Load() != 0 {
+			k.drainInjected()
+		}
+	}
+	k.dispatchDue()
+}
+
+// dispatchDue runs one batch: every queued item that was due when the
+// batch began. Items posted during the batch wait for the next timeslice;
+// timers set during it that are already due (past alarms) run in it.
+func (k *Kernel) dispatchDue() {
+	cut := k.lastItemID
+	batchNow := k.now
+	if len(k.timers) > 0 {
+		batchNow = k.clock()
+	}
+	for {
+		var it *item
+		f := k.fifo.peek(k.dropDead)
+		if f != nil && f.id > cut {
+			f = nil
+		}
+		t := k.timers.head()
+		if t != nil && t.due > batchNow {
+			t = nil
+		}
+		switch {
+		case f != nil && (t == nil || f.less(t)):
+			it = k.fifo.pop()
+		case t != nil:
+			it = t
+			k.timers.remove(0)
+			delete(k.alarms, it.id)
+			k.unlinkAlarm(it)
+		default:
+			k.gcSweep()
+			return
+		}
+		k.release(it)
+		k.dispatchItem(it)
+		k.freeItem(it)
+		if k.fatal != nil {
+			k.Stop()
+		}
+		if k.nsessions == 0 {
+			return
+		}
+	}
+}
+
+func (k *Kernel) dropDead(it *item) { k.freeItem(it) }
+
+func (k *Kernel) dispatchItem(it *item) {
+	if k.opts.NoCatch {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(fatalPanic); !ok {
+					k.setFatal(panicError(r))
+				}
+				k.active, k.activeEvent = k.self, ""
+			}
+		}()
+	}
+	switch it.kind {
+	case kindGC:
+		// Nothing to run: popping it released its hold on the session.
+	case kindSignal:
+		k.dispatchSignal(it.dest, it.event, it.args)
+	default:
+		if it.dest == k.self {
+			return // the kernel swallows events posted to it
+		}
+		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, it.file, it.line, modeQueued)
+	}
+}
+
+// enqueue adds a posted item (FIFO among posted items).
+func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, args []any) *item {
+	it := k.newItem()
+	it.kind, it.dest, it.src, it.event = kind, dest, src, event
+	it.args = append(it.args[:0], args...)
+	// Posted dues strictly increase and never pass the real clock: each
+	// post is 1ns after the last reading or the previous post. That keeps
+	// POE's order against timers without reading the clock per post.
+	d := max(k.now, k.lastFifo) + 1
+	k.lastFifo = d
+	it.due = d
+	k.hold(it)
+	k.fifo.push(it)
+	if k.trace != nil {
+		k.trace.enqueue(k, it)
+	}
+	return it
+}
+
+func (k *Kernel) newItem() *item {
+	var it *item
+	if n := len(k.freeItems); n > 0 {
+		it = k.freeItems[n-1]
+		k.freeItems = k.freeItems[:n-1]
+	} else {
+		it = &item{}
+	}
+	k.lastItemID++
+	it.id = k.lastItemID
+	it.hidx = -1
+	it.dead = false
+	if k.active != k.self {
+		it.callerState = k.activeEvent
+	} else {
+		it.callerState = ""
+	}
+	if k.trace != nil {
+		it.file, it.line = callerOutside()
+	} else {
+		it.file, it.line = "", 0
+	}
+	return it
+}
+
+func (k *Kernel) freeItem(it *item) {
+	clear(it.args)
+	it.args = it.args[:0]
+	it.dest, it.src, it.anext, it.aprev = nil, nil, nil, nil
+	if cap(it.args) > 64 {
+		it.args = nil
+	}
+	if len(k.freeItems) < 4096 {
+		k.freeItems = append(k.freeItems, it)
+	}
+}
+
+// hold makes a queued item keep its destination (and a different sender)
+// alive, as POE's pending-to / pending-from counts do.
+func (k *Kernel) hold(it *item) {
+	k.queued++
+	if it.kind == kindGC {
+		k.gcItems++
+	}
+	if d := it.dest; d != k.self {
+		if d.pendTo == 0 {
+			k.refInc(d)
+		}
+		d.pendTo++
+	}
+	if s := it.src; s != it.dest && s != k.self {
+		if s.pendFrom == 0 {
+			k.refInc(s)
+		}
+		s.pendFrom++
+	}
+}
+
+// release undoes hold when an item leaves the queue.
+func (k *Kernel) release(it *item) {
+	k.queued--
+	if it.kind == kindGC {
+		k.gcItems--
+	}
+	if d := it.dest; d != k.self {
+		d.pendTo--
+		if d.pendTo == 0 {
+			k.refDec(d)
+		}
+	}
+	if s := it.src; s != it.dest && s != k.self {
+		s.pendFrom--
+		if s.pendFrom == 0 {
+			k.refDec(s)
+		}
+	}
+}
+
+// Stop stops every session at once, deepest first, with the usual _stop
+// and _child deliveries, then makes the kernel the active session. Run
+// returns shortly afterwards. Code after Stop in the same handler runs with
+// the kernel active (so its Yields go nowhere).
+func (k *Kernel) Stop() {
+	order := k.descendants(k.self)
+	for i := len(order) - 1; i >= 0; i-- {
+		if s := order[i]; !s.freed {
+			k.stopSession(s)
+		}
+	}
+	k.active, k.activeEvent = k.self, ""
+	k.gcSweep()
+}
+
+func (k *Kernel) setFatal(err error) {
+	if k.fatal == nil {
+		k.fatal = err
+	}
+}

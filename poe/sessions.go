@@ -1,0 +1,299 @@
+package poe
+
+import (
+	"fmt"
+)
+
+// Create creates a session as POE::Session->create does: its _start runs
+// before Create returns (even before Run), with the active session (the
+// kernel outside handlers) as parent and SENDER; the parent then gets
+// _child("create", s, _start's return value). A spec without _start
+// creates nothing and returns ErrNoStart.
+func (k *Kernel) Create(spec Spec) (*Session, error) {
+	s := &Session{k: k, heap: spec.Heap, options: spec.Options, inline: spec.Inline}
+	if s.heap == nil {
+		s.heap = map[string]any{}
+	}
+	for _, group := range [][]States{spec.Packages, spec.Objects} {
+		for _, st := range group {
+			hs, err := st.resolve()
+			if err != nil {
+				return nil, err
+			}
+			if s.states == nil {
+				s.states = make(map[string]boundState, len(hs))
+			}
+			for ev, h := range hs {
+				if _, dup := s.states[ev]; dup && s.optionTrue("debug") {
+					k.log.Warn("poe: redefining handler", "event", ev)
+				}
+				s.states[ev] = boundState{h: h, obj: st.Object}
+			}
+		}
+	}
+	if _, ok := s.inline["_signal"]; ok {
+		return nil, ErrReservedState
+	}
+	if _, ok := s.states["_signal"]; ok {
+		return nil, ErrReservedState
+	}
+	for ev, h := range s.inline {
+		if h == nil {
+			return nil, fmt.Errorf("poe: inline handler for %q is nil", ev)
+		}
+	}
+	if _, _, ok := s.lookup("_start"); !ok {
+		k.log.Warn("poe: session not created: it has no _start handler")
+		return nil, ErrNoStart
+	}
+	k.lastSID++
+	s.id = k.lastSID
+	k.sessions[s.id] = s
+	k.nsessions++
+	k.live = true
+	parent := k.active
+	s.parent = parent
+	parent.children = append(parent.children, s)
+	k.refInc(parent)
+	k.mark(s)
+	if k.trace != nil {
+		k.trace.sessionf(k, "%s has parent %s", s, parent)
+	}
+	ret := k.dispatch(s, parent, "_start", spec.Args, k.callerState(), "", 0, modeMgmt)
+	if s.freed {
+		return s, nil
+	}
+	if p := s.parent; p != k.self {
+		k.dispatch(p, k.self, "_child", []any{"create", s, ret}, "", "", 0, modeMgmt)
+	}
+	if s.freed {
+		return s, nil
+	}
+	k.enqueuePost(kindGC, s, s, "_garbage_collect", nil)
+	return s, nil
+}
+
+// stopSession runs POE's one stop protocol (spec 1.8.3).
+func (k *Kernel) stopSession(s *Session) {
+	if s.stopping || s.freed {
+		return
+	}
+	s.stopping = true
+	if s == k.self {
+		return
+	}
+	p := s.parent
+	if len(s.children) > 0 {
+		for _, c := range append([]*Session(nil), s.children...) {
+			k.dispatch(p, k.self, "_child", []any{"gain", c}, "", "", 0, modeMgmt)
+			k.dispatch(c, k.self, "_parent", []any{s, p}, "", "", 0, modeMgmt)
+		}
+	}
+	ret := k.dispatch(s, k.active, "_stop", nil, k.callerState(), "", 0, modeMgmt)
+	if p != nil && p != k.self {
+		k.dispatch(p, k.self, "_child", []any{"lose", s, ret}, "", "", 0, modeMgmt)
+	}
+	k.free(s)
+}
+
+func (k *Kernel) free(s *Session) {
+	if k.trace != nil {
+		k.trace.sessionf(k, "freeing %s", s)
+	}
+	// Wheels and other closers first: they drop their own watchers.
+	for len(s.closers) > 0 {
+		c := s.closers[len(s.closers)-1]
+		s.closers = s.closers[:len(s.closers)-1]
+		c.Close()
+	}
+	p := s.parent
+	if p != nil {
+		p.children = removeSession(p.children, s)
+		for _, c := range s.children {
+			c.parent = p
+			p.children = insertSession(p.children, c)
+			k.refInc(p)
+		}
+		s.children = nil
+		k.refDec(p)
+	}
+	s.parent = nil
+	delete(k.sessions, s.id)
+	k.nsessions--
+	for name := range s.sigs {
+		k.sigUnwatch(s, name)
+	}
+	k.dropPidWatches(s)
+	for _, a := range s.aliases {
+		delete(k.aliases, a)
+	}
+	s.aliases = nil
+	for tag := range s.extra {
+		k.extraTotal--
+		delete(s.extra, tag)
+	}
+	for fd := range s.fdModes {
+		k.unwatchAll(s, fd)
+	}
+	k.purge(s)
+	s.freed = true
+	s.marked = false
+	s.refcount = 0
+}
+
+// purge drops every queued item addressed to s or sent by it (POE drops
+// both: events a stopped session posted to others never arrive).
+func (k *Kernel) purge(s *Session) {
+	for it := s.alarmHead; it != nil; {
+		next := it.anext
+		k.removeTimer(it)
+		it = next
+	}
+	if s.pendTo == 0 && s.pendFrom == 0 {
+		return
+	}
+	k.fifo.each(func(it *item) {
+		if !it.dead && (it.dest == s || it.src == s) {
+			it.dead = true
+			k.release(it)
+		}
+	})
+	for i := 0; i < len(k.timers); {
+		it := k.timers[i]
+		if it.dest == s || it.src == s {
+			k.removeTimer(it)
+			continue
+		}
+		i++
+	}
+}
+
+func removeSession(list []*Session, s *Session) []*Session {
+	for i, c := range list {
+		if c == s {
+			copy(list[i:], list[i+1:])
+			list[len(list)-1] = nil
+			return list[:len(list)-1]
+		}
+	}
+	return list
+}
+
+func insertSession(list []*Session, s *Session) []*Session {
+	i := len(list)
+	for i > 0 && list[i-1].id > s.id {
+		i--
+	}
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = s
+	return list
+}
+
+// DetachMyself moves the active session under the kernel. Its old parent
+// gets _child("lose", s, nil) (not during _start) and the session gets
+// _parent(old, kernel). EPERM if it already is a child of the kernel.
+func (k *Kernel) DetachMyself() error {
+	s := k.active
+	if s == k.self {
+		return ErrNoActiveSession
+	}
+	if s.parent == k.self {
+		return errnof(eperm, "detach_myself: already a child of the kernel")
+	}
+	old := s.parent
+	if k.activeEvent != "_start" {
+		k.dispatch(old, k.self, "_child", []any{"lose", s, nil}, "", "", 0, modeMgmt)
+	}
+	k.dispatch(s, k.self, "_parent", []any{old, k.self}, "", "", 0, modeMgmt)
+	k.reparent(s, k.self)
+	return nil
+}
+
+// DetachChild moves child c of the active session under the kernel: the
+// active session gets _child("lose", c, nil), c gets _parent(active,
+// kernel). ESRCH if c does not resolve, EPERM if it is not a child.
+func (k *Kernel) DetachChild(child any) error {
+	s := k.active
+	c := k.resolve(child)
+	if c == nil || c == k.self {
+		return k.unresolved("detach_child", child)
+	}
+	if c.parent != s {
+		return errnof(eperm, fmt.Sprintf("detach_child: %s is not a child of %s", c, s))
+	}
+	k.dispatch(s, k.self, "_child", []any{"lose", c, nil}, "", "", 0, modeMgmt)
+	k.dispatch(c, k.self, "_parent", []any{s, k.self}, "", "", 0, modeMgmt)
+	k.reparent(c, k.self)
+	return nil
+}
+
+func (k *Kernel) reparent(s, np *Session) {
+	old := s.parent
+	if old == nil || s.freed {
+		return
+	}
+	old.children = removeSession(old.children, s)
+	k.refDec(old)
+	s.parent = np
+	np.children = insertSession(np.children, s)
+	k.refInc(np)
+}
+
+// State adds or replaces the active session's handler for event; a nil
+// handler removes it. It takes effect for the next dispatch of that name,
+// including events already queued.
+func (k *Kernel) State(event string, h Handler) error {
+	return k.setState(event, h, nil)
+}
+
+// StateObject is State for an object state: h is invoked with OBJECT obj.
+func (k *Kernel) StateObject(event string, obj any, h Handler) error {
+	return k.setState(event, h, obj)
+}
+
+func (k *Kernel) setState(event string, h Handler, obj any) error {
+	s := k.active
+	if s == k.self {
+		return ErrNoActiveSession
+	}
+	if event == "_signal" {
+		return ErrReservedState
+	}
+	s.SetState(event, h, obj)
+	return nil
+}
+
+// SetState changes a handler of s directly (what State does for the
+// active session). Wheels use it to install their internal handlers.
+func (s *Session) SetState(event string, h Handler, obj any) {
+	if h == nil {
+		delete(s.states, event)
+		if _, ok := s.inline[event]; ok {
+			s.ownInline()
+			delete(s.inline, event)
+		}
+		return
+	}
+	if obj == nil {
+		s.ownInline()
+		delete(s.states, event)
+		s.inline[event] = h
+		return
+	}
+	if s.states == nil {
+		s.states = map[string]boundState{}
+	}
+	s.states[event] = boundState{h: h, obj: obj}
+}
+
+func (s *Session) ownInline() {
+	if s.inlineOwned {
+		return
+	}
+	m := make(map[string]Handler, len(s.inline)+1)
+	for n, h := range s.inline {
+		m[n] = h
+	}
+	s.inline, s.inlineOwned = m, true
+}
