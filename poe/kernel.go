@@ -343,6 +343,8 @@ func (k *Kernel) dispatchItem(it *item) {
 		// Nothing to run: popping it released its hold on the session.
 	case kindSignal:
 		k.dispatchSignal(it.dest, it.event, it.args)
+	case kindStop:
+		k.stopSession(it.dest)
 	default:
 		if it.dest == k.self {
 			return // the kernel swallows events posted to it

@@ -14,6 +14,7 @@ const (
 	kindAlarm                  // alarm/delay timers
 	kindSignal                 // signal(), OS signals, IDLE/ZOMBIE, DIE
 	kindGC                     // the internal item that keeps a new session alive until its first batch
+	kindStop                   // StopSession: stop the destination, children and all
 )
 
 func (k itemKind) String() string {
@@ -26,6 +27,8 @@ func (k itemKind) String() string {
 		return "signal"
 	case kindGC:
 		return "gc"
+	case kindStop:
+		return "stop"
 	}
 	return "?"
 }

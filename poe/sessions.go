@@ -297,3 +297,17 @@ func (s *Session) ownInline() {
 	}
 	s.inline, s.inlineOwned = m, true
 }
+
+// StopSession stops the active session as POE::NFA's stop does: an
+// internal event, queued FIFO, runs the stop protocol even though the
+// session may still have children (they are handed to its parent with
+// _child "gain" and _parent). It is how a session ends itself without
+// first releasing everything it holds.
+func (k *Kernel) StopSession() error {
+	s := k.active
+	if s == k.self {
+		return ErrNoActiveSession
+	}
+	k.enqueuePost(kindStop, s, s, "_stop_session", nil)
+	return nil
+}

@@ -18,7 +18,7 @@ func Encode(v Value) ([]byte, error) {
 
 // AppendEncode is Encode appending to dst.
 func AppendEncode(dst []byte, v Value) ([]byte, error) {
-	e := encoder{buf: append(dst, netorderHeader0, storableMinor), maxDepth: DefaultMaxDepth}
+	e := encoder{buf: append(dst, netorderHeader0, storableMinor), maxDepth: 2*DefaultMaxDepth + 8}
 	var err error
 	switch x := v.(type) {
 	case *Array:
