@@ -88,7 +88,7 @@ func (d *decoder) decode() (Value, error) {
 	case major == netorderHeader0:
 	case major == storableMajor<<1:
 		return nil, d.fail(ErrNativeOrder, "header 0x%02x", major)
-	case major&1 == 1 && major>>1 > storableMajor:
+	case major&1 == 1 && major>>1 > storableMajor && major>>1 < 8:
 		return nil, d.fail(ErrVersion, "binary major %d", major>>1)
 	default:
 		return nil, d.fail(ErrBadMagic, "first byte 0x%02x", major)

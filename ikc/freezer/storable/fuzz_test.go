@@ -1,0 +1,45 @@
+package storable
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes to Decode. Whatever decodes must encode,
+// and encoding must then be stable: Encode(Decode(Encode(v))) == Encode(v).
+func FuzzDecode(f *testing.F) {
+	for _, bin := range goldenVectors(f) {
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte{0x05, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x05, 0x0b, 0x04, 0x04, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := DecodeOptions{MaxDepth: 200}.Decode(data)
+		if err != nil {
+			return
+		}
+		b1, err := Encode(v)
+		if err != nil {
+			t.Fatalf("Encode of a decoded value failed: %v", err)
+		}
+		v2, err := Decode(b1)
+		if err != nil {
+			t.Fatalf("Decode(Encode(v)) failed: %v\n% x", err, b1)
+		}
+		b2, err := Encode(v2)
+		if err != nil {
+			t.Fatalf("second Encode failed: %v", err)
+		}
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("encoding not stable:\n% x\n% x", b1, b2)
+		}
+		if _, err := ToJSON(v, &JSONOptions{MarkBytes: true}); err != nil {
+			t.Fatalf("ToJSON: %v", err)
+		}
+	})
+}
