@@ -12,7 +12,8 @@ import (
 )
 
 // epoller is the Linux Poller: epoll for readiness, an eventfd for Wake and
-// a timerfd for deadlines finer than epoll_wait's millisecond. It is modelled
+// epoll_pwait2 for deadlines finer than epoll_wait's millisecond (a
+// timerfd on kernels older than 5.11). It is modelled
 // on gnet's pkg/netpoll but, unlike netpoll's Polling loop, hands control
 // back to the caller after every wait so the kernel can run its batch and
 // choose the next timeout (see docs/design.md).
@@ -26,6 +27,9 @@ type epoller struct {
 	woken  atomic.Int32
 	armed  bool // timerfd is armed
 	closed bool
+	// noPwait2 is set once epoll_pwait2 (Linux 5.11+, nanosecond
+	// timeouts in one system call) has answered ENOSYS.
+	noPwait2 bool
 }
 
 func newPoller() (*epoller, error) {
@@ -111,23 +115,7 @@ func (p *epoller) Delete(fd int) error {
 var ErrNotPollable = errors.New("loop: file descriptor cannot be polled")
 
 func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error) {
-	msec := -1
-	switch {
-	case timeout == 0:
-		msec = 0
-	case timeout > 0:
-		if timeout%time.Millisecond == 0 {
-			msec = int(timeout / time.Millisecond)
-		} else {
-			// Sub-millisecond precision: let the timerfd end the wait.
-			ts := unix.NsecToTimespec(int64(timeout))
-			if err := unix.TimerfdSettime(p.timerfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
-				return 0, err
-			}
-			p.armed = true
-		}
-	}
-	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	n, err := p.wait(timeout)
 	if err != nil {
 		if err == unix.EINTR {
 			return 0, nil
@@ -163,6 +151,40 @@ func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, 
 		p.events = make([]unix.EpollEvent, 2*n)
 	}
 	return reported, nil
+}
+
+func (p *epoller) wait(timeout time.Duration) (int, error) {
+	if timeout <= 0 {
+		msec := 0
+		if timeout < 0 {
+			msec = -1
+		}
+		return unix.EpollWait(p.epfd, p.events, msec)
+	}
+	if !p.noPwait2 {
+		ts := unix.NsecToTimespec(int64(timeout))
+		r, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)),
+			uintptr(unsafe.Pointer(&ts)), 0, 0)
+		if errno != unix.ENOSYS {
+			if errno != 0 {
+				return 0, errno
+			}
+			return int(r), nil
+		}
+		p.noPwait2 = true
+	}
+	if timeout%time.Millisecond == 0 {
+		return unix.EpollWait(p.epfd, p.events, int(timeout/time.Millisecond))
+	}
+	// Sub-millisecond precision without epoll_pwait2: a timerfd ends the
+	// wait.
+	ts := unix.NsecToTimespec(int64(timeout))
+	if err := unix.TimerfdSettime(p.timerfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+		return 0, err
+	}
+	p.armed = true
+	return unix.EpollWait(p.epfd, p.events, -1)
 }
 
 func (p *epoller) Wake() error {

@@ -123,3 +123,27 @@ func BenchmarkWake(b *testing.B) {
 		p.Wait(0, func(int, Events) {})
 	}
 }
+
+// Kernels before 5.11 lack epoll_pwait2; the timerfd path must keep the
+// same precision.
+func TestSubMillisecondTimerfdFallback(t *testing.T) {
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.noPwait2 = true
+	start := time.Now()
+	p.Wait(300*time.Microsecond, func(int, Events) {})
+	if d := time.Since(start); d < 300*time.Microsecond || d > 5*time.Millisecond {
+		t.Fatalf("waited %v", d)
+	}
+	// A wake-up before the deadline disarms the timer.
+	p.Wake()
+	p.Wait(10*time.Millisecond+300*time.Microsecond, func(int, Events) {})
+	start = time.Now()
+	p.Wait(20*time.Millisecond, func(int, Events) {})
+	if d := time.Since(start); d < 15*time.Millisecond {
+		t.Fatalf("stale timer ended a later wait after %v", d)
+	}
+}

@@ -158,8 +158,9 @@ func (k *Kernel) dispatch(s, src *Session, event string, args []any, callerState
 	return k.dispatchWith(k.getEvent(), s, src, event, args, callerState, file, line, mode)
 }
 
+// The Event goes back to the pool on return; when a handler panics
+// through (self-calls, NoCatch) it is simply not reused.
 func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
-	defer k.putEvent(ev)
 	h, obj, ok := s.lookup(event)
 	state := event
 	if !ok {
@@ -169,6 +170,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 				k.log.Warn("poe: event has no handler and the session has no _default",
 					"event", event, "session", s.String(), "sender", src.String(), "caller_state", callerState)
 			}
+			k.putEvent(ev)
 			return nil
 		}
 		state = "_default"
@@ -181,7 +183,9 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	}
 	if mode == modeCall && s == k.active {
 		// Self-call: no new active event, no exception trap (POE 1.4).
-		return h(ev)
+		ret := h(ev)
+		k.putEvent(ev)
+		return ret
 	}
 	prevS, prevE := k.active, k.activeEvent
 	k.active, k.activeEvent = s, event
@@ -192,6 +196,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		ret = k.trapped(h, ev, s, src, event, callerState, file, line)
 	}
 	k.active, k.activeEvent = prevS, prevE
+	k.putEvent(ev)
 	return ret
 }
 

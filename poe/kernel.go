@@ -88,6 +88,7 @@ type Kernel struct {
 	poller     loop.Poller
 	pollerErr  error
 	pollerOnce sync.Once
+	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
 	readyFn    func(fd int, ev loop.Events)
 	fds        map[int]*fdRec
 	watchedFds int // fds with at least one watcher (paused included)
@@ -194,6 +195,17 @@ func (k *Kernel) fromTime(t time.Time) int64 {
 	return k.now + int64(t.Sub(n))
 }
 
+// pollerErrOnce is ensurePoller for the kernel's own goroutine, without
+// the sync.Once cost on every timeslice.
+func (k *Kernel) pollerErrOnce() error {
+	if k.pollerOK {
+		return nil
+	}
+	err := k.ensurePoller()
+	k.pollerOK = err == nil
+	return err
+}
+
 // ensurePoller creates the reactor on first need; safe from any goroutine.
 func (k *Kernel) ensurePoller() error {
 	k.pollerOnce.Do(func() {
@@ -234,7 +246,7 @@ func (k *Kernel) RunOneTimeslice() bool {
 		k.finish()
 		return false
 	}
-	if err := k.ensurePoller(); err != nil {
+	if err := k.pollerErrOnce(); err != nil {
 		k.setFatal(fmt.Errorf("poe: cannot create the reactor: %w", err))
 		k.Stop()
 		k.finish()

@@ -42,6 +42,12 @@ type Session struct {
 
 	marked, stopping, freed bool
 	closers                 []io.Closer
+
+	// A one-entry cache of the last handler looked up: most sessions
+	// receive the same event over and over.
+	cacheEvent string
+	cacheH     Handler
+	cacheObj   any
 }
 
 type boundState struct {
@@ -166,6 +172,17 @@ func (s *Session) RemoveCloser(c io.Closer) {
 }
 
 func (s *Session) lookup(event string) (Handler, any, bool) {
+	if s.cacheH != nil && s.cacheEvent == event {
+		return s.cacheH, s.cacheObj, true
+	}
+	h, obj, ok := s.lookupSlow(event)
+	if ok {
+		s.cacheEvent, s.cacheH, s.cacheObj = event, h, obj
+	}
+	return h, obj, ok
+}
+
+func (s *Session) lookupSlow(event string) (Handler, any, bool) {
 	if s.states != nil {
 		if b, ok := s.states[event]; ok {
 			return b.h, b.obj, b.h != nil

@@ -267,6 +267,7 @@ func (k *Kernel) setState(event string, h Handler, obj any) error {
 // SetState changes a handler of s directly (what State does for the
 // active session). Wheels use it to install their internal handlers.
 func (s *Session) SetState(event string, h Handler, obj any) {
+	s.cacheEvent, s.cacheH, s.cacheObj = "", nil, nil
 	if h == nil {
 		delete(s.states, event)
 		if _, ok := s.inline[event]; ok {
