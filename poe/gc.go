@@ -62,11 +62,13 @@ func (k *Kernel) descendants(s *Session) []*Session {
 }
 
 // maybeIdle posts IDLE to the kernel when nothing can happen any more: no
-// work queued (the internal GC items aside), no fd watched (paused ones
-// count), no extra reference anywhere and no child process awaited.
-// Aliases and parent links do not count: IDLE is how they end.
+// work queued (a new session's internal GC item counts, as in POE: it is
+// popped in the next batch, so a session that holds nothing is stopped by
+// the sweep before any IDLE), no fd watched (paused ones count), no extra
+// reference anywhere and no child process awaited. Aliases and parent
+// links do not count: IDLE is how they end.
 func (k *Kernel) maybeIdle() {
-	if k.queued-k.gcItems == 0 && k.watchedFds == 0 && k.extraTotal == 0 && len(k.pids) == 0 && k.nsessions > 0 {
+	if k.queued == 0 && k.watchedFds == 0 && k.extraTotal == 0 && len(k.pids) == 0 && k.nsessions > 0 {
 		k.enqueuePost(kindSignal, k.self, k.self, "IDLE", nil)
 	}
 }

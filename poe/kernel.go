@@ -63,7 +63,7 @@ type Kernel struct {
 	alarms     map[uint64]*item
 	lastItemID uint64
 	queued     int // live items
-	gcItems    int // live internal GC items (not work for the idle check)
+	gcItems    int // live internal GC items (they count as work for the idle check, as in POE)
 	epoch      time.Time
 	now        int64 // last clock reading
 	lastFifo   int64
