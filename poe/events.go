@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -153,6 +154,14 @@ func (k *Kernel) putEvent(ev *Event) {
 	k.freeEvents = append(k.freeEvents, ev)
 }
 
+// mgmt dispatches a management event (_child, _parent, _stop) with its
+// arguments in the pooled Event's own buffer: no allocation.
+func (k *Kernel) mgmt(s, src *Session, event string, args ...any) any {
+	ev := k.getEvent()
+	ev.buf = append(ev.buf[:0], args...)
+	return k.dispatchWith(ev, s, src, event, ev.buf, "", "", 0, modeMgmt)
+}
+
 // dispatch invokes event on s; args stay owned by the caller.
 func (k *Kernel) dispatch(s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
 	return k.dispatchWith(k.getEvent(), s, src, event, args, callerState, file, line, mode)
@@ -260,10 +269,16 @@ func panicError(r any) error {
 }
 
 // chainedError is POE's "error + Additional error thrown in handler for
-// previous error: + previous".
+// previous error: + previous". Perl's messages always end in a newline, so
+// POE's separator starts a line; Go panic texts usually do not, and we add
+// the newline they lack (a message that has one is joined exactly as POE).
 type chainedError struct{ err, prev error }
 
 func (c *chainedError) Error() string {
-	return c.err.Error() + "Additional error thrown in handler for previous error:\n" + c.prev.Error()
+	first := c.err.Error()
+	if !strings.HasSuffix(first, "\n") {
+		first += "\n"
+	}
+	return first + "Additional error thrown in handler for previous error:\n" + c.prev.Error()
 }
 func (c *chainedError) Unwrap() []error { return []error{c.err, c.prev} }

@@ -83,7 +83,7 @@ func (k *Kernel) Peek() Snapshot {
 		if s.parent != nil {
 			info.Parent = s.parent.id
 		}
-		for _, c := range s.children {
+		for _, c := range s.Children() {
 			info.Children = append(info.Children, c.id)
 		}
 		for it := s.alarmHead; it != nil; it = it.anext {

@@ -26,7 +26,11 @@ type Session struct {
 	options     map[string]any
 
 	parent   *Session
-	children []*Session // ascending ID
+	// children, in ascending ID order, as an intrusive list: a parent of
+	// many short-lived sessions must not pay O(children) per removal.
+	firstChild, lastChild *Session
+	prevSib, nextSib      *Session
+	nchildren             int
 
 	aliases  []string
 	extra    map[string]int
@@ -73,7 +77,52 @@ func (s *Session) Heap() any { return s.heap }
 func (s *Session) Parent() *Session { return s.parent }
 
 // Children returns the child sessions in ascending ID order.
-func (s *Session) Children() []*Session { return append([]*Session(nil), s.children...) }
+func (s *Session) Children() []*Session { return s.appendChildren(nil) }
+
+func (s *Session) appendChildren(out []*Session) []*Session {
+	for c := s.firstChild; c != nil; c = c.nextSib {
+		out = append(out, c)
+	}
+	return out
+}
+
+// addChild links c under s, keeping ascending ID order (new sessions have
+// the highest ID and go last).
+func (s *Session) addChild(c *Session) {
+	after := s.lastChild
+	for after != nil && after.id > c.id {
+		after = after.prevSib
+	}
+	c.prevSib = after
+	if after == nil {
+		c.nextSib = s.firstChild
+		s.firstChild = c
+	} else {
+		c.nextSib = after.nextSib
+		after.nextSib = c
+	}
+	if c.nextSib == nil {
+		s.lastChild = c
+	} else {
+		c.nextSib.prevSib = c
+	}
+	s.nchildren++
+}
+
+func (s *Session) removeChild(c *Session) {
+	if c.prevSib == nil {
+		s.firstChild = c.nextSib
+	} else {
+		c.prevSib.nextSib = c.nextSib
+	}
+	if c.nextSib == nil {
+		s.lastChild = c.prevSib
+	} else {
+		c.nextSib.prevSib = c.prevSib
+	}
+	c.prevSib, c.nextSib = nil, nil
+	s.nchildren--
+}
 
 // Alive reports whether the session still exists.
 func (s *Session) Alive() bool { return !s.freed }

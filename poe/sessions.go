@@ -53,7 +53,7 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 	k.live = true
 	parent := k.active
 	s.parent = parent
-	parent.children = append(parent.children, s)
+	parent.addChild(s)
 	k.refInc(parent)
 	k.mark(s)
 	if k.trace != nil {
@@ -64,7 +64,7 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 		return s, nil
 	}
 	if p := s.parent; p != k.self {
-		k.dispatch(p, k.self, "_child", []any{"create", s, ret}, "", "", 0, modeMgmt)
+		k.mgmt(p, k.self, "_child", "create", s, ret)
 	}
 	if s.freed {
 		return s, nil
@@ -83,15 +83,15 @@ func (k *Kernel) stopSession(s *Session) {
 		return
 	}
 	p := s.parent
-	if len(s.children) > 0 {
-		for _, c := range append([]*Session(nil), s.children...) {
-			k.dispatch(p, k.self, "_child", []any{"gain", c}, "", "", 0, modeMgmt)
-			k.dispatch(c, k.self, "_parent", []any{s, p}, "", "", 0, modeMgmt)
+	if s.firstChild != nil {
+		for _, c := range s.Children() {
+			k.mgmt(p, k.self, "_child", "gain", c)
+			k.mgmt(c, k.self, "_parent", s, p)
 		}
 	}
 	ret := k.dispatch(s, k.active, "_stop", nil, k.callerState(), "", 0, modeMgmt)
 	if p != nil && p != k.self {
-		k.dispatch(p, k.self, "_child", []any{"lose", s, ret}, "", "", 0, modeMgmt)
+		k.mgmt(p, k.self, "_child", "lose", s, ret)
 	}
 	k.free(s)
 }
@@ -108,13 +108,15 @@ func (k *Kernel) free(s *Session) {
 	}
 	p := s.parent
 	if p != nil {
-		p.children = removeSession(p.children, s)
-		for _, c := range s.children {
+		p.removeChild(s)
+		for c := s.firstChild; c != nil; {
+			next := c.nextSib
+			s.removeChild(c)
 			c.parent = p
-			p.children = insertSession(p.children, c)
+			p.addChild(c)
 			k.refInc(p)
+			c = next
 		}
-		s.children = nil
 		k.refDec(p)
 	}
 	s.parent = nil
@@ -168,28 +170,6 @@ func (k *Kernel) purge(s *Session) {
 	}
 }
 
-func removeSession(list []*Session, s *Session) []*Session {
-	for i, c := range list {
-		if c == s {
-			copy(list[i:], list[i+1:])
-			list[len(list)-1] = nil
-			return list[:len(list)-1]
-		}
-	}
-	return list
-}
-
-func insertSession(list []*Session, s *Session) []*Session {
-	i := len(list)
-	for i > 0 && list[i-1].id > s.id {
-		i--
-	}
-	list = append(list, nil)
-	copy(list[i+1:], list[i:])
-	list[i] = s
-	return list
-}
-
 // DetachMyself moves the active session under the kernel. Its old parent
 // gets _child("lose", s, nil) (not during _start) and the session gets
 // _parent(old, kernel). EPERM if it already is a child of the kernel.
@@ -203,9 +183,9 @@ func (k *Kernel) DetachMyself() error {
 	}
 	old := s.parent
 	if k.activeEvent != "_start" {
-		k.dispatch(old, k.self, "_child", []any{"lose", s, nil}, "", "", 0, modeMgmt)
+		k.mgmt(old, k.self, "_child", "lose", s, nil)
 	}
-	k.dispatch(s, k.self, "_parent", []any{old, k.self}, "", "", 0, modeMgmt)
+	k.mgmt(s, k.self, "_parent", old, k.self)
 	k.reparent(s, k.self)
 	return nil
 }
@@ -222,8 +202,8 @@ func (k *Kernel) DetachChild(child any) error {
 	if c.parent != s {
 		return errnof(eperm, fmt.Sprintf("detach_child: %s is not a child of %s", c, s))
 	}
-	k.dispatch(s, k.self, "_child", []any{"lose", c, nil}, "", "", 0, modeMgmt)
-	k.dispatch(c, k.self, "_parent", []any{s, k.self}, "", "", 0, modeMgmt)
+	k.mgmt(s, k.self, "_child", "lose", c, nil)
+	k.mgmt(c, k.self, "_parent", s, k.self)
 	k.reparent(c, k.self)
 	return nil
 }
@@ -233,10 +213,10 @@ func (k *Kernel) reparent(s, np *Session) {
 	if old == nil || s.freed {
 		return
 	}
-	old.children = removeSession(old.children, s)
+	old.removeChild(s)
 	k.refDec(old)
 	s.parent = np
-	np.children = insertSession(np.children, s)
+	np.addChild(s)
 	k.refInc(np)
 }
 
