@@ -56,7 +56,7 @@ func (k *Kernel) gcSweep() {
 func (k *Kernel) descendants(s *Session) []*Session {
 	out := []*Session{s}
 	for i := 0; i < len(out); i++ {
-		out = append(out, out[i].children...)
+		out = out[i].appendChildren(out)
 	}
 	return out
 }

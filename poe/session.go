@@ -25,7 +25,7 @@ type Session struct {
 	heap        any
 	options     map[string]any
 
-	parent   *Session
+	parent *Session
 	// children, in ascending ID order, as an intrusive list: a parent of
 	// many short-lived sessions must not pay O(children) per removal.
 	firstChild, lastChild *Session
