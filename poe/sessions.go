@@ -192,9 +192,13 @@ func (k *Kernel) DetachMyself() error {
 
 // DetachChild moves child c of the active session under the kernel: the
 // active session gets _child("lose", c, nil), c gets _parent(active,
-// kernel). ESRCH if c does not resolve, EPERM if it is not a child.
+// kernel). ESRCH if c does not resolve, EPERM if it is not a child;
+// ErrNoActiveSession outside handlers.
 func (k *Kernel) DetachChild(child any) error {
 	s := k.active
+	if s == k.self {
+		return ErrNoActiveSession
+	}
 	c := k.resolve(child)
 	if c == nil || c == k.self {
 		return k.unresolved("detach_child", child)
