@@ -749,12 +749,12 @@ func TestConformanceQueue(t *testing.T) {
 		k := NewKernel(nil)
 		var l sqLog
 		ticked := false
+		start := time.Now()
 		s := sqCreate(t, k, Spec{Inline: map[string]Handler{
 			"_start": func(e *Event) any { e.Kernel.Delay("tick", 100*time.Millisecond); return nil },
 			"tick":   func(e *Event) any { ticked = true; l.add("tick alive=%v", e.Session.Alive()); return nil },
 			"_stop":  func(e *Event) any { l.add("stop"); return nil },
 		}})
-		start := time.Now()
 		for k.RunOneTimeslice() {
 			if !ticked && !s.Alive() {
 				t.Fatalf("session stopped before its delay fired")

@@ -891,8 +891,8 @@ func TestConformanceSessions(t *testing.T) {
 		}
 		lines := buf.Lines()
 		for _, ev := range []string{"nohandler", "nohandler2", "_stop"} {
-			if sqFindLine(lines, "WARN", "event="+ev+" ", `session="session 1"`) == "" {
-				t.Errorf("no warning naming event %s and session 1; log:\n%s", ev, strings.Join(lines, "\n"))
+			if sqFindLine(lines, "WARN", "event="+ev+" ", `session="session 1"`, "sender=") == "" {
+				t.Errorf("no warning naming event %s, its sender and session 1; log:\n%s", ev, strings.Join(lines, "\n"))
 			}
 		}
 		// Without the option there is no warning.
