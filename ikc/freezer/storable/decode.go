@@ -55,21 +55,35 @@ func Decode(data []byte) (Value, error) { return DecodeOptions{}.Decode(data) }
 
 // Decode is like the package-level Decode with these options.
 func (o DecodeOptions) Decode(data []byte) (Value, error) {
-	d := decoder{s: string(data), maxDepth: o.MaxDepth}
+	var d decoder
+	d.s, d.maxDepth = string(data), o.MaxDepth
 	if d.maxDepth <= 0 {
 		d.maxDepth = DefaultMaxDepth
 	}
+	d.pos4 = d.posBuf[:0]
+	d.ptrs = d.ptrBuf[:0]
 	return d.decode()
 }
 
 type decoder struct {
 	s        string
 	pos      int
-	seen     []Value
+	// pos4 maps each tag to the offset of its scalar opcode (>= 0) or to
+	// -(i+1) for ptrs[i], the containers, scalar boxes and references.
+	// Scalars are re-read on the rare back-reference instead of being kept,
+	// which keeps the table free of pointers (cheap for the GC).
+	pos4 []int32
+	ptrs []Value
 	classes  []string
 	depth    int
 	maxDepth int
 	box      *Ref // scalar container to register for the next tag
+	posBuf   [48]int32
+	ptrBuf   [16]Value
+	strSlab  []string
+	intSlab  []int64
+	strUsed  int
+	intUsed  int
 }
 
 func (d *decoder) fail(err error, format string, args ...any) error {
@@ -97,9 +111,6 @@ func (d *decoder) decode() (Value, error) {
 		return nil, d.fail(ErrVersion, "Storable binary image v%d.%d more recent than supported v%d.%d", storableMajor, minor, storableMajor, maxReadMinor)
 	}
 	d.pos = 2
-	if d.seen == nil {
-		d.seen = make([]Value, 0, 16)
-	}
 	v, err := d.referent()
 	if err != nil {
 		return nil, err
@@ -138,16 +149,26 @@ func (d *decoder) str(n uint64) (string, error) {
 	return s, nil
 }
 
-// tag registers the value created by the opcode just read. If a scalar box
-// is pending (the scalar is the referent of a reference), the box takes the
-// tag instead so that back-references share it.
-func (d *decoder) tag(v Value) int {
+// tagPtr registers a pointer value (container, scalar box, or nil for a
+// reference whose referent is still being read) under the next tag and
+// returns its index in ptrs. A pending scalar box takes the tag instead.
+func (d *decoder) tagPtr(v Value) int {
 	if d.box != nil {
 		v = d.box
 		d.box = nil
 	}
-	d.seen = append(d.seen, v)
-	return len(d.seen) - 1
+	d.ptrs = append(d.ptrs, v)
+	d.pos4 = append(d.pos4, -int32(len(d.ptrs)))
+	return len(d.ptrs) - 1
+}
+
+// tagScalar registers the scalar whose opcode is at off.
+func (d *decoder) tagScalar(off int) {
+	if d.box != nil {
+		d.tagPtr(nil)
+		return
+	}
+	d.pos4 = append(d.pos4, int32(off))
 }
 
 func (d *decoder) enter() error {
@@ -259,10 +280,13 @@ func (d *decoder) backref() (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if int32(t) < 0 || int64(t) >= int64(len(d.seen)) {
-		return nil, d.fail(ErrBadBackref, "tag %d, %d objects seen", int32(t), len(d.seen))
+	if int32(t) < 0 || int64(t) >= int64(len(d.pos4)) {
+		return nil, d.fail(ErrBadBackref, "tag %d, %d objects seen", int32(t), len(d.pos4))
 	}
-	v := d.seen[t]
+	if off := d.pos4[t]; off >= 0 {
+		return d.scalarAt(int(off))
+	}
+	v := d.ptrs[-d.pos4[t]-1]
 	if v == nil {
 		// A reference slot still being read (only reachable through
 		// aliasing a container slot in a cycle): undef is the best view.
@@ -285,8 +309,9 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 		if uint64(n) > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "array of %d items, %d bytes left", n, len(d.s)-d.pos)
 		}
-		a := &Array{Class: class, Elems: make([]Value, n)}
-		d.tag(a)
+		a := newArray(int(n))
+		a.Class = class
+		d.tagPtr(a)
 		for i := range a.Elems {
 			v, err := d.item()
 			if err != nil {
@@ -296,13 +321,14 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 		}
 		return a, nil
 	default:
-		h := &Hash{Class: class}
+		var flagged bool
+		var hashFlags byte
 		if op == sxFlagHash {
 			f, err := d.byte()
 			if err != nil {
 				return nil, err
 			}
-			h.flagged, h.hashFlags = true, f
+			flagged, hashFlags = true, f
 		}
 		n, err := d.u32()
 		if err != nil {
@@ -315,8 +341,9 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 		if uint64(n)*min > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "hash of %d pairs, %d bytes left", n, len(d.s)-d.pos)
 		}
-		h.Entries = make([]Entry, n)
-		d.tag(h)
+		h := newHash(int(n))
+		h.Class, h.flagged, h.hashFlags = class, flagged, hashFlags
+		d.tagPtr(h)
 		for i := range h.Entries {
 			v, err := d.item()
 			if err != nil {
@@ -357,41 +384,38 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 // item reads one value in a scalar slot (array element, hash value, root
 // scalar, referent of a reference to a scalar).
 func (d *decoder) item() (Value, error) {
+	start := d.pos
 	op, err := d.byte()
 	if err != nil {
 		return nil, err
 	}
 	switch op {
 	case sxUndef:
-		v := Undef{}
-		d.tag(v)
-		return v, nil
+		d.tagScalar(start)
+		return Undef{}, nil
 	case sxSvUndef, sxSvUndefElem:
-		v := Undef{Immortal: true}
-		d.tag(v)
-		return v, nil
+		d.tagScalar(start)
+		return Undef{Immortal: true}, nil
 	case sxSvYes, sxBooleanTrue:
-		d.tag(Bool(true))
+		d.tagScalar(start)
 		return Bool(true), nil
 	case sxSvNo, sxBooleanFalse:
-		d.tag(Bool(false))
+		d.tagScalar(start)
 		return Bool(false), nil
 	case sxByte:
 		b, err := d.byte()
 		if err != nil {
 			return nil, err
 		}
-		v := Int(int(b) - 128)
-		d.tag(v)
-		return v, nil
+		d.tagScalar(start)
+		return d.boxInt(int64(b) - 128), nil
 	case sxNetint:
 		u, err := d.u32()
 		if err != nil {
 			return nil, err
 		}
-		v := Int(int32(u))
-		d.tag(v)
-		return v, nil
+		d.tagScalar(start)
+		return d.boxInt(int64(int32(u))), nil
 	case sxScalar, sxUTF8Str:
 		n, err := d.byte()
 		if err != nil {
@@ -401,7 +425,8 @@ func (d *decoder) item() (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.scalar(op == sxUTF8Str, s), nil
+		d.tagScalar(start)
+		return d.boxString(s, op == sxUTF8Str), nil
 	case sxLScalar, sxLUTF8Str:
 		n, err := d.u32()
 		if err != nil {
@@ -411,10 +436,11 @@ func (d *decoder) item() (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.scalar(op == sxLUTF8Str, s), nil
+		d.tagScalar(start)
+		return d.boxString(s, op == sxLUTF8Str), nil
 	case sxRef, sxWeakRef, sxOverload, sxWeakOverload:
-		t := d.tag(nil)
-		box := d.seen[t]
+		t := d.tagPtr(nil)
+		box := d.ptrs[t]
 		if err := d.enter(); err != nil {
 			return nil, err
 		}
@@ -424,7 +450,7 @@ func (d *decoder) item() (Value, error) {
 			return nil, err
 		}
 		if box == nil {
-			d.seen[t] = v
+			d.ptrs[t] = v
 		}
 		if op == sxOverload || op == sxWeakOverload {
 			switch x := v.(type) {
@@ -464,13 +490,62 @@ func (d *decoder) item() (Value, error) {
 	return nil, d.fail(ErrUnknownOpcode, "opcode 0x%02x", op)
 }
 
-func (d *decoder) scalar(utf bool, s string) Value {
-	var v Value
-	if utf {
-		v = String(s)
-	} else {
-		v = Bytes(s)
+// scalarAt re-reads the scalar whose opcode is at off (for a
+// back-reference to it), without registering tags.
+func (d *decoder) scalarAt(off int) (Value, error) {
+	saved, savedPos4, savedBox := d.pos, len(d.pos4), d.box
+	d.pos, d.box = off, nil
+	v, err := d.item()
+	d.pos, d.pos4, d.box = saved, d.pos4[:savedPos4], savedBox
+	return v, err
+}
+
+// Small arrays and hashes are allocated together with their element
+// storage: one allocation instead of two for the common IKC shapes.
+type array2 struct {
+	a Array
+	e [2]Value
+}
+
+type array4 struct {
+	a Array
+	e [4]Value
+}
+
+type hash4 struct {
+	h Hash
+	e [4]Entry
+}
+
+type hash8 struct {
+	h Hash
+	e [8]Entry
+}
+
+func newArray(n int) *Array {
+	switch {
+	case n <= 2:
+		x := &array2{}
+		x.a.Elems = x.e[:n:n]
+		return &x.a
+	case n <= 4:
+		x := &array4{}
+		x.a.Elems = x.e[:n:n]
+		return &x.a
 	}
-	d.tag(v)
-	return v
+	return &Array{Elems: make([]Value, n)}
+}
+
+func newHash(n int) *Hash {
+	switch {
+	case n <= 4:
+		x := &hash4{}
+		x.h.Entries = x.e[:n:n]
+		return &x.h
+	case n <= 8:
+		x := &hash8{}
+		x.h.Entries = x.e[:n:n]
+		return &x.h
+	}
+	return &Hash{Entries: make([]Entry, n)}
 }

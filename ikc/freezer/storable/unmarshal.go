@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Unmarshal thaws an nfreeze image into the Go value v points to, in the
@@ -48,7 +49,7 @@ func UnmarshalValue(val Value, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("storable: Unmarshal needs a non-nil pointer")
 	}
-	u := unmarshaler{anys: map[Value]any{}}
+	var u unmarshaler
 	return u.assign(val, rv.Elem(), "")
 }
 
@@ -124,6 +125,10 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 		}
 		return nil
 	}
+	ti := typeFlags(t)
+	if ti.plain {
+		goto plain
+	}
 	if dst.CanAddr() && reflect.PointerTo(t).Implements(unmarshalerType) {
 		if t.Kind() == reflect.Pointer && dst.IsNil() {
 			dst.Set(reflect.New(t.Elem()))
@@ -155,6 +160,7 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 	case objectType:
 		return u.object(src, dst, path)
 	}
+plain:
 	s := deref(src)
 	if r, ok := s.(*Ref); ok && r.Class != "" {
 		// A blessed scalar reference into a plain Go type: use the scalar.
@@ -225,8 +231,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 		}
 		sl := reflect.MakeSlice(t, len(a.Elems), len(a.Elems))
 		for i, el := range a.Elems {
-			if err := u.assign(el, sl.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
+			if err := u.assign(el, sl.Index(i), ""); err != nil {
+				return prefixPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
 		dst.Set(sl)
@@ -238,8 +244,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 		}
 		for i := 0; i < dst.Len(); i++ {
 			if i < len(a.Elems) {
-				if err := u.assign(a.Elems[i], dst.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
-					return err
+				if err := u.assign(a.Elems[i], dst.Index(i), ""); err != nil {
+					return prefixPath(err, "["+strconv.Itoa(i)+"]")
 				}
 			} else {
 				dst.Index(i).SetZero()
@@ -274,8 +280,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 				return &UnmarshalTypeError{Perl: "hash", Type: t.String(), Path: path}
 			}
 			val := reflect.New(t.Elem()).Elem()
-			if err := u.assign(e.Value, val, path+"{"+e.Key+"}"); err != nil {
-				return err
+			if err := u.assign(e.Value, val, ""); err != nil {
+				return prefixPath(err, "{"+e.Key+"}")
 			}
 			m.SetMapIndex(k, val)
 		}
@@ -302,8 +308,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 				}
 			}
 			fv := fieldForSet(dst, info.fields[i].index)
-			if err := u.assign(e.Value, fv, path+"."+info.fields[i].name); err != nil {
-				return err
+			if err := u.assign(e.Value, fv, ""); err != nil {
+				return prefixPath(err, "."+info.fields[i].name)
 			}
 		}
 		return nil
@@ -372,6 +378,34 @@ func unbless(v Value) Value {
 		}
 	}
 	return v
+}
+
+type typeInfo struct {
+	// plain: not Value, Object, a model pointer, nor an Unmarshaler.
+	plain bool
+}
+
+var typeCache sync.Map // reflect.Type -> typeInfo
+
+func typeFlags(t reflect.Type) typeInfo {
+	if c, ok := typeCache.Load(t); ok {
+		return c.(typeInfo)
+	}
+	special := t == valueType || t == objectType || t.Implements(unmarshalerType) ||
+		reflect.PointerTo(t).Implements(unmarshalerType) ||
+		t == reflect.TypeFor[*Array]() || t == reflect.TypeFor[*Hash]() || t == reflect.TypeFor[*Ref]()
+	ti := typeInfo{plain: !special}
+	typeCache.Store(t, ti)
+	return ti
+}
+
+// prefixPath adds a path step to an UnmarshalTypeError while the error
+// travels up (no path strings are built on success).
+func prefixPath(err error, step string) error {
+	if te, ok := err.(*UnmarshalTypeError); ok {
+		te.Path = step + te.Path
+	}
+	return err
 }
 
 func (u *unmarshaler) typeErr(src Value, t reflect.Type, path string) error {
@@ -517,6 +551,9 @@ func (u *unmarshaler) toAny(v Value) any {
 	}
 	if a, ok := u.anys[v]; ok {
 		return a
+	}
+	if u.anys == nil {
+		u.anys = map[Value]any{}
 	}
 	u.depth++
 	defer func() { u.depth-- }()
