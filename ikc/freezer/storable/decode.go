@@ -66,14 +66,14 @@ func (o DecodeOptions) Decode(data []byte) (Value, error) {
 }
 
 type decoder struct {
-	s        string
-	pos      int
+	s   string
+	pos int
 	// pos4 maps each tag to the offset of its scalar opcode (>= 0) or to
 	// -(i+1) for ptrs[i], the containers, scalar boxes and references.
 	// Scalars are re-read on the rare back-reference instead of being kept,
 	// which keeps the table free of pointers (cheap for the GC).
-	pos4 []int32
-	ptrs []Value
+	pos4     []int32
+	ptrs     []Value
 	classes  []string
 	depth    int
 	maxDepth int
