@@ -1,6 +1,9 @@
 package storable
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Storable opcodes (network order subset plus the rarer ones we accept).
 const (
@@ -55,6 +58,9 @@ func Decode(data []byte) (Value, error) { return DecodeOptions{}.Decode(data) }
 
 // Decode is like the package-level Decode with these options.
 func (o DecodeOptions) Decode(data []byte) (Value, error) {
+	if len(data) > math.MaxInt32 {
+		return nil, &SyntaxError{Err: ErrTooLarge, Detail: "images of 2 GiB and more are not supported"}
+	}
 	var d decoder
 	d.s, d.maxDepth = string(data), o.MaxDepth
 	if d.maxDepth <= 0 {
