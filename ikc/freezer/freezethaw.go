@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/poe-go/poe/ikc/freezer/storable"
 )
@@ -153,8 +154,15 @@ func (w *ftWriter) scalar(v storable.Value, noDup bool, depth int) error {
 		if err != nil {
 			return err
 		}
-		if b, ok := v.(storable.Bytes); ok {
-			s = string(b) // bytes go out unchanged
+		switch x := v.(type) {
+		case storable.Bytes:
+			s = string(x) // bytes go out unchanged
+		case storable.String:
+			// Perl prints a character string whose characters all fit
+			// Latin-1 as Latin-1 bytes; wider text goes out as UTF-8.
+			if l, ok := utf8ToLatin1(string(x)); ok {
+				s = l
+			}
 		}
 		if undef {
 			w.b = append(w.b, '_')
@@ -220,7 +228,13 @@ func (w *ftWriter) contents(v storable.Value, depth int) error {
 		w.b = strconv.AppendInt(w.b, int64(2*len(idx)), 10)
 		w.b = append(w.b, '|')
 		for _, i := range idx {
-			w.str(x.Entries[i].Key)
+			k := x.Entries[i].Key
+			if x.Entries[i].UTF8 {
+				if l, ok := utf8ToLatin1(k); ok {
+					k = l
+				}
+			}
+			w.str(k)
 		}
 		for _, i := range idx {
 			if err := w.scalar(x.Entries[i].Value, false, depth+1); err != nil {
@@ -449,7 +463,7 @@ func (t *ftParser) scalar() (storable.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return strValue(s), nil
+		return storable.Bytes(s), nil
 	case '_':
 		return storable.Undef{}, nil
 	case '@', '%':
@@ -480,14 +494,12 @@ func (t *ftParser) scalar() (storable.Value, error) {
 			switch kv := items[i].(type) {
 			case storable.Bytes:
 				k = string(kv)
-			case storable.String:
-				k = string(kv)
 			case storable.Undef:
 				k = ""
 			default:
 				return nil, t.fail("hash key is a reference")
 			}
-			h.Entries = append(h.Entries, storable.Entry{Key: k, UTF8: !isASCII(k), Value: items[n/2+i]})
+			h.Entries = append(h.Entries, storable.Entry{Key: k, Value: items[n/2+i]})
 		}
 		return h, nil
 	case '\\':
@@ -530,4 +542,21 @@ func (t *ftParser) scalar() (storable.Value, error) {
 	}
 	t.pos--
 	return nil, t.fail("unknown marker %q", key)
+}
+
+// utf8ToLatin1 converts UTF-8 text whose characters all fit Latin-1.
+func utf8ToLatin1(s string) (string, bool) {
+	if isASCII(s) {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r > 0xFF || r == utf8.RuneError && n <= 1 {
+			return "", false
+		}
+		b = append(b, byte(r))
+		i += n
+	}
+	return string(b), true
 }

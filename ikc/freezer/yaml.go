@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/poe-go/poe/ikc/freezer/storable"
@@ -21,8 +22,8 @@ var ErrYAML = errors.New("freezer: bad YAML")
 // scalars, ~ for undef, empty {} and [], anchors and aliases (&1 / *1) for
 // shared and cyclic data, and the Perl tags !!perl/hash:Class,
 // !!perl/array:Class, !!perl/ref and !!perl/scalar:Class (also with a
-// single "!"). Flow collections with content, multiple documents and
-// folded scalars are rejected.
+// single "!"). Flow collections with content, complex keys ("? "),
+// multiple documents and folded scalars are rejected.
 //
 // YAML does not tell numbers from strings: Thaw gives byte strings for ASCII
 // scalars and character strings otherwise (Unmarshal converts "2" to an
@@ -159,7 +160,7 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			if !e.UTF8 {
 				k = latin1ToUTF8(k)
 			}
-			w.b = append(w.b, yamlScalar(k)...)
+			w.b = append(w.b, yamlScalar(k, true, ind+2)...)
 			w.b = append(w.b, ':')
 			if err := w.node(e.Value, ind+2, false); err != nil {
 				return err
@@ -205,10 +206,15 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			return err
 		}
 		w.b = append(w.b, ' ')
-		if undef {
-			w.b = append(w.b, '~')
-		} else {
-			w.b = append(w.b, yamlScalar(s)...)
+		switch v.(type) {
+		case storable.Int, storable.Float:
+			w.b = append(w.b, s...) // numbers are written plain
+		default:
+			if undef {
+				w.b = append(w.b, '~')
+			} else {
+				w.b = append(w.b, yamlScalar(s, false, ind)...)
+			}
 		}
 	}
 	return nil
@@ -250,35 +256,108 @@ func latin1ToUTF8(s string) string {
 	return s
 }
 
-// yamlScalar quotes s the way YAML.pm needs it to read it back.
-func yamlScalar(s string) string {
-	if s == "" {
-		return "''"
-	}
+// yamlScalar formats a string as YAML.pm's Dump does: double quotes for
+// control characters and short multi-line text, a literal block for long
+// multi-line text (not for keys), plain when YAML.pm's plain-scalar test
+// allows, double quotes when it holds a single quote, single quotes
+// otherwise. ind is the indentation of a literal block's lines.
+func yamlScalar(s string, key bool, ind int) string {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || s == "'" {
+		if c := s[i]; c <= 0x08 || c >= 0x0b && c <= 0x1f {
 			return doubleQuote(s)
 		}
 	}
-	if needsQuotes(s) {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	if strings.Contains(s, "\n") {
+		if key || utf8.RuneCountInString(s) <= 30 || !newlineThenText(s) {
+			return doubleQuote(s)
+		}
+		return literalBlock(s, ind)
 	}
-	return s
+	if validPlain(s) {
+		return s
+	}
+	if strings.Contains(s, "'") {
+		return doubleQuote(s)
+	}
+	return "'" + s + "'"
 }
 
-func needsQuotes(s string) bool {
-	switch s[0] {
-	case '?', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', '=', '~', ' ', '\t':
-		return true
-	case '-', ':':
-		if len(s) == 1 || s[1] == ' ' || s[1] == '\t' {
-			return true
+func isSpace(r rune) bool { return unicode.IsSpace(r) }
+
+// newlineThenText reports whether a newline is followed by optional
+// whitespace and then a non-space character.
+func newlineThenText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\n' {
+			continue
+		}
+		for _, r := range s[i+1:] {
+			if !isSpace(r) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// validPlain is YAML.pm's test for a string that can be written unquoted.
+func validPlain(s string) bool {
+	if s == "" || s == "-" || s == "=" {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(s)
+	if isSpace(first) || strings.ContainsRune("{[~`'\"!@#>|%&?*^", first) {
+		return false
+	}
+	if strings.ContainsAny(s, "{[]},") {
+		return false
+	}
+	runes := []rune(s)
+	for i, r := range runes {
+		next := rune(-1)
+		if i+1 < len(runes) {
+			next = runes[i+1]
+		}
+		switch {
+		case (r == ':' || r == '-' || r == '?') && next >= 0 && isSpace(next):
+			return false
+		case r == ':' && next < 0:
+			return false
+		case isSpace(r) && next == '#':
+			return false
 		}
 	}
-	last := s[len(s)-1]
-	return last == ' ' || last == '\t' || last == ':' ||
-		strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.ContainsAny(s, ",[]{}\t") ||
-		strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...")
+	last := runes[len(runes)-1]
+	return !isSpace(last) && last != '|' && last != '>'
+}
+
+// literalBlock writes a "|" block scalar as YAML.pm does: chomping
+// indicator from the trailing newlines, an indentation indicator when the
+// text starts with whitespace, every line indented by ind.
+func literalBlock(s string, ind int) string {
+	trail := len(s) - len(strings.TrimRight(s, "\n"))
+	var b strings.Builder
+	b.WriteByte('|')
+	switch {
+	case trail == 0:
+		b.WriteByte('-')
+	case trail > 1:
+		b.WriteByte('+')
+	}
+	if r, _ := utf8.DecodeRuneInString(s); isSpace(r) {
+		b.WriteByte('2')
+	}
+	text := strings.TrimSuffix(s, "\n")
+	pad := strings.Repeat(" ", ind)
+	b.WriteString("\n" + pad)
+	for i := 0; i < len(text); i++ {
+		b.WriteByte(text[i])
+		if text[i] == '\n' && i+1 < len(text) {
+			b.WriteString(pad)
+		}
+	}
+	return b.String()
 }
 
 func doubleQuote(s string) string {
@@ -295,8 +374,6 @@ func doubleQuote(s string) string {
 			b.WriteString(`\0`)
 		case '\a':
 			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
 		case '\t':
 			b.WriteString(`\t`)
 		case '\n':
@@ -341,7 +418,7 @@ func ParseYAML(p []byte) (storable.Value, error) {
 	if !utf8.Valid(p) {
 		return nil, fmt.Errorf("%w: not UTF-8 text", ErrYAML)
 	}
-	raw := strings.Split(string(p), "\n")
+	raw := strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")
 	y := &yamlParser{anchors: map[string]storable.Value{}}
 	for i, l := range raw {
 		l = strings.TrimSuffix(l, "\r")
@@ -696,14 +773,22 @@ func strValue(s string) storable.Value {
 	return storable.String(s)
 }
 
-// literal reads a "|" block scalar from the following lines.
+// literal reads a "|" block scalar from the following lines. The header
+// may carry a chomping indicator (- or +) and an indentation indicator
+// (a digit, relative to the parent's indentation).
 func (y *yamlParser) literal(header string, parent int) (string, error) {
-	chomp := byte(0)
-	if len(header) > 1 {
-		chomp = header[1]
+	chomp, ind := byte(0), -1
+	for _, c := range []byte(strings.TrimSpace(header[1:])) {
+		switch {
+		case c == '-' || c == '+':
+			chomp = c
+		case c >= '1' && c <= '9':
+			ind = max(parent, 0) + int(c-'0')
+		default:
+			return "", fmt.Errorf("%w: bad block scalar header %q", ErrYAML, header)
+		}
 	}
 	var lines []string
-	ind := -1
 	for y.pos < len(y.lines) {
 		l := y.lines[y.pos]
 		if l.text == "" {
@@ -723,14 +808,21 @@ func (y *yamlParser) literal(header string, parent int) (string, error) {
 		lines = append(lines, strings.Repeat(" ", l.indent-ind)+l.text)
 		y.pos++
 	}
-	s := strings.Join(lines, "\n")
+	// Trailing empty lines belong to the block only for chomping.
+	n := len(lines)
+	for n > 0 && lines[n-1] == "" {
+		n--
+	}
+	trailing := len(lines) - n
+	s := strings.Join(lines[:n], "\n")
 	switch chomp {
 	case '-':
-		s = strings.TrimRight(s, "\n")
 	case '+':
-		s += "\n"
+		s += strings.Repeat("\n", trailing+1)
 	default:
-		s = strings.TrimRight(s, "\n") + "\n"
+		if n > 0 {
+			s += "\n"
+		}
 	}
 	return s, nil
 }
