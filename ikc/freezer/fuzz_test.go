@@ -105,3 +105,40 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzThaw feeds arbitrary payloads to the YAML and FreezeThaw readers:
+// no panics, and whatever they accept must be written and read back to the
+// same structure.
+func FuzzThaw(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(goldenDir(f), "freezers", "*.frame"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			f.Add(b[i+1:])
+		}
+	}
+	f.Add([]byte("---\na: |+2\n    x\n  y\n\n"))
+	f.Add([]byte("FrT;!0|{>0|$1|A@0|}>0|$1|A@1|<0|@1|<0|"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		for _, fz := range []Freezer{YAML{}, FreezeThaw{}} {
+			v, err := fz.Thaw(p)
+			if err != nil {
+				continue
+			}
+			out, err := fz.Freeze(v)
+			if err != nil {
+				t.Fatalf("%s: Freeze(Thaw(p)): %v", fz.Name(), err)
+			}
+			v2, err := fz.Thaw(out)
+			if err != nil {
+				t.Fatalf("%s: Thaw(Freeze(Thaw(p))): %v\n%q", fz.Name(), err, out)
+			}
+			if a, b := textDump(v), textDump(v2); a != b {
+				t.Fatalf("%s: round trip changed the value\n%q\n%s\n%s", fz.Name(), out, a, b)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package storable
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Storable opcodes (network order subset plus the rarer ones we accept).
@@ -61,14 +62,14 @@ func (o DecodeOptions) Decode(data []byte) (Value, error) {
 	if len(data) > math.MaxInt32 {
 		return nil, &SyntaxError{Err: ErrTooLarge, Detail: "images of 2 GiB and more are not supported"}
 	}
-	var d decoder
+	d := decoderPool.Get().(*decoder)
 	d.s, d.maxDepth = string(data), o.MaxDepth
 	if d.maxDepth <= 0 {
 		d.maxDepth = DefaultMaxDepth
 	}
-	d.pos4 = d.posBuf[:0]
-	d.ptrs = d.ptrBuf[:0]
-	return d.decode()
+	v, err := d.decode()
+	d.release()
+	return v, err
 }
 
 type decoder struct {
@@ -84,12 +85,30 @@ type decoder struct {
 	depth    int
 	maxDepth int
 	box      *Ref // scalar container to register for the next tag
-	posBuf   [48]int32
-	ptrBuf   [16]Value
 	strSlab  []string
 	intSlab  []int64
 	strUsed  int
 	intUsed  int
+}
+
+// Decoders are pooled for their tag tables; nothing decoded stays
+// reachable from a pooled decoder.
+var decoderPool = sync.Pool{New: func() any {
+	return &decoder{pos4: make([]int32, 0, 64), ptrs: make([]Value, 0, 16)}
+}}
+
+func (d *decoder) release() {
+	clear(d.ptrs)
+	clear(d.classes)
+	pos4, ptrs, classes := d.pos4[:0], d.ptrs[:0], d.classes[:0]
+	if cap(pos4) > 1<<14 {
+		pos4 = make([]int32, 0, 64)
+	}
+	if cap(ptrs) > 1<<12 {
+		ptrs = make([]Value, 0, 16)
+	}
+	*d = decoder{pos4: pos4, ptrs: ptrs, classes: classes}
+	decoderPool.Put(d)
 }
 
 func (d *decoder) fail(err error, format string, args ...any) error {
