@@ -115,11 +115,22 @@ func (p *epoller) Delete(fd int) error {
 var ErrNotPollable = errors.New("loop: file descriptor cannot be polled")
 
 func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	n, err := p.wait(timeout)
-	if err != nil {
-		if err == unix.EINTR {
-			return 0, nil
+	for err == unix.EINTR {
+		// Interrupted by a signal (Go's preemption signals included):
+		// wait for the rest of the time.
+		if timeout > 0 {
+			if timeout = time.Until(deadline); timeout <= 0 {
+				return 0, nil
+			}
 		}
+		n, err = p.wait(timeout)
+	}
+	if err != nil {
 		return 0, err
 	}
 	reported := 0
@@ -153,6 +164,14 @@ func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, 
 	return reported, nil
 }
 
+// rawWaitMax bounds the waits made without telling the Go scheduler. A
+// blocking system call normally hands the goroutine's P to another thread
+// after 20µs, which then spins looking for work: for the short waits
+// between dense timers that costs more CPU than the wait itself. Waits
+// shorter than this keep the P (delaying a GC stop-the-world by at most
+// this long); longer ones use the ordinary, scheduler-aware call.
+const rawWaitMax = 500 * time.Microsecond
+
 func (p *epoller) wait(timeout time.Duration) (int, error) {
 	if timeout <= 0 {
 		msec := 0
@@ -163,7 +182,11 @@ func (p *epoller) wait(timeout time.Duration) (int, error) {
 	}
 	if !p.noPwait2 {
 		ts := unix.NsecToTimespec(int64(timeout))
-		r, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd),
+		call := unix.Syscall6
+		if timeout < rawWaitMax {
+			call = unix.RawSyscall6
+		}
+		r, _, errno := call(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd),
 			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)),
 			uintptr(unsafe.Pointer(&ts)), 0, 0)
 		if errno != unix.ENOSYS {

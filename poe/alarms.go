@@ -101,7 +101,7 @@ func (k *Kernel) AlarmAdjust(id AlarmID, delta time.Duration) (time.Time, error)
 	}
 	if delta != 0 {
 		it.due += int64(delta)
-		k.timers.fix(it.hidx)
+		k.timers.fix(it)
 	}
 	return k.toTime(it.due), nil
 }
@@ -113,7 +113,7 @@ func (k *Kernel) DelayAdjust(id AlarmID, d time.Duration) (time.Time, error) {
 		return time.Time{}, err
 	}
 	it.due = k.clock() + int64(d)
-	k.timers.fix(it.hidx)
+	k.timers.fix(it)
 	return k.toTime(it.due), nil
 }
 
@@ -175,7 +175,7 @@ func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
 	if id == 0 {
 		return nil, errnof(einval, op+": no alarm ID given")
 	}
-	it := k.alarms[uint64(id)]
+	it := k.alarms.get(uint64(id))
 	if it == nil {
 		return nil, errnof(esrch, fmt.Sprintf("%s: no alarm %d", op, id))
 	}
@@ -191,16 +191,15 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 	it.args = append(it.args[:0], args...)
 	k.hold(it)
 	k.timers.push(it)
-	k.alarms[it.id] = it
+	k.alarms.put(it.id, it)
 	it.anext = s.alarmHead
 	if s.alarmHead != nil {
 		s.alarmHead.aprev = it
 	}
 	s.alarmHead = it
-	if s.alarmNames == nil {
-		s.alarmNames = map[string]int{}
+	if s.alarmNames != nil {
+		s.alarmNames[name]++
 	}
-	s.alarmNames[name]++
 	if k.trace != nil {
 		k.trace.enqueue(k, it)
 	}
@@ -219,24 +218,33 @@ func (k *Kernel) unlinkAlarm(it *item) {
 		it.anext.aprev = it.aprev
 	}
 	it.anext, it.aprev = nil, nil
-	if n := s.alarmNames[it.event] - 1; n > 0 {
-		s.alarmNames[it.event] = n
-	} else {
-		delete(s.alarmNames, it.event)
+	if s.alarmNames != nil {
+		if n := s.alarmNames[it.event] - 1; n > 0 {
+			s.alarmNames[it.event] = n
+		} else {
+			delete(s.alarmNames, it.event)
+		}
 	}
 }
 
 func (k *Kernel) removeTimer(it *item) {
-	if it.hidx >= 0 {
-		k.timers.remove(it.hidx)
-	}
-	delete(k.alarms, it.id)
+	k.timers.remove(it)
+	k.alarms.del(it.id)
 	k.unlinkAlarm(it)
 	k.release(it)
 	k.freeItem(it)
 }
 
 func (k *Kernel) removeNamed(s *Session, name string) {
+	if s.alarmNames == nil {
+		// The name index is built the first time a session removes
+		// timers by name: sessions that only use DelaySet/AlarmSet
+		// never pay for it.
+		s.alarmNames = map[string]int{}
+		for it := s.alarmHead; it != nil; it = it.anext {
+			s.alarmNames[it.event]++
+		}
+	}
 	if s.alarmNames[name] == 0 {
 		return
 	}

@@ -185,7 +185,7 @@ func TestConformanceQueue(t *testing.T) {
 
 	// C23 — 06_queues/01_array.t, adapted: POE's array queue is one
 	// priority queue; this kernel keeps posted items in a FIFO ring and
-	// timers in a binary heap (queue.go), merged by (due, id). The raw
+	// timers in a 4-ary heap with lazy removal (queue.go), merged by (due, id). The raw
 	// properties are checked on those structures: priority order, FIFO at
 	// equal priority, removal of an item, re-sorting after a priority
 	// adjustment. Removal by ID with its ESRCH/EPERM filter lives in the
@@ -199,14 +199,13 @@ func TestConformanceQueue(t *testing.T) {
 		var lastID uint64
 		mk := func(due int64, name string) *item {
 			lastID++
-			return &item{id: lastID, due: due, event: name, hidx: -1}
+			return &item{id: lastID, due: due, event: name}
 		}
 		drain := func(h *timerHeap) []got {
 			var out []got
-			for it := h.head(); it != nil; it = h.head() {
-				h.remove(0)
-				if it.hidx != -1 {
-					t.Errorf("item %d still has heap index %d after removal", it.id, it.hidx)
+			for it := h.pop(); it != nil; it = h.pop() {
+				if it.hseq != 0 {
+					t.Errorf("item %d still marked as in the heap after removal", it.id)
 				}
 				out = append(out, got{it.due, it.id, it.event})
 			}
@@ -225,7 +224,7 @@ func TestConformanceQueue(t *testing.T) {
 		if diff := cmp.Diff([]got{{1, 1, "one"}, {2, 3, "two"}, {3, 2, "tre"}}, drain(&h)); diff != "" {
 			t.Errorf("dequeue order (-want +got):\n%s", diff)
 		}
-		if h.head() != nil || len(h) != 0 {
+		if h.head() != nil || h.live != 0 {
 			t.Errorf("queue not empty after draining")
 		}
 
@@ -256,7 +255,7 @@ func TestConformanceQueue(t *testing.T) {
 			h.push(it)
 		}
 		victim := items[4] // due 6
-		h.remove(victim.hidx)
+		h.remove(victim)
 		want = want[:0]
 		for _, it := range items {
 			if it != victim {
@@ -274,9 +273,9 @@ func TestConformanceQueue(t *testing.T) {
 		h.push(b)
 		h.push(c)
 		c.due += -25 // now 5: first
-		h.fix(c.hidx)
+		h.fix(c)
 		a.due += 15 // now 25: last
-		h.fix(a.hidx)
+		h.fix(a)
 		if diff := cmp.Diff([]got{{5, c.id, "c"}, {20, b.id, "b"}, {25, a.id, "a"}}, drain(&h)); diff != "" {
 			t.Errorf("order after adjustment (-want +got):\n%s", diff)
 		}

@@ -269,8 +269,16 @@ func (k *Kernel) onReady(fd int, ev loop.Events) {
 // watchers, then write, then expedite, each group followed by a sweep.
 func (k *Kernel) poll(timeout time.Duration) {
 	k.ready = k.ready[:0]
+	k.stats.Polls++
+	var t0 time.Duration
+	if timeout != 0 {
+		t0 = time.Since(k.epoch)
+	}
 	if _, err := k.poller.Wait(timeout, k.readyFn); err != nil {
 		k.log.Error("poe: reactor wait failed", "err", err)
+	}
+	if timeout != 0 {
+		k.stats.Waited += time.Since(k.epoch) - t0
 	}
 	if k.alwaysFds > 0 {
 		for _, rec := range k.fds {

@@ -60,7 +60,7 @@ type Kernel struct {
 	// queue
 	fifo       ring
 	timers     timerHeap
-	alarms     map[uint64]*item
+	alarms     idMap
 	lastItemID uint64
 	queued     int // live items
 	gcItems    int // live internal GC items (they count as work for the idle check, as in POE)
@@ -109,6 +109,7 @@ type Kernel struct {
 	injN  atomic.Int32
 
 	trace *tracer
+	stats Stats
 }
 
 var kernelCounter atomic.Uint32
@@ -130,7 +131,6 @@ func NewKernel(opts *Options) *Kernel {
 		log:      o.Logger,
 		sessions: map[SessionID]*Session{},
 		aliases:  map[string]*Session{},
-		alarms:   map[uint64]*item{},
 		fds:      map[int]*fdRec{},
 		pids:     map[int]*pidRec{},
 		sigCount: map[string]int{},
@@ -189,11 +189,11 @@ func (k *Kernel) clock() int64 {
 
 func (k *Kernel) toTime(due int64) time.Time { return k.epoch.Add(time.Duration(due)) }
 
-func (k *Kernel) fromTime(t time.Time) int64 {
-	n := time.Now()
-	k.now = int64(n.Sub(k.epoch))
-	return k.now + int64(t.Sub(n))
-}
+// fromTime converts an alarm's time to the kernel clock. A time carrying
+// a monotonic reading (time.Now().Add(...)) converts exactly; a wall-clock
+// time (time.Unix(...)) is taken against the wall clock at the kernel's
+// creation, as POE converts epoch times with an offset measured once.
+func (k *Kernel) fromTime(t time.Time) int64 { return int64(t.Sub(k.epoch)) }
 
 // pollerErrOnce is ensurePoller for the kernel's own goroutine, without
 // the sync.Once cost on every timeslice.
@@ -272,6 +272,7 @@ func (k *Kernel) finish() {
 }
 
 func (k *Kernel) timeslice() {
+	k.stats.Timeslices++
 	if k.injN.Load() != 0 {
 		k.drainInjected()
 	}
@@ -300,7 +301,7 @@ func (k *Kernel) timeslice() {
 func (k *Kernel) dispatchDue() {
 	cut := k.lastItemID
 	batchNow := k.now
-	if len(k.timers) > 0 {
+	if k.timers.live > 0 {
 		batchNow = k.clock()
 	}
 	for {
@@ -317,15 +318,15 @@ func (k *Kernel) dispatchDue() {
 		case f != nil && (t == nil || f.less(t)):
 			it = k.fifo.pop()
 		case t != nil:
-			it = t
-			k.timers.remove(0)
-			delete(k.alarms, it.id)
+			it = k.timers.pop()
+			k.alarms.del(it.id)
 			k.unlinkAlarm(it)
 		default:
 			k.gcSweep()
 			return
 		}
 		k.release(it)
+		k.stats.Dispatched++
 		k.dispatchItem(it)
 		k.freeItem(it)
 		if k.fatal != nil {
@@ -390,11 +391,16 @@ func (k *Kernel) newItem() *item {
 		it = k.freeItems[n-1]
 		k.freeItems = k.freeItems[:n-1]
 	} else {
-		it = &item{}
+		// Allocate in slabs: one allocation per 64 items.
+		slab := make([]item, 64)
+		for i := range slab[1:] {
+			k.freeItems = append(k.freeItems, &slab[i+1])
+		}
+		it = &slab[0]
 	}
 	k.lastItemID++
 	it.id = k.lastItemID
-	it.hidx = -1
+	it.hseq = 0
 	it.dead = false
 	if k.active != k.self {
 		it.callerState = k.activeEvent
@@ -416,7 +422,7 @@ func (k *Kernel) freeItem(it *item) {
 	if cap(it.args) > 64 {
 		it.args = nil
 	}
-	if len(k.freeItems) < 4096 {
+	if len(k.freeItems) < 1<<17 {
 		k.freeItems = append(k.freeItems, it)
 	}
 }

@@ -33,21 +33,24 @@ func (k itemKind) String() string {
 	return "?"
 }
 
+// item is one queued event or timer. Fields are ordered so that what the
+// timer paths touch shares the first cache line.
 type item struct {
-	id          uint64
-	due         int64 // nanoseconds on the kernel's monotonic clock
-	kind        itemKind
-	dead        bool // removed while still in the ring
-	dest, src   *Session
+	id    uint64
+	due   int64  // nanoseconds on the kernel's monotonic clock
+	hseq  uint64 // the timer heap's seq of this item's live entry; 0 when not in the heap
+	dest  *Session
+	src   *Session
+	anext *item // session alarm list
+	aprev *item
+	kind  itemKind
+	dead  bool // removed while still in the ring
+
 	event       string
 	args        []any
 	callerState string
 	file        string
 	line        int
-	hidx        int   // index in the timer heap, -1 when not there
-	epochBase   int64 // for alarms: due expressed against the wall clock (unused for posts)
-	anext       *item // session alarm list
-	aprev       *item
 }
 
 // less orders items as POE's queue does.
@@ -103,85 +106,161 @@ func (r *ring) each(fn func(*item)) {
 	}
 }
 
-// timerHeap is a binary min-heap of timers keyed by (due, id), with each
-// item's index kept for O(log n) removal and adjustment.
-type timerHeap []*item
-
-func (h *timerHeap) push(it *item) {
-	it.hidx = len(*h)
-	*h = append(*h, it)
-	h.up(it.hidx)
+// timerHeap is a 4-ary min-heap of timers keyed by (due, seq), where seq
+// is the order of insertion: POE's queue puts an item after every item of
+// equal priority, including when an adjustment re-inserts it.
+//
+// The keys live in the heap array, and removal is lazy: a removed or
+// adjusted timer leaves its old entry behind, recognised as stale because
+// its seq no longer matches the item's, and skipped when it reaches the
+// top. Sifting therefore never touches the items themselves, which keeps a
+// heap of 100k timers fast (an index kept in each item would cost a cache
+// miss per level), and removing a timer is O(1). The heap is rebuilt when
+// stale entries outnumber live ones.
+type timerHeap struct {
+	h     []heapEntry
+	seq   uint64
+	live  int
+	stale int
 }
 
-func (h timerHeap) head() *item {
-	if len(h) == 0 {
-		return nil
-	}
-	return h[0]
+type heapEntry struct {
+	due int64
+	seq uint64
+	it  *item
 }
 
-func (h *timerHeap) remove(i int) *item {
-	old := *h
-	n := len(old) - 1
-	it := old[i]
-	if i != n {
-		old[i] = old[n]
-		old[i].hidx = i
-	}
-	old[n] = nil
-	*h = old[:n]
-	if i != n {
-		if !h.down(i) {
-			h.up(i)
+func (a *heapEntry) less(b *heapEntry) bool {
+	return a.due < b.due || a.due == b.due && a.seq < b.seq
+}
+
+func (t *timerHeap) valid(e *heapEntry) bool { return e.it.hseq == e.seq }
+
+func (t *timerHeap) push(it *item) {
+	t.seq++
+	it.hseq = t.seq
+	t.h = append(t.h, heapEntry{it.due, t.seq, it})
+	t.up(len(t.h) - 1)
+	t.live++
+}
+
+// head returns the earliest live timer, discarding stale entries above it.
+func (t *timerHeap) head() *item {
+	for len(t.h) > 0 {
+		if e := &t.h[0]; t.valid(e) {
+			return e.it
 		}
+		t.popTop()
+		t.stale--
 	}
-	it.hidx = -1
+	return nil
+}
+
+// pop removes and returns the earliest live timer.
+func (t *timerHeap) pop() *item {
+	it := t.head()
+	if it != nil {
+		t.popTop()
+		it.hseq = 0
+		t.live--
+	}
 	return it
 }
 
-// fix restores order after it.due changed.
-func (h timerHeap) fix(i int) {
-	if !h.down(i) {
-		h.up(i)
+func (t *timerHeap) popTop() {
+	n := len(t.h) - 1
+	t.h[0] = t.h[n]
+	t.h[n] = heapEntry{}
+	t.h = t.h[:n]
+	if n > 0 {
+		t.down(0)
 	}
 }
 
-func (h timerHeap) up(i int) {
-	it := h[i]
+// remove takes a live timer out (lazily).
+func (t *timerHeap) remove(it *item) {
+	if it.hseq == 0 {
+		return
+	}
+	it.hseq = 0
+	t.live--
+	t.stale++
+	t.maybeCompact()
+}
+
+// fix re-sorts a live timer after its due changed: it goes after the
+// timers of equal due, as POE re-inserts it.
+func (t *timerHeap) fix(it *item) {
+	if it.hseq == 0 {
+		return
+	}
+	t.live--
+	t.stale++
+	t.push(it)
+	t.maybeCompact()
+}
+
+func (t *timerHeap) maybeCompact() {
+	if t.stale < 256 || t.stale <= t.live {
+		return
+	}
+	kept := t.h[:0]
+	for _, e := range t.h {
+		if t.valid(&e) {
+			kept = append(kept, e)
+		}
+	}
+	clear(t.h[len(kept):])
+	t.h = kept
+	t.stale = 0
+	for i := (len(t.h) - 2) / 4; i >= 0; i-- {
+		t.down(i)
+	}
+}
+
+// each calls fn for every live timer, in no particular order.
+func (t *timerHeap) each(fn func(*item)) {
+	for i := range t.h {
+		if e := &t.h[i]; t.valid(e) {
+			fn(e.it)
+		}
+	}
+}
+
+func (t *timerHeap) up(i int) {
+	h := t.h
+	e := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !it.less(h[p]) {
+		p := (i - 1) / 4
+		if !e.less(&h[p]) {
 			break
 		}
 		h[i] = h[p]
-		h[i].hidx = i
 		i = p
 	}
-	h[i] = it
-	it.hidx = i
+	h[i] = e
 }
 
-func (h timerHeap) down(i0 int) bool {
-	i := i0
-	it := h[i]
+func (t *timerHeap) down(i int) {
+	h := t.h
+	e := h[i]
 	n := len(h)
 	for {
-		l := 2*i + 1
-		if l >= n {
+		c := 4*i + 1
+		if c >= n {
 			break
 		}
-		c := l
-		if r := l + 1; r < n && h[r].less(h[l]) {
-			c = r
+		best := c
+		for j := c + 1; j < c+4 && j < n; j++ {
+			if h[j].less(&h[best]) {
+				best = j
+			}
 		}
-		if !h[c].less(it) {
+		if !h[best].less(&e) {
 			break
 		}
-		h[i] = h[c]
-		h[i].hidx = i
-		i = c
+		h[i] = h[best]
+		i = best
 	}
-	h[i] = it
-	it.hidx = i
-	return i > i0
+	h[i] = e
 }

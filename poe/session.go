@@ -41,8 +41,8 @@ type Session struct {
 	pendFrom int
 	refcount int
 
-	alarmHead  *item // this session's alarms, a doubly linked list
-	alarmNames map[string]int
+	alarmHead  *item          // this session's alarms, a doubly linked list
+	alarmNames map[string]int // built on first removal by name
 
 	marked, stopping, freed bool
 	closers                 []io.Closer

@@ -160,13 +160,14 @@ func (k *Kernel) purge(s *Session) {
 			k.release(it)
 		}
 	})
-	for i := 0; i < len(k.timers); {
-		it := k.timers[i]
+	var doomed []*item
+	k.timers.each(func(it *item) {
 		if it.dest == s || it.src == s {
-			k.removeTimer(it)
-			continue
+			doomed = append(doomed, it)
 		}
-		i++
+	})
+	for _, it := range doomed {
+		k.removeTimer(it)
 	}
 }
 

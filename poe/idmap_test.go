@@ -1,0 +1,47 @@
+package poe
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The table must agree with a Go map through random inserts and deletes,
+// including deletions inside probe runs that wrap around the table.
+func TestIDMapAgainstMap(t *testing.T) {
+	var m idMap
+	ref := map[uint64]*item{}
+	rng := rand.New(rand.NewPCG(7, 9))
+	next := uint64(1)
+	var live []uint64
+	for step := 0; step < 200000; step++ {
+		if rng.IntN(3) > 0 || len(live) == 0 {
+			it := &item{id: next}
+			m.put(next, it)
+			ref[next] = it
+			live = append(live, next)
+			next += uint64(1 + rng.IntN(3))
+		} else {
+			i := rng.IntN(len(live))
+			id := live[i]
+			live[i] = live[len(live)-1]
+			live = live[:len(live)-1]
+			m.del(id)
+			delete(ref, id)
+		}
+		if step%1000 == 0 {
+			for id, it := range ref {
+				if m.get(id) != it {
+					t.Fatalf("step %d: get(%d) wrong", step, id)
+				}
+			}
+			if m.len() != len(ref) {
+				t.Fatalf("len %d want %d", m.len(), len(ref))
+			}
+		}
+	}
+	for id := uint64(1); id < next; id++ {
+		if (m.get(id) != nil) != (ref[id] != nil) {
+			t.Fatalf("final get(%d) disagrees", id)
+		}
+	}
+}
