@@ -38,6 +38,15 @@ func slabSize(used, remaining int) int {
 }
 
 func (d *decoder) boxString(s string, utf bool) Value {
+	if a := d.getArena(); a != nil && int(a.ns) < len(a.strs) {
+		a.strs[a.ns] = s
+		p := unsafe.Pointer(&a.strs[a.ns])
+		a.ns++
+		if utf {
+			return makeIface(stringTab, p)
+		}
+		return makeIface(bytesTab, p)
+	}
 	if len(d.strSlab) == cap(d.strSlab) {
 		d.strSlab = make([]string, 0, slabSize(d.strUsed, len(d.s)-d.pos))
 	}

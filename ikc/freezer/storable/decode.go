@@ -89,6 +89,7 @@ type decoder struct {
 	intSlab  []int64
 	strUsed  int
 	intUsed  int
+	arena    *arena
 }
 
 // Decoders are pooled for their tag tables; nothing decoded stays
@@ -324,7 +325,12 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	defer func() { d.depth-- }()
+	v, err := d.containerBody(op, class)
+	d.depth--
+	return v, err
+}
+
+func (d *decoder) containerBody(op byte, class string) (Value, error) {
 	switch op {
 	case sxArray:
 		n, err := d.u32()
@@ -334,7 +340,7 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 		if uint64(n) > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "array of %d items, %d bytes left", n, len(d.s)-d.pos)
 		}
-		a := newArray(int(n))
+		a := d.newArray(int(n))
 		a.Class = class
 		d.tagPtr(a)
 		for i := range a.Elems {
@@ -366,7 +372,7 @@ func (d *decoder) container(op byte, class string) (Value, error) {
 		if uint64(n)*min > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "hash of %d pairs, %d bytes left", n, len(d.s)-d.pos)
 		}
-		h := newHash(int(n))
+		h := d.newHash(int(n))
 		h.Class, h.flagged, h.hashFlags = class, flagged, hashFlags
 		d.tagPtr(h)
 		for i := range h.Entries {
@@ -523,6 +529,53 @@ func (d *decoder) scalarAt(off int) (Value, error) {
 	v, err := d.item()
 	d.pos, d.pos4, d.box = saved, d.pos4[:savedPos4], savedBox
 	return v, err
+}
+
+// arena holds the objects of a small message (an IKC request has a few
+// hashes, arrays and strings) in one allocation instead of one each.
+type arena struct {
+	hashes  [3]Hash
+	arrays  [2]Array
+	entries [8]Entry
+	elems   [4]Value
+	strs    [6]string
+	nh, na  uint8
+	ne, nv  uint8
+	ns      uint8
+}
+
+// arenaLimit is the largest image decoded with an arena.
+const arenaLimit = 512
+
+func (d *decoder) getArena() *arena {
+	if d.arena == nil && len(d.s) <= arenaLimit {
+		d.arena = &arena{}
+	}
+	return d.arena
+}
+
+func (d *decoder) newHash(n int) *Hash {
+	if a := d.getArena(); a != nil && int(a.nh) < len(a.hashes) && int(a.ne)+n <= len(a.entries) {
+		h := &a.hashes[a.nh]
+		a.nh++
+		e := int(a.ne)
+		h.Entries = a.entries[e : e+n : e+n]
+		a.ne += uint8(n)
+		return h
+	}
+	return newHash(n)
+}
+
+func (d *decoder) newArray(n int) *Array {
+	if a := d.getArena(); a != nil && int(a.na) < len(a.arrays) && int(a.nv)+n <= len(a.elems) {
+		x := &a.arrays[a.na]
+		a.na++
+		v := int(a.nv)
+		x.Elems = a.elems[v : v+n : v+n]
+		a.nv += uint8(n)
+		return x
+	}
+	return newArray(n)
 }
 
 // Small arrays and hashes are allocated together with their element
