@@ -205,6 +205,22 @@ func (s *Session) optionTrue(name string) bool {
 	return v != nil
 }
 
+// Do runs fn with s as the active session, so that the kernel methods
+// acting on the active session (SelectRead, Delay, State, SigChild...)
+// act on s. Wheels use it so that their methods work from any handler;
+// the active event is unchanged. It must be called on the kernel's
+// goroutine and does nothing once s has stopped.
+func (s *Session) Do(fn func()) {
+	if s.freed {
+		return
+	}
+	k := s.k
+	prev := k.active
+	k.active = s
+	defer func() { k.active = prev }()
+	fn()
+}
+
 // AddCloser registers c to be closed when the session stops, after its
 // _stop handler. Wheels use it so that a session's wheels never outlive it
 // (POE relies on Perl destructors for this).

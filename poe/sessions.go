@@ -100,11 +100,17 @@ func (k *Kernel) free(s *Session) {
 	if k.trace != nil {
 		k.trace.sessionf(k, "freeing %s", s)
 	}
-	// Wheels and other closers first: they drop their own watchers.
-	for len(s.closers) > 0 {
-		c := s.closers[len(s.closers)-1]
-		s.closers = s.closers[:len(s.closers)-1]
-		c.Close()
+	// Wheels and other closers first, acting as s: they drop their own
+	// watchers and handlers.
+	if len(s.closers) > 0 {
+		prevS, prevE := k.active, k.activeEvent
+		k.active = s
+		for len(s.closers) > 0 {
+			c := s.closers[len(s.closers)-1]
+			s.closers = s.closers[:len(s.closers)-1]
+			c.Close()
+		}
+		k.active, k.activeEvent = prevS, prevE
 	}
 	p := s.parent
 	if p != nil {
