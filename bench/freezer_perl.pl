@@ -4,6 +4,7 @@
 # and prints one line per figure, in the style of `go test -bench`:
 #
 #   perl bench/freezer_perl.pl [seconds-per-figure]
+#   perl bench/freezer_perl.pl --dump ikc-call|1MiB   (hex image, for tests)
 #
 # ikc-call is the golden vector 57-ikc-call; 1MiB is make_big() below, the
 # recipe bigItems() in freezer_test.go follows. Keys are frozen in sorted
@@ -30,6 +31,14 @@ my %values = (
                     rsvp => { kernel => "Client", session => 2, state => "answer" } },
     '1MiB'     => make_big(),
 );
+
+if ($secs eq '--dump') {
+    # Print the canonical nfreeze image of one value, in hex (used by
+    # TestBenchValuesMatchPerl).
+    binmode STDOUT;
+    print unpack("H*", nfreeze($values{shift()})), "\n";
+    exit 0;
+}
 
 sub bench {
     my ($name, $code) = @_;
