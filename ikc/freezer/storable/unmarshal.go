@@ -388,6 +388,11 @@ type typeInfo struct {
 var typeCache sync.Map // reflect.Type -> typeInfo
 
 func typeFlags(t reflect.Type) typeInfo {
+	// Predeclared types and unnamed composites (other than pointers and
+	// interfaces) have no methods: no cache lookup needed.
+	if k := t.Kind(); k != reflect.Pointer && k != reflect.Interface && (t.Name() == "" || t.PkgPath() == "") {
+		return typeInfo{plain: true}
+	}
 	if c, ok := typeCache.Load(t); ok {
 		return c.(typeInfo)
 	}
