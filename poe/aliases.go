@@ -41,6 +41,7 @@ func (k *Kernel) AliasRemove(name string) error {
 		return errnof(eperm, fmt.Sprintf("alias %q belongs to %s", name, owner))
 	}
 	delete(k.aliases, name)
+	k.lastAliasS = nil
 	for i, a := range s.aliases {
 		if a == name {
 			s.aliases = append(s.aliases[:i], s.aliases[i+1:]...)

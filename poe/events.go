@@ -13,6 +13,7 @@ const (
 	modeQueued = iota // a queued event, or I/O readiness: trapped
 	modeCall          // Call into a session
 	modeMgmt          // _start, _stop, _child, _parent, signal watchers: trapped, sender given
+	modeBatch         // a queued event run by runBatch, whose trap covers it
 )
 
 // Post sends event to dest, queued FIFO; the active session (or the kernel,
@@ -93,6 +94,9 @@ func (k *Kernel) resolve(dest any) *Session {
 		}
 		return d
 	case string:
+		if k.lastAliasS != nil && d == k.lastAlias {
+			return k.lastAliasS
+		}
 		if isDigits(d) {
 			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
 				if s := k.sessions[SessionID(n)]; s != nil {
@@ -101,6 +105,9 @@ func (k *Kernel) resolve(dest any) *Session {
 			}
 		}
 		if s := k.aliases[d]; s != nil {
+			// Programs post to the same alias over and over: remember
+			// the last one (forgotten when any alias goes away).
+			k.lastAlias, k.lastAliasS = d, s
 			return s
 		}
 		if d == k.id {
@@ -199,7 +206,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	prevS, prevE := k.active, k.activeEvent
 	k.active, k.activeEvent = s, event
 	var ret any
-	if k.opts.NoCatch {
+	if k.opts.NoCatch || mode == modeBatch {
 		ret = h(ev)
 	} else {
 		ret = k.trapped(h, ev, s, src, event, callerState, file, line)

@@ -13,6 +13,7 @@ package poe
 
 import (
 	"fmt"
+	"runtime/debug"
 	"io"
 	"log/slog"
 	"os"
@@ -72,6 +73,12 @@ type Kernel struct {
 	// dispatch
 	active      *Session
 	activeEvent string
+	cur         *item // the queued item whose handler runs (for the batch trap)
+	inBatch     bool
+	batchCut    uint64
+	batchNow    int64
+	lastAlias   string
+	lastAliasS  *Session
 	freeEvents  []*Event
 	marks       []*Session
 	marks2      []*Session
@@ -231,7 +238,10 @@ func (k *Kernel) Run() error {
 	}
 	k.running = true
 	defer func() { k.running = false }()
-	for k.RunOneTimeslice() {
+	for !k.trap(func() {
+		for k.step() {
+		}
+	}) {
 	}
 	err := k.fatal
 	k.fatal = nil
@@ -242,6 +252,38 @@ func (k *Kernel) Run() error {
 // dispatch, the batch of due events) and reports whether sessions remain.
 // When none does it finalises the kernel and returns false.
 func (k *Kernel) RunOneTimeslice() bool {
+	more := false
+	for !k.trap(func() { more = k.step() }) {
+	}
+	return more
+}
+
+// trap runs fn, which dispatches queued events, inside the kernel's
+// exception trap for queued handlers: one deferred recover for a whole run
+// rather than one per event (that would be a fifth of the cost of a
+// yield). When a handler panics, batchPanic applies POE's rules to the
+// item that was running, the interrupted batch is finished, and trap
+// returns false so that the caller goes on.
+func (k *Kernel) trap(fn func()) (done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			k.batchPanic(r)
+			done = false
+		}
+	}()
+	if k.inBatch {
+		k.runBatch()
+		if k.nsessions == 0 {
+			k.finish()
+			return true
+		}
+	}
+	fn()
+	return true
+}
+
+// step is one timeslice.
+func (k *Kernel) step() bool {
 	if k.nsessions == 0 {
 		k.finish()
 		return false
@@ -299,19 +341,27 @@ func (k *Kernel) timeslice() {
 // batch began. Items posted during the batch wait for the next timeslice;
 // timers set during it that are already due (past alarms) run in it.
 func (k *Kernel) dispatchDue() {
-	cut := k.lastItemID
-	batchNow := k.now
+	k.batchCut = k.lastItemID
+	k.batchNow = k.now
 	if k.timers.live > 0 {
-		batchNow = k.clock()
+		k.batchNow = k.clock()
 	}
+	k.inBatch = true
+	k.runBatch()
+}
+
+// runBatch dispatches the batch's items (resuming after a handler's panic
+// if need be): every item posted before the batch began and every timer
+// due at its clock reading.
+func (k *Kernel) runBatch() {
 	for {
 		var it *item
 		f := k.fifo.peek(k.dropDead)
-		if f != nil && f.id > cut {
+		if f != nil && f.id > k.batchCut {
 			f = nil
 		}
 		t := k.timers.head()
-		if t != nil && t.due > batchNow {
+		if t != nil && t.due > k.batchNow {
 			t = nil
 		}
 		switch {
@@ -322,35 +372,58 @@ func (k *Kernel) dispatchDue() {
 			k.alarms.del(it.id)
 			k.unlinkAlarm(it)
 		default:
+			k.inBatch = false
 			k.gcSweep()
 			return
 		}
 		k.release(it)
 		k.stats.Dispatched++
+		k.cur = it
 		k.dispatchItem(it)
+		k.cur = nil
 		k.freeItem(it)
 		if k.fatal != nil {
 			k.Stop()
 		}
 		if k.nsessions == 0 {
+			k.inBatch = false
 			return
 		}
+	}
+}
+
+// batchPanic handles a panic that reached the kernel's trap: from a queued
+// handler (or, with NoCatch, from anywhere below it).
+func (k *Kernel) batchPanic(r any) {
+	it := k.cur
+	k.cur = nil
+	stopped := k.active == k.self // the handler called Stop before panicking
+	k.active, k.activeEvent = k.self, ""
+	k.inSignal, k.dieDepth, k.sigHandled = 0, 0, false
+	if _, ok := r.(fatalPanic); !ok {
+		err := panicError(r)
+		switch {
+		case k.opts.NoCatch || it == nil || it.kind != kindPost || stopped || it.event == "_stop" || it.dest.freed:
+			k.setFatal(err)
+		default:
+			info := &DieInfo{
+				Err: err, Value: r, Event: it.event, Dest: it.dest, Source: it.src,
+				FromState: it.callerState, File: it.file, Line: it.line, Stack: debug.Stack(),
+			}
+			k.enqueuePost(kindSignal, it.dest, k.self, "DIE", []any{info})
+		}
+	}
+	if it != nil {
+		k.freeItem(it)
+	}
+	if k.fatal != nil {
+		k.Stop()
 	}
 }
 
 func (k *Kernel) dropDead(it *item) { k.freeItem(it) }
 
 func (k *Kernel) dispatchItem(it *item) {
-	if k.opts.NoCatch {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(fatalPanic); !ok {
-					k.setFatal(panicError(r))
-				}
-				k.active, k.activeEvent = k.self, ""
-			}
-		}()
-	}
 	switch it.kind {
 	case kindGC:
 		// Nothing to run: popping it released its hold on the session.
@@ -362,7 +435,7 @@ func (k *Kernel) dispatchItem(it *item) {
 		if it.dest == k.self {
 			return // the kernel swallows events posted to it
 		}
-		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, it.file, it.line, modeQueued)
+		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, it.file, it.line, modeBatch)
 	}
 }
 

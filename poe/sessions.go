@@ -135,6 +135,7 @@ func (k *Kernel) free(s *Session) {
 	for _, a := range s.aliases {
 		delete(k.aliases, a)
 	}
+	k.lastAliasS = nil
 	s.aliases = nil
 	for tag := range s.extra {
 		k.extraTotal--
