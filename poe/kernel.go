@@ -13,11 +13,11 @@ package poe
 
 import (
 	"fmt"
-	"runtime/debug"
 	"io"
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
