@@ -79,7 +79,7 @@ func (s *Session) Aliases() []string { return s.sortedAliases() }
 
 // IDToSession returns the live session with that ID, or ESRCH.
 func (k *Kernel) IDToSession(id SessionID) (*Session, error) {
-	if s := k.sessions[id]; s != nil {
+	if s := k.sessions.get(uint64(id)); s != nil {
 		return s, nil
 	}
 	return nil, errnof(esrch, fmt.Sprintf("no session with ID %d", id))

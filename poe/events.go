@@ -99,7 +99,7 @@ func (k *Kernel) resolve(dest any) *Session {
 		}
 		if isDigits(d) {
 			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
-				if s := k.sessions[SessionID(n)]; s != nil {
+				if s := k.sessions.get(n); s != nil {
 					return s
 				}
 			}
@@ -114,17 +114,17 @@ func (k *Kernel) resolve(dest any) *Session {
 			return k.self
 		}
 	case SessionID:
-		return k.sessions[d]
+		return k.sessions.get(uint64(d))
 	case int:
 		if d > 0 {
-			return k.sessions[SessionID(d)]
+			return k.sessions.get(uint64(d))
 		}
 	case int64:
 		if d > 0 {
-			return k.sessions[SessionID(d)]
+			return k.sessions.get(uint64(d))
 		}
 	case uint64:
-		return k.sessions[SessionID(d)]
+		return k.sessions.get(uint64(d))
 	case *Kernel:
 		if d == k {
 			return k.self

@@ -7,7 +7,7 @@ import "fmt"
 // alive; while any tag exists anywhere the kernel never goes idle. ESRCH if
 // id is not a live session.
 func (k *Kernel) RefcountIncrement(id SessionID, tag string) (int, error) {
-	s := k.sessions[id]
+	s := k.sessions.get(uint64(id))
 	if s == nil {
 		return 0, errnof(esrch, fmt.Sprintf("refcount_increment: no session with ID %d", id))
 	}
@@ -18,7 +18,7 @@ func (k *Kernel) RefcountIncrement(id SessionID, tag string) (int, error) {
 // on the session with it. POE lets an unknown tag go negative; we refuse it
 // with EINVAL.
 func (k *Kernel) RefcountDecrement(id SessionID, tag string) (int, error) {
-	s := k.sessions[id]
+	s := k.sessions.get(uint64(id))
 	if s == nil {
 		return 0, errnof(esrch, fmt.Sprintf("refcount_decrement: no session with ID %d", id))
 	}

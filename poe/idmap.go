@@ -1,23 +1,23 @@
 package poe
 
-// idMap maps timer IDs to their items: an open-addressing hash table with
+// idMap maps IDs (of timers, of sessions) to their values: an open-addressing hash table with
 // linear probing and tombstones. IDs come from one counter and live timers
 // have IDs close to each other, so the ID itself (modulo the table size)
 // is the hash: consecutive timers land in consecutive slots, inserting
 // many is a sequential walk, and a lookup is usually one probe. It does
 // the work of a map[uint64]*item on the hottest timer paths for less.
-type idMap struct {
-	slots []idSlot
+type idMap[T any] struct {
+	slots []idSlot[T]
 	n     int // live entries
 	used  int // live entries and tombstones
 }
 
-type idSlot struct {
+type idSlot[T any] struct {
 	id uint64 // 0: empty; tombstone: id set, it nil
-	it *item
+	it *T
 }
 
-func (m *idMap) get(id uint64) *item {
+func (m *idMap[T]) get(id uint64) *T {
 	if m.n == 0 || id == 0 {
 		return nil
 	}
@@ -34,14 +34,14 @@ func (m *idMap) get(id uint64) *item {
 }
 
 // put adds an ID that is not in the map (IDs are never reused).
-func (m *idMap) put(id uint64, it *item) {
+func (m *idMap[T]) put(id uint64, it *T) {
 	if (m.used+1)*4 > len(m.slots)*3 {
 		m.rehash()
 	}
 	mask := len(m.slots) - 1
 	for i := int(id) & mask; ; i = (i + 1) & mask {
 		if m.slots[i].id == 0 {
-			m.slots[i] = idSlot{id, it}
+			m.slots[i] = idSlot[T]{id, it}
 			m.n++
 			m.used++
 			return
@@ -51,7 +51,7 @@ func (m *idMap) put(id uint64, it *item) {
 
 // del leaves a tombstone (the ID with no item) so that probe runs stay
 // intact; rehash clears them.
-func (m *idMap) del(id uint64) {
+func (m *idMap[T]) del(id uint64) {
 	if m.n == 0 {
 		return
 	}
@@ -73,7 +73,7 @@ func (m *idMap) del(id uint64) {
 
 // rehash rebuilds the table without tombstones, doubling it only when the
 // live entries need the room.
-func (m *idMap) rehash() {
+func (m *idMap[T]) rehash() {
 	old := m.slots
 	size := 16
 	for size*3 < (m.n+1)*8 { // keep the live load under 3/8 after rebuilding
@@ -82,7 +82,7 @@ func (m *idMap) rehash() {
 	if size < len(old) && m.n*8 > len(old) {
 		size = len(old)
 	}
-	m.slots = make([]idSlot, size)
+	m.slots = make([]idSlot[T], size)
 	m.n, m.used = 0, 0
 	mask := size - 1
 	for _, s := range old {
@@ -100,4 +100,13 @@ func (m *idMap) rehash() {
 	}
 }
 
-func (m *idMap) len() int { return m.n }
+func (m *idMap[T]) len() int { return m.n }
+
+// each calls fn for every entry, in no particular order.
+func (m *idMap[T]) each(fn func(id uint64, v *T)) {
+	for _, s := range m.slots {
+		if s.it != nil {
+			fn(s.id, s.it)
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 // The table must agree with a Go map through random inserts and deletes,
 // including deletions inside probe runs that wrap around the table.
 func TestIDMapAgainstMap(t *testing.T) {
-	var m idMap
+	var m idMap[item]
 	ref := map[uint64]*item{}
 	rng := rand.New(rand.NewPCG(7, 9))
 	next := uint64(1)

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/poe-go/poe/loop"
 )
@@ -51,7 +52,7 @@ type Kernel struct {
 	log  *slog.Logger
 
 	self      *Session
-	sessions  map[SessionID]*Session
+	sessions  idMap[Session]
 	nsessions int
 	lastSID   SessionID
 	aliases   map[string]*Session
@@ -61,7 +62,7 @@ type Kernel struct {
 	// queue
 	fifo       ring
 	timers     timerHeap
-	alarms     idMap
+	alarms     idMap[item]
 	lastItemID uint64
 	queued     int // live items
 	gcItems    int // live internal GC items (they count as work for the idle check, as in POE)
@@ -71,18 +72,20 @@ type Kernel struct {
 	freeItems  []*item
 
 	// dispatch
-	active      *Session
-	activeEvent string
-	cur         *item // the queued item whose handler runs (for the batch trap)
-	inBatch     bool
-	batchCut    uint64
-	batchNow    int64
-	lastAlias   string
-	lastAliasS  *Session
-	freeEvents  []*Event
-	marks       []*Session
-	marks2      []*Session
-	fatal       error
+	active        *Session
+	activeEvent   string
+	cur           *item // the queued item whose handler runs (for the batch trap)
+	inBatch       bool
+	batchCut      uint64
+	batchNow      int64
+	lastInline    unsafe.Pointer // the last inline map Create found valid
+	lastInlineLen int
+	lastAlias     string
+	lastAliasS    *Session
+	freeEvents    []*Event
+	marks         []*Session
+	marks2        []*Session
+	fatal         error
 
 	// signals
 	sigHandled bool
@@ -136,7 +139,6 @@ func NewKernel(opts *Options) *Kernel {
 	k := &Kernel{
 		opts:     o,
 		log:      o.Logger,
-		sessions: map[SessionID]*Session{},
 		aliases:  map[string]*Session{},
 		fds:      map[int]*fdRec{},
 		pids:     map[int]*pidRec{},

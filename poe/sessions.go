@@ -2,6 +2,7 @@ package poe
 
 import (
 	"fmt"
+	"reflect"
 )
 
 // Create creates a session as POE::Session->create does: its _start runs
@@ -31,16 +32,11 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 			}
 		}
 	}
-	if _, ok := s.inline["_signal"]; ok {
-		return nil, ErrReservedState
-	}
 	if _, ok := s.states["_signal"]; ok {
 		return nil, ErrReservedState
 	}
-	for ev, h := range s.inline {
-		if h == nil {
-			return nil, fmt.Errorf("poe: inline handler for %q is nil", ev)
-		}
+	if err := k.checkInline(s.inline); err != nil {
+		return nil, err
 	}
 	if _, _, ok := s.lookup("_start"); !ok {
 		k.log.Warn("poe: session not created: it has no _start handler")
@@ -48,7 +44,7 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 	}
 	k.lastSID++
 	s.id = k.lastSID
-	k.sessions[s.id] = s
+	k.sessions.put(uint64(s.id), s)
 	k.nsessions++
 	k.live = true
 	parent := k.active
@@ -71,6 +67,29 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 	}
 	k.enqueuePost(kindGC, s, s, "_garbage_collect", nil)
 	return s, nil
+}
+
+// checkInline rejects nil handlers. Programs create many sessions from
+// one handler map, so the last map found valid is remembered (by
+// identity) and not walked again.
+func (k *Kernel) checkInline(m map[string]Handler) error {
+	if m == nil {
+		return nil
+	}
+	id := reflect.ValueOf(m).UnsafePointer()
+	if id == k.lastInline && len(m) == k.lastInlineLen {
+		return nil
+	}
+	if _, ok := m["_signal"]; ok {
+		return ErrReservedState
+	}
+	for ev, h := range m {
+		if h == nil {
+			return fmt.Errorf("poe: inline handler for %q is nil", ev)
+		}
+	}
+	k.lastInline, k.lastInlineLen = id, len(m)
+	return nil
 }
 
 // stopSession runs POE's one stop protocol (spec 1.8.3).
@@ -126,7 +145,7 @@ func (k *Kernel) free(s *Session) {
 		k.refDec(p)
 	}
 	s.parent = nil
-	delete(k.sessions, s.id)
+	k.sessions.del(uint64(s.id))
 	k.nsessions--
 	for name := range s.sigs {
 		k.sigUnwatch(s, name)
