@@ -1,0 +1,385 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"github.com/tidwall/evio"
+)
+
+// Echo servers compared by BenchmarkEchoPipelined, BenchmarkEchoLockstep
+// and BenchmarkEchoIdle: our line echo server on the POE wheels (poe), a
+// raw gnet engine echo server (gnet), an evio echo server (evio) and a
+// goroutine-per-connection net server (net). Every server listens on
+// 127.0.0.1 and returns a stop function.
+type echoServer func(tb testing.TB) (addr string, stop func())
+
+var echoServers = []struct {
+	name  string
+	start echoServer
+}{
+	{"poe", startPOEEcho},
+	{"gnet", startGnetEcho},
+	{"evio", startEvioEcho},
+	{"net", startNetEcho},
+}
+
+func freePort(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func waitListening(tb testing.TB, addr string) {
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Fatalf("server at %s never listened", addr)
+}
+
+type gnetEcho struct {
+	gnet.BuiltinEventEngine
+	eng gnet.Engine
+	up  chan struct{}
+}
+
+func (g *gnetEcho) OnBoot(eng gnet.Engine) gnet.Action { g.eng = eng; close(g.up); return gnet.None }
+func (g *gnetEcho) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Next(-1)
+	c.Write(buf)
+	return gnet.None
+}
+
+func startGnetEcho(tb testing.TB) (string, func()) {
+	addr := freePort(tb)
+	g := &gnetEcho{up: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel)) }()
+	select {
+	case <-g.up:
+	case err := <-done:
+		tb.Fatal(err)
+	}
+	waitListening(tb, addr)
+	return addr, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		g.eng.Stop(ctx)
+		<-done
+	}
+}
+
+func startEvioEcho(tb testing.TB) (string, func()) {
+	addr := freePort(tb)
+	var mu sync.Mutex
+	stopping := false
+	var ev evio.Events
+	ev.Data = func(c evio.Conn, in []byte) ([]byte, evio.Action) { return in, evio.None }
+	ev.Tick = func() (time.Duration, evio.Action) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopping {
+			return 0, evio.Shutdown
+		}
+		return 20 * time.Millisecond, evio.None
+	}
+	done := make(chan error, 1)
+	go func() { done <- evio.Serve(ev, "tcp://"+addr) }()
+	waitListening(tb, addr)
+	return addr, func() {
+		mu.Lock()
+		stopping = true
+		mu.Unlock()
+		<-done
+	}
+}
+
+func startNetEcho(tb testing.TB) (string, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
+
+const echoLine = "0123456789abcdef\r\n" // ~17 bytes, like the Perl benchmark's
+
+// pipelined drives conns connections, each writing lines lines as fast as
+// the socket takes them while a reader counts the echoes; it returns the
+// wall time until every echo came back.
+func pipelined(tb testing.TB, addr string, conns, lines int) time.Duration {
+	payload := bytes.Repeat([]byte(echoLine), lines)
+	cs := make([]net.Conn, conns)
+	for i := range cs {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer c.Close()
+		cs[i] = c
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*conns)
+	start := time.Now()
+	for _, c := range cs {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Write(payload); err != nil {
+				errs <- err
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			buf := make([]byte, 64<<10)
+			seen := 0
+			for seen < lines {
+				n, err := c.Read(buf)
+				seen += bytes.Count(buf[:n], []byte{'\n'})
+				if err != nil {
+					errs <- fmt.Errorf("after %d lines: %w", seen, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	close(errs)
+	for err := range errs {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkEchoPipelined: 50 connections each pipelining 2,000 lines
+// (echo_tcp_lines in ../shared/bench/perl). One op = one round of 100k
+// lines; the lines/s metric is what compares across servers.
+func BenchmarkEchoPipelined(b *testing.B) {
+	const conns, lines = 50, 2000
+	for _, s := range echoServers {
+		b.Run(s.name, func(b *testing.B) {
+			addr, stop := s.start(b)
+			defer stop()
+			pipelined(b, addr, 5, 200) // warm up
+			b.ReportAllocs()
+			b.ResetTimer()
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				total += pipelined(b, addr, conns, lines)
+			}
+			b.ReportMetric(float64(conns*lines*b.N)/total.Seconds(), "lines/s")
+		})
+	}
+}
+
+// BenchmarkEchoLockstep: one connection, one line in flight
+// (echo_tcp_rtt_*): 200 warm-up round trips, then b.N measured ones.
+// Reports p50/p99 round-trip times.
+func BenchmarkEchoLockstep(b *testing.B) {
+	for _, s := range echoServers {
+		b.Run(s.name, func(b *testing.B) {
+			addr, stop := s.start(b)
+			defer stop()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			trip := func() time.Duration {
+				t0 := time.Now()
+				if _, err := io.WriteString(c, echoLine); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.ReadSlice('\n'); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			for i := 0; i < 200; i++ {
+				trip()
+			}
+			rtts := make([]time.Duration, b.N)
+			b.ResetTimer()
+			for i := range rtts {
+				rtts[i] = trip()
+			}
+			b.StopTimer()
+			slices.Sort(rtts)
+			b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+		})
+	}
+}
+
+// BenchmarkEchoIdle: 1,000 idle connections to a server running in its own
+// process; reports the growth of that process's resident memory per
+// connection (echo_tcp_server_rss).
+func BenchmarkEchoIdle(b *testing.B) {
+	const conns = 1000
+	for _, s := range echoServers {
+		b.Run(s.name, func(b *testing.B) {
+			if s.name == "poe" && !poeEchoReady {
+				b.Skip("poe echo server: wheels not built yet")
+			}
+			for i := 0; i < b.N; i++ {
+				perConn, base := idleRSS(b, s.name, conns)
+				b.ReportMetric(perConn, "B/conn")
+				b.ReportMetric(base/1024, "base-KiB")
+			}
+		})
+	}
+}
+
+// TestEchoServerProcess is the child side of BenchmarkEchoIdle: it runs
+// only when ECHO_SERVER names a server, prints its address and serves
+// until its standard input closes.
+func TestEchoServerProcess(t *testing.T) {
+	name := os.Getenv("ECHO_SERVER")
+	if name == "" {
+		t.Skip("child process of BenchmarkEchoIdle")
+	}
+	for _, s := range echoServers {
+		if s.name == name {
+			addr, stop := s.start(t)
+			fmt.Printf("ADDR %s\n", addr)
+			io.Copy(io.Discard, os.Stdin)
+			stop()
+			return
+		}
+	}
+	t.Fatalf("no server %q", name)
+}
+
+func idleRSS(tb testing.TB, name string, conns int) (perConn, base float64) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEchoServerProcess$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), "ECHO_SERVER="+name)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	sc := bufio.NewScanner(stdout)
+	addr := ""
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		tb.Fatal("child printed no address")
+	}
+	go io.Copy(io.Discard, stdout)
+	roundTrip := func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, echoLine)
+		buf := make([]byte, len(echoLine))
+		if _, err := io.ReadFull(c, buf); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	warm, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	roundTrip(warm)
+	time.Sleep(100 * time.Millisecond)
+	before := rssBytes(tb, cmd.Process.Pid)
+	cs := make([]net.Conn, 0, conns)
+	for i := 0; i < conns; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cs = append(cs, c)
+		roundTrip(c) // the server has accepted it and set it up
+	}
+	time.Sleep(200 * time.Millisecond)
+	after := rssBytes(tb, cmd.Process.Pid)
+	for _, c := range cs {
+		c.Close()
+	}
+	warm.Close()
+	return float64(after-before) / float64(conns), float64(before)
+}
+
+func rssBytes(tb testing.TB, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	tb.Fatal("no VmRSS")
+	return 0
+}

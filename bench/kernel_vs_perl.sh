@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Kernel benchmarks against Perl POE 1.370 in one session on one machine:
+# runs the Go benchmarks (median of COUNT runs) and shared/bench/perl/core.pl
+# (median of COUNT runs) and prints the Markdown table of bench/README.md.
+#
+#   bench/kernel_vs_perl.sh            # COUNT=3
+#   COUNT=5 bench/kernel_vs_perl.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+COUNT=${COUNT:-3}
+PERL_DIR=${PERL_DIR:-../../shared/bench/perl}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+go test -run '^$' -bench '^Benchmark(YieldChain|PostPingPong|Call|DelaySetFire|AlarmSetRemove|SessionCreateGC|BareLoop)$' \
+	-count "$COUNT" . >"$tmp/go.txt"
+have_perl=0
+if perl -MPOE -e1 2>/dev/null; then
+	have_perl=1
+	for i in $(seq "$COUNT"); do
+		for mode in yield_chain post_pingpong call_rate timers sessions; do
+			perl "$PERL_DIR/core.pl" "$mode"
+		done
+	done >"$tmp/perl.txt" 2>"$tmp/perl.err"
+fi
+
+# median NAME FIELD-UNIT: median over the Go runs of the value before UNIT
+gomed() {
+	awk -v b="$1" -v u="$2" '$1 ~ "^Benchmark"b"-" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$tmp/go.txt" |
+		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+perlmed() {
+	[ "$have_perl" = 1 ] || { echo ""; return; }
+	awk -v k="$1:" '$1 == k { print $2 }' "$tmp/perl.txt" |
+		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+row() { # label gobench perlkey target
+	local ns rate perl ratio
+	ns=$(gomed "$2" ns/op)
+	rate=$(awk -v n="$ns" 'BEGIN { printf "%.0f", 1e9 / n }')
+	perl=$(perlmed "$3")
+	if [ -n "$perl" ]; then
+		ratio=$(awk -v a="$rate" -v b="$perl" 'BEGIN { printf "%.0f×", a / b }')
+	else
+		perl="(no perl)"; ratio="—"
+	fi
+	printf '| %s | %s ns/op | %s/s | %s/s | %s | %s |\n' "$1" "$ns" "$rate" "$perl" "$ratio" "$4"
+}
+
+echo "| workload | Go ns/op | Go rate | Perl POE rate | Go/Perl | target |"
+echo "| --- | --- | --- | --- | --- | --- |"
+row "yield (one session yields to itself)" YieldChain yield_chain "≥ 200×"
+row "post ping-pong (two sessions, by alias)" PostPingPong post_pingpong "≥ 150×"
+row "call (into another session, by alias)" Call call_rate "≥ 100×"
+row "delays set+fire, 100k pending (busy time)" DelaySetFire timers_delay_fire "≥ 100×"
+row "alarm set + remove (100k pending)" AlarmSetRemove timers_alarm_set_remove "≥ 200×"
+row "sessions created and collected" SessionCreateGC sessions "≥ 50×"
+echo
+echo "Bare loop (ring buffer + indirect call): $(gomed BareLoop ns/op) ns/op;" \
+	"yield is $(awk -v a="$(gomed YieldChain ns/op)" -v b="$(gomed BareLoop ns/op)" 'BEGIN { printf "%.1f", a / b }')× that."
+echo "Delays: p50 $(gomed DelaySetFire p50-late-µs) µs, p99 $(gomed DelaySetFire p99-late-µs) µs late;" \
+	"process CPU $(gomed DelaySetFire cpu-ns/timer) ns/timer; initial burst $(gomed DelaySetFire burst-ns/set) ns/set" \
+	"(Perl: set $(perlmed timers_delay_set)/s, p50 $(perlmed timers_delay_late_p50) ms, p99 $(perlmed timers_delay_late_p99) ms late)."
+echo
+echo '```'
+grep -E '^(Benchmark|goos|goarch|cpu)' "$tmp/go.txt"
+echo '```'
