@@ -21,7 +21,7 @@ func init() {
 
 // NewTestLine and NewTestStream are exported to the external tests.
 func NewTestLine(lit string) filter.Filter { return &fakeLine{lit: []byte(lit)} }
-func NewTestStream() filter.Filter        { return &fakeStream{} }
+func NewTestStream() filter.Filter         { return &fakeStream{} }
 
 type fakeLine struct {
 	lit []byte
