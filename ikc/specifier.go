@@ -90,7 +90,7 @@ func MustParseSpecifier(s string) Specifier {
 	return spec
 }
 
-// perlPart applies Perl's `$x ||= ''`: "0" is false and becomes "".
+// perlPart applies Perl's `$x ||= ”`: "0" is false and becomes "".
 func perlPart(s string) string {
 	if s == "0" {
 		return ""
