@@ -100,7 +100,11 @@ func TestSockets(t *testing.T) {
 					rwOf(e, "c").Close()
 					return nil
 				},
-				"s_err": func(e *poe.Event) any { log.L("server err %s %d", e.String(0), e.Int(1)); rwOf(e, "s").Close(); return nil },
+				"s_err": func(e *poe.Event) any {
+					log.L("server err %s %d", e.String(0), e.Int(1))
+					rwOf(e, "s").Close()
+					return nil
+				},
 				"c_err": func(e *poe.Event) any { log.L("client err %v", e.Args); return nil },
 			})
 			log.want(t, []string{"put high=true", "client low", "server got 1048576 bytes, equal=true", "client got ok", "server err read 0"})
