@@ -457,3 +457,30 @@ func TestFreezeThawErrors(t *testing.T) {
 		t.Errorf("%s: cycle lost", b)
 	}
 }
+
+// TestFatalFramesSurvive: the frames that kill a Perl IKC server (p4: not
+// Storable data, p5: an array instead of a hash) are plain errors or values
+// here.
+func TestFatalFramesSurvive(t *testing.T) {
+	dir := filepath.Join(goldenDir(t), "captures")
+	bad, err := os.ReadFile(filepath.Join(dir, "p4-probe-bad-frame", "conn1.c2s.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Storable{}.Thaw(bad[59 : 59+5])
+	var se *storable.SyntaxError
+	if !errors.As(err, &se) {
+		t.Errorf("p4 payload: %v, want a *storable.SyntaxError", err)
+	}
+	arr, err := os.ReadFile(filepath.Join(dir, "p5-probe-array-frame", "conn1.c2s.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Storable{}.Thaw(arr[60 : 60+21])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, isHash := v.(*storable.Hash); isHash {
+		t.Errorf("p5 payload thawed to a hash: %#v", v)
+	}
+}
