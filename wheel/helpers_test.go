@@ -144,3 +144,5 @@ func writeAll(t *testing.T, fd int, s string) {
 func quote(s string) string {
 	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
+
+func pipe2(p []int) error { return unix.Pipe2(p, unix.O_NONBLOCK|unix.O_CLOEXEC) }
