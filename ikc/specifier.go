@@ -1,3 +1,12 @@
+// Package ikc is Inter-Kernel Communication for POE kernels, wire
+// compatible with Perl's POE::Component::IKC 0.2402 (see ikc.md in the
+// shared spec). This layer is transport independent and does no I/O:
+//
+//   - Specifier: poe://kernel/session/state addresses (string and hash forms).
+//   - Message: the request hash every frame carries, to and from the
+//     Storable value model of package freezer/storable.
+//   - ServerNegotiator and ClientNegotiator: the line-by-line negotiation
+//     (dialects IKC and IKC0) a channel runs before switching to frames.
 package ikc
 
 import (
@@ -90,7 +99,7 @@ func MustParseSpecifier(s string) Specifier {
 	return spec
 }
 
-// perlPart applies Perl's `$x ||= ”`: "0" is false and becomes "".
+// perlPart applies Perl's `$x ||= ""`: "0" is false and becomes "".
 func perlPart(s string) string {
 	if s == "0" {
 		return ""
