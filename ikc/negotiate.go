@@ -438,9 +438,10 @@ func (s *ServerNegotiator) Feed(line string) (send []string, res *Result, err er
 			s.send("NOT")
 		case line == "HELLO":
 			s.hello()
-		case strings.HasPrefix(line, "SETUP "):
+		case len(line) > 6 && strings.HasPrefix(line, "SETUP "):
 			res, err = s.setup(line)
 		default:
+			// Perl's server ignores anything else here, "SETUP " included.
 			s.warn("Client sent %q during phase 010", line)
 		}
 	case srvHello:

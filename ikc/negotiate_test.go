@@ -255,7 +255,6 @@ func TestServerMalformed(t *testing.T) {
 			"SETUP KERNEL=P;FREEZER=POE::Component::IKC::Freezer", // eval freezer refused
 			"SETUP KERNEL=has space;FREEZER=Storable",             // not a kernel name
 			"SETUP KERNEL=P;;FREEZER=Storable",                    // empty inner field
-			"SETUP ",                                              // nothing
 		} {
 			s := newServer(t, Config{})
 			out, res, err := s.Feed(line)
@@ -267,6 +266,15 @@ func TestServerMalformed(t *testing.T) {
 			if err != nil || res == nil || res.RemoteID != "P" || res.RemotePID != 7 || res.FreezerName != "Storable" ||
 				!reflect.DeepEqual(out, []string{"SETUP KERNEL=" + goID + ",Server," + goPort + ";FREEZER=Storable"}) {
 				t.Errorf("after %q: %q, %+v, %v", line, out, res, err)
+			}
+		}
+	})
+	t.Run("ignored", func(t *testing.T) {
+		// Perl's IKC0 server ignores these before HELLO or SETUP (p1).
+		s := newServer(t, Config{})
+		for _, line := range []string{"SETUP ", "SETUP", "BOGUS LINE", "", "OK", "NOT", "WORLD", "IAM x"} {
+			if out, res, err := s.Feed(line); out != nil || res != nil || err != nil {
+				t.Errorf("Feed(%q) = %q, %v, %v; want nothing", line, out, res, err)
 			}
 		}
 	})
