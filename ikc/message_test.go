@@ -189,7 +189,14 @@ func TestMessageFields(t *testing.T) {
 		}
 		return m
 	}
-	spec := func(s string) Specifier { return MustParseSpecifier(s) }
+	spec := func(s string) Specifier {
+		t.Helper()
+		sp, err := ParseSpecifier(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sp
+	}
 
 	// c-post: post without from, string event.
 	m := frame("c-post", true, 0)

@@ -364,8 +364,8 @@ func (n *negotiator) result(ikc0 bool) (*Result, error) {
 	return r, nil
 }
 
-// allowed reports whether this side accepts a freezer name (server) and
-// builds it.
+// build makes the freezer for a name with Config.Lookup; the eval freezer
+// is always refused.
 func (n *negotiator) build(name string) (freezer.Freezer, error) {
 	if name == freezer.NamePerlFreezer {
 		return nil, freezer.ErrEvalFreezer

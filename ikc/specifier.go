@@ -89,16 +89,6 @@ func ParseSpecifier(s string) (Specifier, error) {
 	}, nil
 }
 
-// MustParseSpecifier is ParseSpecifier for constant inputs; it panics on an
-// invalid specifier.
-func MustParseSpecifier(s string) Specifier {
-	spec, err := ParseSpecifier(s)
-	if err != nil {
-		panic(err)
-	}
-	return spec
-}
-
 // perlPart applies Perl's `$x ||= ""`: "0" is false and becomes "".
 func perlPart(s string) string {
 	if s == "0" {
