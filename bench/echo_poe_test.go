@@ -1,11 +1,101 @@
 package bench
 
-import "testing"
+import (
+	"fmt"
+	"testing"
 
-const poeEchoReady = false
+	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel"
+	"github.com/poe-go/poe/wheel/filter"
+)
 
-// startPOEEcho is filled in when the wheels land.
+const poeEchoReady = true
+
+// startPOEEcho runs the line echo server of ../shared/bench/perl/
+// echo_server.pl on our wheels: one session, a SocketFactory listener, one
+// ReadWrite wheel per connection with a Line filter (byte records, so an
+// echoed line allocates nothing), kept in a map by wheel ID.
 func startPOEEcho(tb testing.TB) (string, func()) {
-	tb.Skip("poe echo server: wheels not built yet")
-	return "", nil
+	type heap struct {
+		listener *wheel.SocketFactory
+		conns    map[int]*wheel.ReadWrite
+	}
+	k := poe.NewKernel(nil)
+	addr := make(chan string, 1)
+	_, err := k.Create(poe.Spec{Heap: &heap{conns: map[int]*wheel.ReadWrite{}}, Inline: map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			h := e.Heap.(*heap)
+			e.Kernel.AliasSet("echo")
+			var err error
+			h.listener, err = wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
+				BindAddress: "127.0.0.1", Reuse: true, ListenQueue: 1024,
+				SuccessEvent: "accepted", FailureEvent: "listen_failed",
+			})
+			if err != nil {
+				tb.Error(err)
+				addr <- ""
+				return nil
+			}
+			addr <- fmt.Sprintf("127.0.0.1:%d", h.listener.Port())
+			return nil
+		},
+		"accepted": func(e *poe.Event) any {
+			h := e.Heap.(*heap)
+			f, _ := filter.NewLine(filter.LineOptions{Bytes: true})
+			rw, err := wheel.NewReadWrite(e.Kernel, wheel.ReadWriteOptions{
+				Handle: e.Args[poe.ARG0], Filter: f,
+				InputEvent: "got_line", ErrorEvent: "conn_error",
+			})
+			if err != nil {
+				tb.Error(err)
+				return nil
+			}
+			h.conns[rw.ID()] = rw
+			return nil
+		},
+		"got_line": func(e *poe.Event) any {
+			if rw := e.Heap.(*heap).conns[e.Int(poe.ARG1)]; rw != nil {
+				rw.Put(e.Args[poe.ARG0])
+			}
+			return nil
+		},
+		"conn_error": func(e *poe.Event) any {
+			h := e.Heap.(*heap)
+			id := e.Int(poe.ARG3)
+			if rw := h.conns[id]; rw != nil {
+				rw.Close()
+				delete(h.conns, id)
+			}
+			return nil
+		},
+		"listen_failed": func(e *poe.Event) any {
+			tb.Errorf("listen failed: %v", e.Args)
+			return nil
+		},
+		"shutdown": func(e *poe.Event) any {
+			h := e.Heap.(*heap)
+			h.listener.Close()
+			for id, rw := range h.conns {
+				rw.Close()
+				delete(h.conns, id)
+			}
+			e.Kernel.AliasRemove("echo")
+			return nil
+		},
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- k.Run() }()
+	a := <-addr
+	if a == "" {
+		tb.FailNow()
+	}
+	return a, func() {
+		k.PostFromGoroutine("echo", "shutdown")
+		if err := <-done; err != nil {
+			tb.Error(err)
+		}
+	}
 }
