@@ -39,7 +39,9 @@ type LineOptions struct {
 	// strings, and the chunks of Put *Bytes views of an output buffer.
 	// Each is valid until the next call of the same kind (GetOne or
 	// GetOneStart for records, Put for chunks). Nothing is allocated per
-	// line in steady state.
+	// line in steady state. Under a filter that keeps records across
+	// calls (RecordBlock in a Stackable), copy them first: every record
+	// is the same *Bytes.
 	Bytes bool
 }
 
