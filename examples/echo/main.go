@@ -1,0 +1,133 @@
+// Command echo is POE's classic line echo server: a listening session
+// with a SocketFactory wheel that starts one session per connection, each
+// with a ReadWrite wheel that sends every line back.
+//
+//	go run ./examples/echo -addr 127.0.0.1:12345
+//	# in another terminal: nc 127.0.0.1 12345
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel"
+)
+
+// listener is the server session's heap.
+type listener struct {
+	host    string
+	port    int
+	factory *wheel.SocketFactory
+	ready   func(addr string)
+}
+
+func (l *listener) Start(e *poe.Event) any {
+	e.Kernel.AliasSet("echo_server")
+	e.Kernel.Sig("INT", "shutdown")
+	e.Kernel.Sig("TERM", "shutdown")
+	var err error
+	l.factory, err = wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
+		BindAddress: l.host, BindPort: l.port, Reuse: true,
+		SuccessEvent: "accepted", FailureEvent: "failed",
+	})
+	if err != nil {
+		slog.Error("listen", "err", err)
+		return nil
+	}
+	addr := net.JoinHostPort(l.host, strconv.Itoa(l.factory.Port()))
+	slog.Info("echo server listening", "addr", addr)
+	if l.ready != nil {
+		l.ready(addr)
+	}
+	return nil
+}
+
+// Accepted starts a session for the new connection; ARG0 is its socket.
+func (l *listener) Accepted(e *poe.Event) any {
+	_, err := e.Kernel.Create(poe.Spec{
+		Objects: []poe.States{poe.Object(&connection{}, "_start", "input", "error", "_stop")},
+		Args:    []any{e.Arg(poe.ARG0)},
+	})
+	if err != nil {
+		slog.Error("connection session", "err", err)
+	}
+	return nil
+}
+
+func (l *listener) Failed(e *poe.Event) any {
+	slog.Error("socket", "operation", e.String(poe.ARG0), "error", e.String(poe.ARG2))
+	l.factory.Close()
+	return nil
+}
+
+// Shutdown stops listening; the connection sessions end as their clients
+// leave, and then the program.
+func (l *listener) Shutdown(e *poe.Event) any {
+	slog.Info("shutting down", "signal", e.String(poe.ARG0))
+	e.Kernel.SigHandled()
+	l.factory.Close()
+	e.Kernel.AliasRemove("echo_server")
+	e.Kernel.Sig("INT", "")
+	e.Kernel.Sig("TERM", "")
+	return nil
+}
+
+// connection is the heap of one connection's session.
+type connection struct{ rw *wheel.ReadWrite }
+
+func (c *connection) Start(e *poe.Event) any {
+	var err error
+	c.rw, err = wheel.NewReadWrite(e.Kernel, wheel.ReadWriteOptions{
+		Handle: e.Arg(poe.ARG0), InputEvent: "input", ErrorEvent: "error",
+	})
+	if err != nil {
+		slog.Error("wheel", "err", err)
+	}
+	return nil
+}
+
+func (c *connection) Input(e *poe.Event) any {
+	c.rw.Put(e.String(poe.ARG0))
+	return nil
+}
+
+// Error: ("read", 0, "") is the client hanging up. Closing the wheel
+// releases the session's last resource, so the session ends.
+func (c *connection) Error(e *poe.Event) any {
+	c.rw.Close()
+	return nil
+}
+
+func (c *connection) Stop(e *poe.Event) any { return nil }
+
+// serve runs the echo server until it is shut down.
+func serve(host string, port int, ready func(addr string)) error {
+	k := poe.NewKernel(nil)
+	l := &listener{host: host, port: port, ready: ready}
+	if _, err := k.Create(poe.Spec{Objects: []poe.States{
+		poe.Object(l, "_start", "accepted", "failed", "shutdown"),
+	}}); err != nil {
+		return err
+	}
+	return k.Run()
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:12345", "address to listen on")
+	flag.Parse()
+	host, portStr, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(2)
+	}
+	port, _ := strconv.Atoi(portStr)
+	if err := serve(host, port, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
