@@ -272,6 +272,9 @@ func (e *encoder) referent(p Value) error {
 	defer func() { e.depth-- }()
 	switch x := p.(type) {
 	case *Array:
+		if x == nil {
+			return fmt.Errorf("%w: nil *Array", ErrUnsupportedValue)
+		}
 		if e.remember(x) {
 			return nil
 		}
@@ -285,12 +288,18 @@ func (e *encoder) referent(p Value) error {
 			}
 		}
 	case *Hash:
+		if x == nil {
+			return fmt.Errorf("%w: nil *Hash", ErrUnsupportedValue)
+		}
 		if e.remember(x) {
 			return nil
 		}
 		e.bless(x.Class)
 		return e.hash(x)
 	case *Ref:
+		if x == nil {
+			return fmt.Errorf("%w: nil *Ref", ErrUnsupportedValue)
+		}
 		if e.remember(x) {
 			return nil
 		}
