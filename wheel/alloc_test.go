@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/driver"
 	"github.com/poe-go/poe/wheel/filter"
 	"golang.org/x/sys/unix"
 )
@@ -98,7 +99,7 @@ func (d *zeroDriver) OutMessages() int { return d.msgs }
 
 // echoRig is a ReadWrite echo (InputEvent puts the record back) on one
 // end of a socketpair, driven one timeslice at a time from the other end.
-func echoRig(tb testing.TB, autoFlush bool, f filter.Filter) (k *poe.Kernel, peer int, done func()) {
+func echoRig(tb testing.TB, autoFlush bool, f filter.Filter, d driver.Driver) (k *poe.Kernel, peer int, done func()) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		tb.Fatal(err)
@@ -109,7 +110,7 @@ func echoRig(tb testing.TB, autoFlush bool, f filter.Filter) (k *poe.Kernel, pee
 		"_start": func(e *poe.Event) any {
 			w, err = NewReadWrite(e.Kernel, ReadWriteOptions{
 				Handle: fds[0], InputEvent: "in", AutoFlush: autoFlush,
-				Filter: f, Driver: &zeroDriver{in: make([]byte, 65536)},
+				Filter: f, Driver: d,
 			})
 			if err != nil {
 				tb.Fatal(err)
@@ -126,45 +127,75 @@ func echoRig(tb testing.TB, autoFlush bool, f filter.Filter) (k *poe.Kernel, pee
 	}
 }
 
-// echoOnce sends one line and turns the loop until the echo is back.
+// echoOnce sends one line and turns the loop until the echo's end of
+// line is back.
 func echoOnce(tb testing.TB, k *poe.Kernel, peer int, line, buf []byte) {
 	if _, err := unix.Write(peer, line); err != nil {
 		tb.Fatal(err)
 	}
-	got := 0
-	for i := 0; got < len(line); i++ {
+	for i := 0; ; i++ {
 		if i > 1000 {
 			tb.Fatal("no echo")
 		}
 		k.RunOneTimeslice()
 		n, err := unix.Read(peer, buf)
-		if err == nil {
-			got += n
+		if err == nil && n > 0 && buf[n-1] == '\n' {
+			return
 		}
 	}
+}
+
+// echoSetups are the filter/driver pairs measured: the real Line filter in
+// byte mode with SysRW, and zero-cost stand-ins isolating the wheel.
+var echoSetups = []struct {
+	name string
+	make func() (filter.Filter, driver.Driver)
+}{
+	{"Line-Bytes+SysRW", func() (filter.Filter, driver.Driver) {
+		return filter.MustLine(filter.LineOptions{Bytes: true}), newDriver()
+	}},
+	{"wheel-only", func() (filter.Filter, driver.Driver) {
+		return newZeroLine(), &zeroDriver{in: make([]byte, 65536)}
+	}},
 }
 
 func TestEchoAllocs(t *testing.T) {
-	for _, af := range []bool{false, true} {
-		k, peer, done := echoRig(t, af, newZeroLine())
-		line, buf := []byte("x\n"), make([]byte, 64)
-		for i := 0; i < 100; i++ {
-			echoOnce(t, k, peer, line, buf)
-		}
-		allocs := testing.AllocsPerRun(1000, func() { echoOnce(t, k, peer, line, buf) })
-		done()
-		if allocs != 0 {
-			t.Errorf("AutoFlush=%v: %v allocations per echoed line, want 0", af, allocs)
+	for _, setup := range echoSetups {
+		for _, af := range []bool{false, true} {
+			f, d := setup.make()
+			k, peer, done := echoRig(t, af, f, d)
+			line, buf := []byte("hello world\n"), make([]byte, 64)
+			for i := 0; i < 100; i++ {
+				echoOnce(t, k, peer, line, buf)
+			}
+			allocs := testing.AllocsPerRun(1000, func() { echoOnce(t, k, peer, line, buf) })
+			done()
+			if allocs != 0 {
+				t.Errorf("%s AutoFlush=%v: %v allocations per echoed line, want 0", setup.name, af, allocs)
+			}
 		}
 	}
 }
 
+// BenchmarkEchoLockStep: one line written by the peer, one timeslice or
+// more until its echo is read back.
 func BenchmarkEchoLockStep(b *testing.B) {
-	k, peer, done := echoRig(b, true, newZeroLine())
-	defer done()
-	line, buf := []byte("x\n"), make([]byte, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		echoOnce(b, k, peer, line, buf)
+	for _, setup := range echoSetups {
+		for _, af := range []bool{false, true} {
+			name := setup.name
+			if af {
+				name += "/AutoFlush"
+			}
+			b.Run(name, func(b *testing.B) {
+				f, d := setup.make()
+				k, peer, done := echoRig(b, af, f, d)
+				defer done()
+				line, buf := []byte("hello world\n"), make([]byte, 64)
+				b.ReportAllocs()
+				for b.Loop() {
+					echoOnce(b, k, peer, line, buf)
+				}
+			})
+		}
 	}
 }

@@ -5,30 +5,53 @@ import (
 	"github.com/poe-go/poe/wheel/filter"
 )
 
-// newLineFilter and newDriver make the wheels' defaults: POE's Line filter
-// (autodetected terminators) and the SysRW driver.
-var (
-	newLineFilter = func() filter.Filter { panic("wheel: no default Line filter") }
-	newDriver     = func() driver.Driver { panic("wheel: no default SysRW driver") }
-)
-
-// bytesStarter is implemented by filters that take raw input as bytes,
-// without the allocation of boxing a []byte into an interface per read.
-type bytesStarter interface {
-	GetOneStartBytes(data []byte)
-}
-
-// startBytes gives one chunk of raw input to f.
-func startBytes(f filter.Filter, buf *[1]any, data []byte) {
-	if bs, ok := f.(bytesStarter); ok {
-		bs.GetOneStartBytes(data)
-		return
-	}
-	buf[0] = data
-	f.GetOneStart(buf[:])
-	buf[0] = nil
-}
+// newLineFilter makes the wheels' default filter: POE's Line (input lines
+// end in CR LF, LF CR, CR or LF; output lines in CR LF; string records).
+func newLineFilter() filter.Filter { return filter.MustLine(filter.LineOptions{}) }
 
 // newLineLiteral makes a Line filter with one literal terminator (Run's
 // default, Line(Literal => "\n")).
-var newLineLiteral = func(lit string) filter.Filter { panic("wheel: no Line filter") }
+func newLineLiteral(lit string) filter.Filter {
+	return filter.MustLine(filter.LineOptions{Literal: lit})
+}
+
+// newDriver makes the default driver, SysRW with POE's block size.
+func newDriver() driver.Driver {
+	d, err := driver.NewSysRW(driver.SysRWOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// releaser is implemented by drivers that lend their read buffer from a
+// pool (SysRW): Release gives it back once the data has been consumed.
+type releaser interface{ Release() }
+
+// startBytes gives one chunk of raw input to f (which copies it), then
+// lets the driver take its read buffer back.
+func startBytes(f filter.Filter, buf *[1]any, data []byte, d driver.Driver) {
+	if bs, ok := f.(filter.BytesStarter); ok {
+		bs.GetOneStartBytes(data)
+	} else {
+		buf[0] = data
+		f.GetOneStart(buf[:])
+		buf[0] = nil
+	}
+	if r, ok := d.(releaser); ok {
+		r.Release()
+	}
+}
+
+// appendChunks converts a filter's output chunks ([]byte, *filter.Bytes or
+// string) for the driver.
+func appendChunks(dst [][]byte, chunks []any) ([][]byte, bool) {
+	for _, c := range chunks {
+		b, ok := filter.ChunkBytes(c)
+		if !ok {
+			return dst, false
+		}
+		dst = append(dst, b)
+	}
+	return dst, true
+}

@@ -185,7 +185,7 @@ func (w *FollowTail) startPosition(o FollowTailOptions) error {
 		if err != nil {
 			return err
 		}
-		startBytes(w.f, &w.chunk, data)
+		startBytes(w.f, &w.chunk, data, w.drv)
 		for {
 			recs, err := w.f.GetOne()
 			if err != nil || len(recs) == 0 {
@@ -213,7 +213,7 @@ func (w *FollowTail) call(event string, args ...any) {
 // deliver feeds data to the filter and calls InputEvent per record. It
 // reports false when the filter refused the input.
 func (w *FollowTail) deliver(data []byte) bool {
-	startBytes(w.f, &w.chunk, data)
+	startBytes(w.f, &w.chunk, data, w.drv)
 	for !w.closed {
 		recs, err := w.f.GetOne()
 		if err != nil {

@@ -126,7 +126,7 @@ func TestFollowTailConformance(t *testing.T) {
 		os.WriteFile(file, []byte("before!"), 0o644)
 		run(t, 10*time.Second, map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
-				w, err := wheel.NewFollowTail(e.Kernel, wheel.FollowTailOptions{Filename: file, Filter: wheel.NewTestLine("!"), InputEvent: "in", PollInterval: 20 * time.Millisecond})
+				w, err := wheel.NewFollowTail(e.Kernel, wheel.FollowTailOptions{Filename: file, Filter: lineF("!"), InputEvent: "in", PollInterval: 20 * time.Millisecond})
 				if err != nil {
 					t.Fatal(err)
 				}

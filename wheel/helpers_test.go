@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/filter"
 	"golang.org/x/sys/unix"
 )
 
@@ -146,3 +147,6 @@ func quote(s string) string {
 }
 
 func pipe2(p []int) error { return unix.Pipe2(p, unix.O_NONBLOCK|unix.O_CLOEXEC) }
+
+func lineF(lit string) filter.Filter { return filter.MustLine(filter.LineOptions{Literal: lit}) }
+func streamF() filter.Filter         { return filter.NewStream(filter.StreamOptions{}) }

@@ -212,7 +212,7 @@ func (w *ReadWrite) onRead(e *poe.Event) any {
 // feed gives raw input to f and delivers its records while f stays the
 // input filter (a handler may switch filters or close the wheel).
 func (w *ReadWrite) feed(f filter.Filter, data []byte) {
-	startBytes(f, &w.chunk, data)
+	startBytes(f, &w.chunk, data, w.drv)
 	w.drain(f)
 }
 
@@ -308,16 +308,10 @@ func (w *ReadWrite) Put(records ...any) bool {
 	}
 	if len(chunks) > 0 {
 		was := w.drv.OutOctets()
-		w.outBytes = w.outBytes[:0]
-		for _, c := range chunks {
-			switch b := c.(type) {
-			case []byte:
-				w.outBytes = append(w.outBytes, b)
-			case string:
-				w.outBytes = append(w.outBytes, []byte(b))
-			default:
-				panic(fmt.Errorf("wheel: ReadWrite(%d): output filter produced %T, want []byte", w.id, c))
-			}
+		var ok bool
+		if w.outBytes, ok = appendChunks(w.outBytes[:0], chunks); !ok {
+			clear(w.outBytes)
+			panic(fmt.Errorf("wheel: ReadWrite(%d): output filter produced a chunk that is not bytes", w.id))
 		}
 		w.outOctets = w.drv.Put(w.outBytes...)
 		clear(w.outBytes)

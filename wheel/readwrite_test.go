@@ -77,7 +77,7 @@ func scenarioE18(t *testing.T) []string {
 			case rec == "line1":
 				writeAll(t, b, "ne2\r\nSWITCH\r\nrawdata-after-switch")
 			case rec == "SWITCH":
-				heap(e)["w"].(*wheel.ReadWrite).SetInputFilter(wheel.NewTestStream())
+				heap(e)["w"].(*wheel.ReadWrite).SetInputFilter(streamF())
 				log.L("switched to stream")
 			case strings.Contains(rec, "raw"):
 				unix.Close(b)
@@ -167,8 +167,8 @@ func TestReadWriteConformance(t *testing.T) {
 		checkFDs(t)
 		a, b := tcpPair(t)
 		filters := map[string]func() any{
-			"line":   func() any { return wheel.NewTestLine("\n") },
-			"stream": func() any { return wheel.NewTestStream() },
+			"line":   func() any { return lineF("\n") },
+			"stream": func() any { return streamF() },
 		}
 		_ = filters
 		var log evlog
@@ -180,7 +180,7 @@ func TestReadWriteConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				heap(e)["w"] = rw
-				rw.SetFilter(wheel.NewTestLine("\n"))
+				rw.SetFilter(lineF("\n"))
 				writeAll(t, b, script)
 				unix.Shutdown(b, unix.SHUT_WR)
 				return nil
@@ -189,7 +189,7 @@ func TestReadWriteConformance(t *testing.T) {
 				rec := e.String(0)
 				log.L("in %q", rec)
 				if rec == "do stream" {
-					heap(e)["w"].(*wheel.ReadWrite).SetInputFilter(wheel.NewTestStream())
+					heap(e)["w"].(*wheel.ReadWrite).SetInputFilter(streamF())
 				}
 				return nil
 			},

@@ -283,7 +283,7 @@ func (w *Run) onOutput(p *pipeIn) {
 	if len(data) == 0 {
 		return
 	}
-	startBytes(p.f, &p.chunk, data)
+	startBytes(p.f, &p.chunk, data, p.drv)
 	w.drainOutput(p, p.f)
 }
 
@@ -377,16 +377,10 @@ func (w *Run) Put(records ...any) error {
 	if err != nil {
 		return err
 	}
-	w.outBytes = w.outBytes[:0]
-	for _, c := range chunks {
-		switch b := c.(type) {
-		case []byte:
-			w.outBytes = append(w.outBytes, b)
-		case string:
-			w.outBytes = append(w.outBytes, []byte(b))
-		default:
-			return fmt.Errorf("wheel: Run: stdin filter produced %T, want []byte", c)
-		}
+	var ok bool
+	if w.outBytes, ok = appendChunks(w.outBytes[:0], chunks); !ok {
+		clear(w.outBytes)
+		return errors.New("wheel: Run: stdin filter produced a chunk that is not bytes")
 	}
 	was := in.drv.OutOctets()
 	in.octets = in.drv.Put(w.outBytes...)

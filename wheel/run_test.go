@@ -127,7 +127,7 @@ func TestRunConformance(t *testing.T) {
 			"out": func(e *poe.Event) any {
 				log.L("out '%s'", e.String(0))
 				if e.String(0) == "a" {
-					heap(e)["w"].(*wheel.Run).SetStdoutFilter(wheel.NewTestLine("|"))
+					heap(e)["w"].(*wheel.Run).SetStdoutFilter(lineF("|"))
 					log.L("switched to |")
 				}
 				return nil

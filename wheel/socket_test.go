@@ -227,7 +227,7 @@ func TestReadWrite(t *testing.T) {
 				log.L("in %s", e.String(0))
 				switch e.String(0) {
 				case "DONE":
-					rwOf(e, "w").SetFilter(wheel.NewTestLine("|"))
+					rwOf(e, "w").SetFilter(lineF("|"))
 					log.L("switched")
 					writeAll(t, b, "3|")
 				case "f3":
