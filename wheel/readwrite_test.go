@@ -1,7 +1,6 @@
 package wheel_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -166,11 +165,6 @@ func TestReadWriteConformance(t *testing.T) {
 		// Stream here; Block and Reference join when wheel/filter has them.
 		checkFDs(t)
 		a, b := tcpPair(t)
-		filters := map[string]func() any{
-			"line":   func() any { return lineF("\n") },
-			"stream": func() any { return streamF() },
-		}
-		_ = filters
 		var log evlog
 		script := "do stream\nhello-stream" // after the switch, raw bytes
 		run(t, 5*time.Second, map[string]poe.Handler{
@@ -355,4 +349,3 @@ func TestC74(t *testing.T) {
 	})
 }
 
-var _ = bytes.Equal
