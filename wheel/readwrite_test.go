@@ -348,4 +348,3 @@ func TestC74(t *testing.T) {
 		"stop",
 	})
 }
-
