@@ -1,0 +1,319 @@
+package ikc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/poe-go/poe/ikc/freezer"
+	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel"
+	"github.com/poe-go/poe/wheel/filter"
+)
+
+// errChannelClosed: a write to a connection that is closing or not
+// negotiated yet.
+var errChannelClosed = errors.New("ikc: connection closed")
+
+// channelConfig describes one connection to run.
+type channelConfig struct {
+	server   bool
+	fd       int      // connected socket, owned by the channel from then on
+	names    []string // this end's names: name, aliases, socket name (spec 4.3)
+	dialect  Dialect
+	freezers []string
+	// peerAlias is added to the remote aliases (spec 10.10): the address
+	// this side used to reach the peer.
+	peerAlias string
+	timeout   time.Duration
+	maxLine   int
+	maxFrame  int
+	// onError receives errors before the negotiation finished
+	// (operation, errno, text); nil: logged and reported as channel-<op>.
+	onError func(op string, errno int, text string)
+	// onReady runs once the peer is registered (the Client's subscribe
+	// and on_connect).
+	onReady func(c *channel)
+}
+
+// negotiatorDriver is what ServerNegotiator and ClientNegotiator share.
+type negotiatorDriver interface {
+	Feed(line string) ([]string, *Result, error)
+	Deadline() time.Time
+	Expire(now time.Time) error
+}
+
+// channel is one connection: a session that negotiates over a line
+// filter, then exchanges frames and hands requests to the responder.
+type channel struct {
+	r    *Responder
+	cfg  channelConfig
+	sess *poe.Session
+	rw   *wheel.ReadWrite
+	neg  negotiatorDriver
+	fz   freezer.Freezer
+
+	negotiated bool
+	registered bool
+	closing    bool
+	closed     bool
+	remoteID   string
+	frameBuf   []byte
+}
+
+// startChannel creates the channel session for a connected socket. It
+// must run on the kernel's goroutine.
+func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
+	if cfg.maxLine <= 0 {
+		cfg.maxLine = DefaultMaxLine
+	}
+	if cfg.maxFrame <= 0 {
+		cfg.maxFrame = filter.DefaultReferenceMaxBuffer
+	}
+	c := &channel{r: r, cfg: cfg}
+	var err error
+	r.session.Do(func() {
+		c.sess, err = r.k.Create(poe.Spec{Heap: c, Inline: map[string]poe.Handler{
+			"_start":   c.start,
+			"input":    c.input,
+			"error":    c.ioError,
+			"flushed":  c.flushed,
+			"timeout":  c.timeout,
+			"shutdown": func(e *poe.Event) any { c.shutdown(); return nil },
+			"_stop":    func(e *poe.Event) any { c.close(); return nil },
+		}})
+	})
+	if err != nil {
+		unixClose(cfg.fd)
+		return nil, err
+	}
+	if c.closed {
+		return nil, errChannelClosed
+	}
+	return c.sess, nil
+}
+
+func (c *channel) start(e *poe.Event) any {
+	k := e.Kernel
+	c.r.all[c] = struct{}{}
+	line, err := filter.NewLine(filter.LineOptions{MaxLength: c.cfg.maxLine, MaxBuffer: c.cfg.maxLine + 1<<20})
+	if err != nil {
+		c.fail("setup", 0, err.Error())
+		return nil
+	}
+	c.rw, err = wheel.NewReadWrite(k, wheel.ReadWriteOptions{
+		Handle: c.cfg.fd, Filter: line,
+		InputEvent: "input", ErrorEvent: "error", FlushedEvent: "flushed",
+	})
+	if err != nil {
+		unixClose(c.cfg.fd)
+		c.fail("setup", 0, err.Error())
+		return nil
+	}
+	ncfg := Config{
+		KernelID: c.r.kernelID,
+		Names:    c.cfg.names,
+		Freezers: c.cfg.freezers,
+		PID:      os.Getpid(),
+		Dialect:  c.cfg.dialect,
+		MaxLine:  c.cfg.maxLine,
+		Timeout:  c.cfg.timeout,
+		Warn:     func(msg string) { c.r.log.Debug("ikc: negotiation", "msg", msg) },
+	}
+	now := time.Now()
+	var first []string
+	if c.cfg.server {
+		n, err := NewServerNegotiator(ncfg)
+		if err != nil {
+			c.fail("setup", 0, err.Error())
+			return nil
+		}
+		first, c.neg = n.Start(now), n
+	} else {
+		n, err := NewClientNegotiator(ncfg)
+		if err != nil {
+			c.fail("setup", 0, err.Error())
+			return nil
+		}
+		first, c.neg = n.Start(now), n
+	}
+	c.putLines(first)
+	if d := c.neg.Deadline(); !d.IsZero() {
+		k.Alarm("timeout", d)
+	}
+	return nil
+}
+
+func (c *channel) putLines(lines []string) {
+	for _, l := range lines {
+		c.rw.Put(l)
+	}
+}
+
+// input receives a negotiation line or, after the hand-off, a thawed frame.
+func (c *channel) input(e *poe.Event) any {
+	if c.closing || c.closed {
+		return nil
+	}
+	if !c.negotiated {
+		line, _ := e.Arg(poe.ARG0).(string)
+		send, res, err := c.neg.Feed(line)
+		if err != nil {
+			c.fail("negotiate", 0, err.Error())
+			return nil
+		}
+		c.putLines(send)
+		if res != nil {
+			c.negotiatedWith(e.Kernel, res)
+		}
+		return nil
+	}
+	msg, err := DecodeMessage(storableValue(e.Arg(poe.ARG0)))
+	if msg == nil {
+		// Not a hash: Perl dies (p5); we drop the connection (16 #1).
+		c.fail("read", 0, fmt.Sprintf("bad frame: %v", err))
+		return nil
+	}
+	c.r.receive(msg, err, c.remoteID)
+	return nil
+}
+
+// negotiatedWith switches to frames and registers the peer.
+func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
+	c.negotiated = true
+	k.Alarm("timeout", time.Time{})
+	c.fz = res.Freezer
+	c.remoteID = res.RemoteID
+	aliases := append([]string(nil), res.RemoteAliases...)
+	if c.cfg.peerAlias != "" && !contains(aliases, c.cfg.peerAlias) && c.cfg.peerAlias != res.RemoteID {
+		aliases = append(aliases, c.cfg.peerAlias)
+	}
+	var pid any
+	if res.IKC0 {
+		pid = res.RemotePID
+	}
+	c.rw.SetOutputFilter(filter.NewStream(filter.StreamOptions{}))
+	ref, err := filter.NewReference(filter.ReferenceOptions{
+		Serializer: filter.FreezerSerializer{Freezer: res.Freezer},
+		MaxBuffer:  c.cfg.maxFrame,
+	})
+	if err != nil {
+		c.fail("setup", 0, err.Error())
+		return
+	}
+	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
+		c.r.log.Warn("ikc: connection refused", "err", err)
+		c.fail("register", 0, err.Error())
+		return
+	}
+	c.registered = true
+	c.r.inform("channel", c.remoteID, true, "ready", c.sess.ID())
+	if c.cfg.onReady != nil {
+		c.cfg.onReady(c)
+	}
+	// Frames that came with the last line are delivered now.
+	c.rw.SetInputFilter(ref)
+}
+
+// kernelName is the first name this end announced: it fills an empty
+// rsvp kernel (spec 8).
+func (c *channel) kernelName() string {
+	if len(c.cfg.names) > 0 {
+		return c.cfg.names[0]
+	}
+	return c.r.kernelID
+}
+
+// write sends one message as a frame.
+func (c *channel) write(m *Message) error {
+	if c.closing || c.closed || !c.negotiated {
+		return errChannelClosed
+	}
+	if m.RSVP != nil && m.RSVP.Kernel == "" {
+		cp := *m
+		rs := *m.RSVP
+		rs.Kernel = c.kernelName()
+		cp.RSVP = &rs
+		m = &cp
+	}
+	payload, err := FreezeMessage(c.fz, m)
+	if err != nil {
+		return err
+	}
+	c.frameBuf = freezer.AppendFrame(c.frameBuf[:0], payload)
+	c.rw.Put(append([]byte(nil), c.frameBuf...))
+	return nil
+}
+
+func (c *channel) ioError(e *poe.Event) any {
+	op, errno, text := e.String(poe.ARG0), e.Int(poe.ARG1), e.String(poe.ARG2)
+	c.fail(op, errno, text)
+	return nil
+}
+
+// fail reports an error and closes the connection: to monitors as
+// channel-<op> once registered, else to onError (or the log).
+func (c *channel) fail(op string, errno int, text string) {
+	if c.closed {
+		return
+	}
+	if c.registered {
+		c.r.inform("error", c.remoteID, true, "channel-"+op, fmt.Sprintf("[%d] %s", errno, text))
+	} else if c.cfg.onError != nil {
+		c.cfg.onError(op, errno, text)
+	} else if !(op == "read" && errno == 0) || c.negotiated {
+		c.r.log.Info("ikc: connection failed", "operation", op, "errno", errno, "error", text)
+	}
+	c.close()
+}
+
+func (c *channel) timeout(e *poe.Event) any {
+	if c.negotiated || c.closed {
+		return nil
+	}
+	if err := c.neg.Expire(time.Now()); err != nil {
+		c.fail("negotiate", 0, err.Error())
+	} else if d := c.neg.Deadline(); !d.IsZero() {
+		e.Kernel.Alarm("timeout", d)
+	}
+	return nil
+}
+
+// shutdown closes the connection once its pending output is written.
+func (c *channel) shutdown() {
+	if c.closed || c.closing {
+		return
+	}
+	c.closing = true
+	if c.rw == nil || c.rw.DriverOutOctets() == 0 {
+		c.close()
+	}
+}
+
+func (c *channel) flushed(e *poe.Event) any {
+	if c.closing {
+		c.close()
+	}
+	return nil
+}
+
+// close releases the socket and unregisters the peer.
+func (c *channel) close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	delete(c.r.all, c)
+	if c.rw != nil {
+		c.rw.Close()
+	}
+	if c.sess != nil && c.sess.Alive() {
+		c.sess.Do(func() { c.r.k.Alarm("timeout", time.Time{}) })
+	}
+	if c.registered {
+		c.registered = false
+		c.r.inform("channel", c.remoteID, true, "close", c.sess.ID())
+		c.r.unregister(c.remoteID)
+	}
+}

@@ -1,0 +1,277 @@
+package ikc
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel"
+)
+
+// DefaultClientPort is Perl's Client default port (903; the Perl server
+// default is 603).
+const DefaultClientPort = 903
+
+// ClientOptions configure NewClient (Perl's POE::Component::IKC::Client
+// options, spec 11, plus a connect timeout and retries).
+type ClientOptions struct {
+	// Host and Port to connect to (defaults "localhost" and 903), or
+	// Unix, a socket path, instead.
+	Host string
+	Port int
+	Unix string
+	// Name is the local kernel's name (default "Client<pid>"), Aliases
+	// more names; both are announced and registered locally.
+	Name    string
+	Aliases []string
+	// Protocol is "IKC0" (default) or "IKC".
+	Protocol string
+	// Serializers to offer, in order (nil: Storable only; spec 16 #12).
+	Serializers []string
+	// Subscribe lists specifiers to subscribe to after the handshake
+	// (spec 10.7). If one is refused, OnError gets ("subscribe", 0,
+	// "Unable to subscribe to ...") and the connection is closed (Perl
+	// dies).
+	Subscribe []string
+	// OnConnect runs after the handshake and the subscriptions.
+	OnConnect func()
+	// OnError receives connect errors and errors before the handshake
+	// finished: (operation, errno, text). Without it they are logged.
+	OnError func(op string, errno int, text string)
+	// ConnectTimeout bounds each connection attempt (0: none, as Perl).
+	ConnectTimeout time.Duration
+	// Retry is how many more attempts follow a failed connect, RetryDelay
+	// the pause between them (default 1 s). Perl never retries.
+	Retry      int
+	RetryDelay time.Duration
+	// NegotiationTimeout bounds the handshake (0: DefaultTimeout).
+	NegotiationTimeout time.Duration
+	// Logger for the responder if this client spawns it.
+	Logger *slog.Logger
+}
+
+// Client connects to an IKC server. Its session (alias "IKC Client
+// <name>") lives until the connection is handed to a channel; post it
+// "shutdown" to abort an attempt.
+type Client struct {
+	r       *Responder
+	opts    ClientOptions
+	dialect Dialect
+	sess    *poe.Session
+	sf      *wheel.SocketFactory
+	tries   int
+	done    bool
+	channel *poe.Session
+}
+
+// NewClient starts connecting. It spawns the kernel's responder if needed
+// and registers Name and Aliases as names of the local kernel. Call it on
+// the kernel's goroutine.
+func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
+	d, err := parseProtocol(opts.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name == "" {
+		opts.Name = "Client" + strconv.Itoa(os.Getpid())
+	}
+	if opts.Host == "" {
+		opts.Host = "localhost"
+	}
+	if opts.Port == 0 {
+		opts.Port = DefaultClientPort
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = time.Second
+	}
+	for _, n := range append([]string{opts.Name}, opts.Aliases...) {
+		if !validName(n) {
+			return nil, fmt.Errorf("%w: %q", ErrBadName, n)
+		}
+	}
+	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	r.RegisterLocal(append([]string{opts.Name}, opts.Aliases...)...)
+	c := &Client{r: r, opts: opts, dialect: d}
+	var cerr error
+	k.Session().Do(func() {
+		c.sess, cerr = k.Create(poe.Spec{Heap: c, Inline: map[string]poe.Handler{
+			"_start": func(e *poe.Event) any {
+				e.Kernel.AliasSet("IKC Client " + opts.Name)
+				c.connect(e.Kernel)
+				return nil
+			},
+			"connected":       c.connected,
+			"connect_failed":  c.failed,
+			"connect_timeout": c.timedOut,
+			"retry":           func(e *poe.Event) any { c.connect(e.Kernel); return nil },
+			"shutdown":        func(e *poe.Event) any { c.stop(e.Kernel); return nil },
+		}})
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	return c, nil
+}
+
+// Session returns the client's session (gone after the handshake).
+func (c *Client) Session() *poe.Session { return c.sess }
+
+// Channel returns the connection's channel session once connected (post
+// it "shutdown" to close the connection), or nil.
+func (c *Client) Channel() *poe.Session { return c.channel }
+
+func (c *Client) connect(k *poe.Kernel) {
+	c.tries++
+	o := wheel.SocketFactoryOptions{SuccessEvent: "connected", FailureEvent: "connect_failed"}
+	if c.opts.Unix != "" {
+		o.SocketDomain = unix.AF_UNIX
+		o.RemoteAddress = c.opts.Unix
+	} else {
+		o.RemoteAddress = c.opts.Host
+		o.RemotePort = c.opts.Port
+	}
+	var err error
+	c.sf, err = wheel.NewSocketFactory(k, o)
+	if err != nil {
+		c.report(k, "socket", 0, err.Error())
+		return
+	}
+	if c.opts.ConnectTimeout > 0 {
+		k.Delay("connect_timeout", c.opts.ConnectTimeout)
+	}
+}
+
+func (c *Client) connected(e *poe.Event) any {
+	k := e.Kernel
+	k.Delay("connect_timeout", 0)
+	k.Alarm("connect_timeout", time.Time{})
+	fd := e.Int(poe.ARG0)
+	c.sf = nil // the socket is ours now; the factory is done
+	names := append([]string{c.opts.Name}, c.opts.Aliases...)
+	var peer string
+	if c.opts.Unix != "" {
+		names = append(names, UnixClientName(c.opts.Unix, os.Getpid(), fd))
+		peer = UnixName(c.opts.Unix)
+	} else {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			if n := sockaddrName(sa); n != "" {
+				names = append(names, n)
+			}
+		}
+		peer = TCPName(c.opts.Host, c.opts.Port)
+		if !validName(peer) {
+			peer = ""
+		}
+	}
+	cfg := channelConfig{
+		fd: fd, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
+		peerAlias: peer, timeout: c.opts.NegotiationTimeout,
+		onError: func(op string, errno int, text string) { c.report(nil, op, errno, text) },
+		onReady: c.ready,
+	}
+	var err error
+	c.channel, err = startChannel(c.r, cfg)
+	if err != nil {
+		c.report(nil, "setup", 0, err.Error())
+	}
+	c.done = true
+	k.AliasRemove("IKC Client " + c.opts.Name)
+	return nil
+}
+
+// ready runs in the channel once the server is registered.
+func (c *Client) ready(ch *channel) {
+	if len(c.opts.Subscribe) == 0 {
+		if c.opts.OnConnect != nil {
+			c.opts.OnConnect()
+		}
+		return
+	}
+	want := append([]string(nil), c.opts.Subscribe...)
+	err := c.r.subscribe(ch.sess, want, func(accepted []string) {
+		if len(accepted) < len(want) {
+			var refused []string
+			for _, w := range want {
+				if !contains(accepted, w) {
+					refused = append(refused, w)
+				}
+			}
+			c.report(nil, "subscribe", 0, "Unable to subscribe to "+strings.Join(refused, ", "))
+			ch.shutdown()
+			return
+		}
+		if c.opts.OnConnect != nil {
+			c.opts.OnConnect()
+		}
+	})
+	if err != nil {
+		c.report(nil, "subscribe", 0, err.Error())
+		ch.shutdown()
+	}
+}
+
+func (c *Client) failed(e *poe.Event) any {
+	k := e.Kernel
+	k.Alarm("connect_timeout", time.Time{})
+	if c.sf != nil {
+		c.sf.Close()
+		c.sf = nil
+	}
+	op, errno, text := e.String(poe.ARG0), e.Int(poe.ARG1), e.String(poe.ARG2)
+	if c.tries <= c.opts.Retry {
+		k.Delay("retry", c.opts.RetryDelay)
+		return nil
+	}
+	c.report(k, op, errno, text)
+	return nil
+}
+
+func (c *Client) timedOut(e *poe.Event) any {
+	if c.sf == nil {
+		return nil
+	}
+	c.sf.Close()
+	c.sf = nil
+	if c.tries <= c.opts.Retry {
+		e.Kernel.Delay("retry", c.opts.RetryDelay)
+		return nil
+	}
+	c.report(e.Kernel, "connect", int(syscall.ETIMEDOUT), wheel.Strerror(syscall.ETIMEDOUT))
+	return nil
+}
+
+// report hands an error to OnError (or the log); with k set, the client
+// session gives up.
+func (c *Client) report(k *poe.Kernel, op string, errno int, text string) {
+	if c.opts.OnError != nil {
+		c.opts.OnError(op, errno, text)
+	} else {
+		c.r.log.Warn("ikc: client", "operation", op, "errno", errno, "error", text)
+	}
+	if k != nil {
+		c.stop(k)
+	}
+}
+
+func (c *Client) stop(k *poe.Kernel) {
+	if c.sf != nil {
+		c.sf.Close()
+		c.sf = nil
+	}
+	c.sess.Do(func() {
+		k.Alarm("connect_timeout", time.Time{})
+		k.Alarm("retry", time.Time{})
+		k.AliasRemove("IKC Client " + c.opts.Name)
+	})
+	c.done = true
+}

@@ -1,0 +1,286 @@
+package ikc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/poe"
+)
+
+// SubscribeTimeout is how long a subscription waits for the remote
+// kernel's answer (Perl: 60 s) before it counts as refused.
+var SubscribeTimeout = 60 * time.Second
+
+// ErrLocalSubscribe: a subscription specifier names no kernel.
+var ErrLocalSubscribe = errors.New("ikc: You can't subscribe to a session within the current kernel.")
+
+// subscription is one Subscribe request: several specifiers answered
+// independently, then one callback.
+type subscription struct {
+	session  *poe.Session
+	callback string          // state of session, or ""
+	fn       func([]string)  // or a Go function
+	pending  map[string]bool // receipt states not answered yet
+	given    map[string]string
+	alarms   map[string]poe.AlarmID
+	accepted []string
+}
+
+// proxy is a local stand-in for a remote session (10.7).
+type proxy struct {
+	spec    Specifier
+	session *poe.Session
+	aliases []string
+}
+
+// Subscribe asks remote kernels for their published sessions and creates
+// a local proxy session for each one accepted: posting E(args...) to the
+// proxy ("poe://Kernel/session", or "session" if that alias was free)
+// sends E to the remote session. callback is a state name of the active
+// session or a func([]string); it runs once every specifier was answered,
+// with the accepted ones (as given). Monitors get subscribe, or error
+// subscribe for the refused ones.
+func (r *Responder) Subscribe(specs []string, callback any) error {
+	return r.subscribe(r.k.ActiveSession(), specs, callback)
+}
+
+func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any) error {
+	sub := &subscription{
+		session: sender, pending: map[string]bool{},
+		given: map[string]string{}, alarms: map[string]poe.AlarmID{},
+	}
+	cbText := ""
+	switch cb := callback.(type) {
+	case string:
+		sub.callback, cbText = cb, cb
+	case func([]string):
+		sub.fn = cb
+		cbText = fmt.Sprintf("CODE(%p)", cb)
+	case nil:
+	default:
+		return fmt.Errorf("ikc: subscribe: callback is a %T, want a state name or func([]string)", callback)
+	}
+	type item struct {
+		given, receipt string
+		spec           Specifier
+	}
+	var items []item
+	for _, given := range specs {
+		a, err := expandTarget(given)
+		if err != nil {
+			return err
+		}
+		if a.Kernel == "" {
+			return ErrLocalSubscribe
+		}
+		receipt := "IKC:receipt " + strconv.FormatUint(uint64(sender.ID()), 10) + " " + cbText + given
+		items = append(items, item{given, receipt, a.Specifier})
+		sub.pending[receipt] = true
+		sub.given[receipt] = given
+		r.receipts[receipt] = sub
+	}
+	for _, it := range items {
+		m := &Message{
+			Event:  NewAddress(Specifier{Kernel: it.spec.Kernel, Session: ResponderAlias, State: "do_you_have"}),
+			Params: storable.NewArray(Specifier{Kernel: it.spec.Kernel, Session: it.spec.Session, State: it.spec.State}.Hash(), goString(r.kernelID)),
+			From:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias}},
+			RSVP:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias, State: it.receipt}},
+		}
+		n, err := r.send(m, nil)
+		if n == 0 {
+			text := "Unknown kernel " + it.spec.Kernel
+			if err != nil && !errors.Is(err, ErrUnknownKernel) {
+				text = err.Error()
+			}
+			r.inform("error", "*", false, "subscribe", text)
+			r.answered(it.receipt, sub, false)
+			continue
+		}
+		r.session.Do(func() {
+			id, err := r.k.DelaySet("IKC:timeout", SubscribeTimeout, it.receipt)
+			if err == nil {
+				sub.alarms[it.receipt] = id
+			}
+		})
+	}
+	return nil
+}
+
+// receipt handles the answer to a do_you_have query.
+func (r *Responder) receipt(state string, sub *subscription, arg any) {
+	list, _ := arg.([]any)
+	var spec map[string]any
+	if len(list) > 0 {
+		spec, _ = list[0].(map[string]any)
+	}
+	if spec == nil || spec["session"] == nil {
+		text := fmt.Sprint(arg)
+		if s, ok := arg.(string); ok {
+			text = s
+		}
+		r.inform("error", "*", false, "subscribe", text)
+		r.answered(state, sub, false)
+		return
+	}
+	s := Specifier{Kernel: fmt.Sprint(spec["kernel"]), Session: fmt.Sprint(spec["session"])}
+	if st, ok := spec["state"].(string); ok {
+		s.State = st
+	}
+	r.makeProxy(s)
+	rid := s.Kernel
+	if len(list) > 1 {
+		rid = fmt.Sprint(list[1])
+	}
+	_, real := r.channels[rid]
+	r.inform("subscribe", rid, real, spec)
+	r.answered(state, sub, true)
+}
+
+func (r *Responder) evReceiptTimeout(e *poe.Event) any {
+	state := e.String(poe.ARG0)
+	sub, ok := r.receipts[state]
+	if !ok {
+		return nil
+	}
+	delete(sub.alarms, state)
+	r.inform("error", "*", false, "subscribe", "Refused subscription to "+sub.given[state])
+	r.answered(state, sub, false)
+	return nil
+}
+
+// answered records one answer; the callback runs after the last.
+func (r *Responder) answered(state string, sub *subscription, ok bool) {
+	if !sub.pending[state] {
+		return
+	}
+	delete(sub.pending, state)
+	delete(r.receipts, state)
+	if id, has := sub.alarms[state]; has {
+		r.session.Do(func() { r.k.AlarmRemove(id) })
+		delete(sub.alarms, state)
+	}
+	if ok {
+		sub.accepted = append(sub.accepted, sub.given[state])
+	}
+	if len(sub.pending) > 0 {
+		return
+	}
+	accepted := append([]string{}, sub.accepted...)
+	switch {
+	case sub.fn != nil:
+		sub.fn(accepted)
+	case sub.callback != "" && sub.session.Alive():
+		r.k.Post(sub.session, sub.callback, accepted)
+	}
+}
+
+// makeProxy creates the proxy session of a remote session unless it
+// exists.
+func (r *Responder) makeProxy(s Specifier) {
+	key := s.Kernel + "\x00" + s.Session
+	if p := r.proxies[key]; p != nil && p.session.Alive() {
+		return
+	}
+	p := &proxy{spec: Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
+	r.session.Do(func() {
+		p.session, _ = r.k.Create(poe.Spec{Heap: p, Inline: map[string]poe.Handler{
+			"_start": func(e *poe.Event) any {
+				for _, a := range []string{"poe://" + s.Kernel + "/" + s.Session, s.Session} {
+					if e.Kernel.AliasResolve(a) == nil && e.Kernel.AliasSet(a) == nil {
+						p.aliases = append(p.aliases, a)
+					}
+				}
+				return nil
+			},
+			"_default": func(e *poe.Event) any {
+				ev := e.String(poe.ARG0)
+				if strings.HasPrefix(ev, "_") || r.shut {
+					return nil
+				}
+				vals := make([]storable.Value, 0, len(e.Slice(poe.ARG1)))
+				for _, a := range e.Slice(poe.ARG1) {
+					v, err := ToValue(a)
+					if err != nil {
+						r.log.Warn("ikc: proxy: cannot send", "event", ev, "err", err)
+						return nil
+					}
+					vals = append(vals, v)
+				}
+				r.send(&Message{
+					Event:  NewAddress(Specifier{Kernel: p.spec.Kernel, Session: p.spec.Session, State: proxyState}),
+					Params: storable.NewArray(goString(ev), &storable.Array{Elems: vals}),
+				}, e.Sender)
+				return nil
+			},
+		}})
+	})
+	if p.session != nil {
+		r.proxies[key] = p
+	}
+}
+
+// dropProxy removes a proxy's aliases (it then ends) and tells monitors.
+func (r *Responder) dropProxy(key string, p *proxy) {
+	delete(r.proxies, key)
+	if p.session.Alive() {
+		p.session.Do(func() {
+			for _, a := range p.aliases {
+				r.k.AliasRemove(a)
+			}
+		})
+	}
+	id, ok := r.names[p.spec.Kernel]
+	if !ok {
+		id = p.spec.Kernel
+	}
+	_, real := r.channels[id]
+	r.inform("unsubscribe", id, real, map[string]any{"kernel": p.spec.Kernel, "session": p.spec.Session, "state": p.spec.State})
+}
+
+// Unsubscribe removes the proxies of the given specifiers (purely local).
+func (r *Responder) Unsubscribe(specs ...string) {
+	for _, given := range specs {
+		a, err := expandTarget(given)
+		if err != nil {
+			continue
+		}
+		key := a.Kernel + "\x00" + a.Session
+		if p := r.proxies[key]; p != nil {
+			r.dropProxy(key, p)
+		}
+	}
+}
+
+func (r *Responder) evSubscribe(e *poe.Event) any {
+	if err := r.subscribe(e.Sender, stringList(e.Arg(poe.ARG0)), e.Arg(poe.ARG1)); err != nil {
+		r.log.Warn("ikc: subscribe", "err", err)
+		return false
+	}
+	return true
+}
+
+func (r *Responder) evUnsubscribe(e *poe.Event) any {
+	r.Unsubscribe(stringList(e.Arg(poe.ARG0))...)
+	return nil
+}
+
+// Subscribe subscribes to remote sessions on behalf of the active
+// session; see Responder.Subscribe.
+func Subscribe(k *poe.Kernel, specs []string, callback any) error {
+	r, err := responderFor(k)
+	if err != nil {
+		return err
+	}
+	return r.Subscribe(specs, callback)
+}
+
+// Unsubscribe removes proxy sessions; see Responder.Unsubscribe.
+func Unsubscribe(k *poe.Kernel, specs ...string) {
+	if r := ResponderOf(k); r != nil {
+		r.Unsubscribe(specs...)
+	}
+}
