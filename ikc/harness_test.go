@@ -57,13 +57,12 @@ func startNode(t *testing.T, setup func(k *poe.Kernel)) *node {
 
 // do runs fn on the kernel's goroutine and waits for it.
 func (n *node) do(fn func(k *poe.Kernel)) {
-	n.t.Helper()
 	ch := make(chan struct{})
 	n.k.PostFromGoroutine("ctl", "do", func() { defer close(ch); fn(n.k) })
 	select {
 	case <-ch:
 	case <-time.After(testTimeout):
-		n.t.Fatal("kernel did not run the function in time")
+		panic("kernel did not run the function in time")
 	}
 }
 
@@ -167,4 +166,28 @@ func session(k *poe.Kernel, alias string, h map[string]poe.Handler) *poe.Session
 		panic(err)
 	}
 	return s
+}
+
+// release lets the kernel stop by itself once nothing else holds it (call
+// on the kernel's goroutine).
+func (n *node) release() { releaseKernel(n.k) }
+
+// releaseKernel drops the hold of a node's control session on kernel k.
+func releaseKernel(k *poe.Kernel) {
+	if s := k.AliasResolve("ctl"); s != nil && !s.IsKernel() {
+		k.RefcountDecrement(s.ID(), "test")
+		s.Do(func() { k.AliasRemove("ctl") })
+	}
+}
+
+// exited waits until the kernel's Run returned by itself.
+func (n *node) exited() bool {
+	n.t.Helper()
+	select {
+	case err := <-n.done:
+		n.done <- err
+		return true
+	case <-time.After(testTimeout):
+		return false
+	}
 }
