@@ -97,10 +97,22 @@ func TestConformanceThunk(t *testing.T) {
 	})
 	startNode(t, func(k *poe.Kernel) {
 		cs := session(k, "client", map[string]poe.Handler{
-			"go":    func(e *poe.Event) any { Post(e.Kernel, "poe://Ikc/test/post1", "I am"); return nil },
-			"resp1": func(e *poe.Event) any { crec <- []any{"resp1", append([]any(nil), e.Args...)}; Post(e.Kernel, "poe://Ikc/test/post2", []any{"IRON", "MAN"}); return nil },
-			"resp2": func(e *poe.Event) any { crec <- []any{"resp2", append([]any(nil), e.Args...)}; Post(e.Kernel, "poe://Ikc/test/post3", []any{}); return nil },
-			"resp3": func(e *poe.Event) any { crec <- []any{"resp3", append([]any(nil), e.Args...)}; Post(e.Kernel, "poe://Ikc/test/done", nil); return nil },
+			"go": func(e *poe.Event) any { Post(e.Kernel, "poe://Ikc/test/post1", "I am"); return nil },
+			"resp1": func(e *poe.Event) any {
+				crec <- []any{"resp1", append([]any(nil), e.Args...)}
+				Post(e.Kernel, "poe://Ikc/test/post2", []any{"IRON", "MAN"})
+				return nil
+			},
+			"resp2": func(e *poe.Event) any {
+				crec <- []any{"resp2", append([]any(nil), e.Args...)}
+				Post(e.Kernel, "poe://Ikc/test/post3", []any{})
+				return nil
+			},
+			"resp3": func(e *poe.Event) any {
+				crec <- []any{"resp3", append([]any(nil), e.Args...)}
+				Post(e.Kernel, "poe://Ikc/test/done", nil)
+				return nil
+			},
 		})
 		cs.Do(func() {
 			Publish(k, cs, "resp1", "resp2", "resp3")
