@@ -227,7 +227,10 @@ func TestCaptureReplay(t *testing.T) {
 		want, got := replayServer(t, "e-remote-error", func(k *poe.Kernel) {
 			ts := session(k, "test", map[string]poe.Handler{
 				"posted": rec.handler("posted", nil),
-				"error":  func(e *poe.Event) any { rec <- []any{"error", e.Arg(poe.ARG1), e.Arg(poe.ARG4), e.Arg(poe.ARG5)}; return nil },
+				"error": func(e *poe.Event) any {
+					rec <- []any{"error", e.Arg(poe.ARG1), e.Arg(poe.ARG4), e.Arg(poe.ARG5)}
+					return nil
+				},
 			})
 			ts.Do(func() {
 				Publish(k, ts, "posted")
