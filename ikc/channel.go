@@ -203,8 +203,13 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
 		return
 	}
 	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
+		// Refused (spec 16 #2): the handshake reply is flushed, then the
+		// connection closes.
 		c.r.log.Warn("ikc: connection refused", "err", err)
-		c.fail("register", 0, err.Error())
+		if c.cfg.onError != nil {
+			c.cfg.onError("register", 0, err.Error())
+		}
+		c.shutdown()
 		return
 	}
 	c.registered = true
