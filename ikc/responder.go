@@ -431,6 +431,13 @@ func (r *Responder) inform(op, name string, real bool, args ...any) {
 			r.informOne(op, a, false, args)
 		}
 	}
+	if name == r.kernelID && op != "channel" {
+		// The local kernel's names, as Perl reports local errors for
+		// its ID and then its name (captures/g1-clientlite-basic).
+		for _, a := range r.local[1:] {
+			r.informOne(op, a, false, args)
+		}
+	}
 }
 
 func (r *Responder) informOne(op, name string, real bool, args []any) {
