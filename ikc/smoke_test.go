@@ -55,3 +55,57 @@ func TestSmokePostCall(t *testing.T) {
 	got = rec.waitFor(t, "callback")
 	t.Logf("callback: %#v", got)
 }
+
+// TestGoAPI covers the Go-style entry points: CallFunc, several arguments
+// (sent through IKC:proxy), the Perl-style IKC/post event, and a string
+// rsvp with ?args (echoed as the reply's event, the word passed as ARG1).
+func TestGoAPI(t *testing.T) {
+	rec := newRecorder()
+	var port int
+	startNode(t, func(k *poe.Kernel) {
+		s, err := NewServer(k, ServerOptions{Name: "Pulse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = s.Port()
+		ts := session(k, "Service", map[string]poe.Handler{
+			"sum": func(e *poe.Event) any {
+				n := int64(0)
+				for _, a := range e.Args {
+					n += a.(int64)
+				}
+				return n
+			},
+			"event": func(e *poe.Event) any { rec <- []any{"event", e.Arg(poe.ARG0)}; return nil },
+		})
+		Publish(k, ts, "sum", "event")
+	})
+	startNode(t, func(k *poe.Kernel) {
+		cs := session(k, "client", map[string]poe.Handler{
+			"go": func(e *poe.Event) any {
+				CallFunc(e.Kernel, "poe://Pulse/Service/sum", func(v any) { rec <- []any{"sum", v} }, 1, 2, 3)
+				e.Kernel.Post("IKC", "post", "Pulse/Service/event", "perl-style")
+				Call(e.Kernel, "poe://Pulse/Service/sum", "poe:/client/answer?tag", 40, 2)
+				return nil
+			},
+			"answer": func(e *poe.Event) any { rec <- []any{"answer", e.Arg(poe.ARG0), e.Arg(poe.ARG1)}; return nil },
+		})
+		cs.Do(func() {
+			NewClient(k, ClientOptions{Host: "127.0.0.1", Port: port, OnConnect: func() { k.Post(cs, "go") }})
+		})
+	})
+	got := map[string][]any{}
+	for len(got) < 3 {
+		g := rec.wait(t)
+		got[g[0].(string)] = g
+	}
+	if g := got["sum"]; g[1] != int64(6) {
+		t.Errorf("CallFunc result %#v", g[1])
+	}
+	if g := got["event"]; g[1] != "perl-style" {
+		t.Errorf("IKC/post delivered %#v", g[1])
+	}
+	if g := got["answer"]; g[1] != int64(42) || g[2] != "tag" {
+		t.Errorf("answer %#v", g[1:])
+	}
+}
