@@ -1,12 +1,16 @@
 // Package ikc is Inter-Kernel Communication for POE kernels, wire
 // compatible with Perl's POE::Component::IKC 0.2402 (see ikc.md in the
-// shared spec). This layer is transport independent and does no I/O:
+// shared spec). Its transport-independent layer does no I/O:
 //
 //   - Specifier: poe://kernel/session/state addresses (string and hash forms).
 //   - Message: the request hash every frame carries, to and from the
 //     Storable value model of package freezer/storable.
 //   - ServerNegotiator and ClientNegotiator: the line-by-line negotiation
 //     (dialects IKC and IKC0) a channel runs before switching to frames.
+//
+// On top of it, on the POE kernel and its wheels: the Channel (one
+// session per connection), the Responder (the session aliased IKC), the
+// Client and the Server.
 package ikc
 
 import (
