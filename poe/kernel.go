@@ -378,12 +378,27 @@ func (k *Kernel) runBatch() {
 			k.gcSweep()
 			return
 		}
-		k.release(it)
+		// The destination's hold is dropped without marking it for
+		// collection: its handler is about to run and usually makes a
+		// new hold (a yield); whether it is left with none is checked
+		// after the dispatch.
+		d := it.dest
+		k.releaseDeferred(it)
+		pos := len(k.marks)
 		k.stats.Dispatched++
 		k.cur = it
 		k.dispatchItem(it)
 		k.cur = nil
 		k.freeItem(it)
+		if d.refcount <= 0 && d != k.self && !d.marked && !d.freed {
+			// Marked where POE would have marked it: before whatever
+			// the handler marked (the sweep takes the latest first).
+			d.marked = true
+			pos = min(pos, len(k.marks))
+			k.marks = append(k.marks, nil)
+			copy(k.marks[pos+1:], k.marks[pos:])
+			k.marks[pos] = d
+		}
 		if k.fatal != nil {
 			k.Stop()
 		}
@@ -533,6 +548,27 @@ func (k *Kernel) release(it *item) {
 		d.pendTo--
 		if d.pendTo == 0 {
 			k.refDec(d)
+		}
+	}
+	if s := it.src; s != it.dest && s != k.self {
+		s.pendFrom--
+		if s.pendFrom == 0 {
+			k.refDec(s)
+		}
+	}
+}
+
+// releaseDeferred is release without marking the destination (see
+// runBatch).
+func (k *Kernel) releaseDeferred(it *item) {
+	k.queued--
+	if it.kind == kindGC {
+		k.gcItems--
+	}
+	if d := it.dest; d != k.self {
+		d.pendTo--
+		if d.pendTo == 0 {
+			d.refcount--
 		}
 	}
 	if s := it.src; s != it.dest && s != k.self {
