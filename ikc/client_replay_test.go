@@ -1,0 +1,328 @@
+package ikc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/poe-go/poe/ikc/freezer"
+	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/poe"
+)
+
+// clientReplay is a Go Client connected to a fake server that plays the
+// server side of a capture.
+type clientReplay struct {
+	t    *testing.T
+	n    *node
+	rec  recorder
+	goID string
+	capt captureConn
+	got  <-chan []wireUnit
+}
+
+// rsvpSwap rewrites the server's frames so that the reply targets the
+// capture's client chose (Perl session numbers, receipt state names with
+// CODE(0x...)) become the ones the Go client chose: the i-th frame the Go
+// client sent corresponds to the capture's i-th client frame.
+type rsvpSwap struct {
+	want []wireUnit // the capture's client units
+}
+
+func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
+	pairs := map[string]storable.Value{}
+	var wf, gf []wireUnit
+	for _, u := range s.want {
+		if !u.line {
+			wf = append(wf, u)
+		}
+	}
+	for _, u := range got {
+		if !u.line {
+			gf = append(gf, u)
+		}
+	}
+	for i := 0; i < len(wf) && i < len(gf); i++ {
+		w, _ := storable.Decode(wf[i].raw)
+		g, _ := storable.Decode(gf[i].raw)
+		wh, _ := w.(*storable.Hash)
+		gh, _ := g.(*storable.Hash)
+		if wh == nil || gh == nil {
+			continue
+		}
+		wr, ok1 := wh.Get("rsvp")
+		gr, ok2 := gh.Get("rsvp")
+		if ok1 && ok2 {
+			pairs[fmt.Sprint(FromValue(wr))] = gr
+		}
+	}
+	if os.Getenv("IKC_DEBUG") != "" {
+		t.Logf("rewrite: pairs %v", pairs)
+	}
+	if len(pairs) == 0 {
+		return send
+	}
+	var out []byte
+	for _, u := range splitWire(t, send) {
+		if u.line {
+			out = append(out, u.raw...)
+			continue
+		}
+		v, err := storable.Decode(u.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := v.(*storable.Hash); ok {
+			for i, e := range h.Entries {
+				if r, ok := pairs[fmt.Sprint(FromValue(e.Value))]; ok {
+					h.Entries[i].Value = r
+				}
+			}
+		}
+		b, err := storable.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = freezer.AppendFrame(out, b)
+	}
+	return out
+}
+
+// replayClient starts a Go Client (name "Client") against a fake server
+// playing the capture, with a session "client" that publishes YOW. Call
+// finish to shut IKC down and compare the client's bytes.
+func replayClient(t *testing.T, name string, opts ClientOptions) *clientReplay {
+	t.Helper()
+	conns := loadCaptureConns(t, name)
+	c := &clientReplay{t: t, rec: newRecorder(), capt: conns[0]}
+	steps := conns[0].serverSteps(t)
+	port, got := fakeServerRewrite(t, steps, rsvpSwap{want: splitWire(t, conns[0].c2s)})
+	c.n = startNode(t, func(k *poe.Kernel) {
+		c.goID = k.ID()
+		cl := session(k, "client", map[string]poe.Handler{
+			"YOW":  c.rec.handler("YOW", nil),
+			"mon":  func(e *poe.Event) any { c.rec <- append([]any{"mon"}, e.Args...); return nil },
+			"done": c.rec.handler("done", nil),
+			"answer": func(e *poe.Event) any {
+				c.rec <- []any{"answer", e.Arg(poe.ARG0)}
+				return nil
+			},
+			"pong": func(e *poe.Event) any { c.rec <- []any{"pong", e.Arg(poe.ARG0)}; return nil },
+		})
+		cl.Do(func() {
+			Publish(k, cl, "YOW")
+			Monitor(k, "*", map[string]string{"register": "mon", "error": "mon", "subscribe": "mon"}, nil)
+		})
+		opts.Host, opts.Port, opts.Name = "127.0.0.1", port, "Client"
+		opts.OnError = func(op string, errno int, text string) { t.Errorf("client error %s: %s", op, text) }
+		if _, err := NewClient(k, opts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c.got = got
+	return c
+}
+
+// fakeServerRewrite is fakeServer for one connection whose server chunks
+// are rewritten by sw before they are sent.
+func fakeServerRewrite(t *testing.T, steps []replayStep, sw rsvpSwap) (int, <-chan []wireUnit) {
+	for i := range steps {
+		steps[i].rewrite = func(send []byte, got []wireUnit) []byte { return sw.rewrite(t, send, got) }
+	}
+	port, chans := fakeServer(t, [][]replayStep{steps})
+	return port, chans[0]
+}
+
+// monitors returns the next n monitor callbacks formatted as Perl's
+// client.log lines ("register <name> real|alias", "error <name> <op>
+// <text>", "subscribe <name> <spec>").
+func (c *clientReplay) monitors(n int) []string {
+	var out []string
+	for len(out) < n {
+		v := c.rec.waitFor(c.t, "mon")
+		kind := "alias"
+		if v[3] == true {
+			kind = "real"
+		}
+		switch {
+		case len(v) == 7:
+			out = append(out, fmt.Sprintf("error %v %v %v", v[2], v[5], v[6]))
+		case len(v) == 6 && isMap(v[5]):
+			s := v[5].(map[string]any)
+			out = append(out, fmt.Sprintf("subscribe %v %v/%v/%v", v[2], s["kernel"], s["session"], s["state"]))
+		default:
+			out = append(out, fmt.Sprintf("register %v %s", v[2], kind))
+		}
+	}
+	return out
+}
+
+// perlLog returns the capture's client.log lines starting with prefix
+// ("CLIENT: monitor register", ...), without "CLIENT: monitor ".
+func (c *clientReplay) perlLog(name string, prefixes ...string) []string {
+	b, err := os.ReadFile(filepath.Join(capturesDir, name, "client.log"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, "CLIENT: monitor "+p) {
+				out = append(out, strings.TrimPrefix(l, "CLIENT: monitor "))
+			}
+		}
+	}
+	return out
+}
+
+// finish shuts IKC down and compares the client's units with the
+// capture's, masked with m plus PIDs, ports and the client kernel ID.
+func (c *clientReplay) finish(m masker) {
+	c.t.Helper()
+	c.n.do(func(k *poe.Kernel) { Shutdown(k) })
+	want := splitWire(c.t, c.capt.c2s)
+	capID := ""
+	if f := strings.Fields(want[0].text()); len(f) > 1 {
+		if f[0] == "SETUP" {
+			capID = setupKernel(want[0].text())
+		}
+	}
+	if capID == "" {
+		for _, u := range want {
+			if u.line && strings.HasPrefix(u.text(), "IAM ") {
+				capID = strings.TrimPrefix(u.text(), "IAM ")
+				break
+			}
+		}
+	}
+	m = append(baseMask(), m...).add(regexp.QuoteMeta(capID), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
+	compareUnits(c.t, "client", want, recv(c.t, c.got), m)
+}
+
+// TestClientReplay feeds the server side of captures to a Go Client
+// (spec 15 cases 27-36 in the client direction) and checks the bytes it
+// sends and how it reacts, modulo PIDs, ports, kernel IDs, session
+// numbers, receipt names and hash order. The Go client offers Storable
+// and FreezeThaw, never POE::Component::IKC::Freezer (spec 16 #12), so
+// that name is masked out of the capture's offers; where the capture
+// offers Capture::LocalOnly (a serializer only that client can load) the
+// Go client offers FreezeThaw, which the capture's server refuses the
+// same way.
+func TestClientReplay(t *testing.T) {
+	noEval := masker{}.add(`,POE::Component::IKC::Freezer`, "")
+	localOnly := masker{}.add(`Capture::LocalOnly`, "FreezeThaw")
+	both := []string{"Storable", "FreezeThaw"}
+	negotiation := []struct {
+		id, capture, proto string
+		fz                 []string
+		m                  masker
+	}{
+		{"I27", "a-ikc-negotiation", "IKC", both, noEval},
+		{"I28", "b-ikc0-negotiation", "IKC0", both, noEval},
+		{"I29", "b2-ikc0-client-ikc-server", "IKC0", both, noEval},
+		{"I30", "b3-ikc-client-ikc0-server", "IKC", both, noEval},
+		{"I31", "b4-freezer-refused-ikc", "IKC", []string{"FreezeThaw", "Storable"}, localOnly},
+		{"I31", "b5-freezer-refused-ikc0", "IKC0", []string{"FreezeThaw", "Storable"}, localOnly},
+		{"I31", "b7-freezer-none-acceptable", "IKC0", []string{"FreezeThaw"}, localOnly},
+	}
+	for _, tc := range negotiation {
+		t.Run(tc.id+"-"+tc.capture, func(t *testing.T) {
+			c := replayClient(t, tc.capture, ClientOptions{Protocol: tc.proto, Serializers: tc.fz})
+			want := c.perlLog(tc.capture, "register")
+			got := c.monitors(len(want))
+			if m := baseMask(); fmt.Sprint(mapStrings(got, m.apply)) != fmt.Sprint(mapStrings(want, m.apply)) {
+				t.Errorf("register monitors:\n got  %q\n want %q", got, want)
+			}
+			c.finish(tc.m)
+		})
+	}
+	t.Run("I33-c-post", func(t *testing.T) {
+		c := replayClient(t, "c-post", ClientOptions{Serializers: both})
+		c.monitors(4)
+		c.n.do(func(k *poe.Kernel) {
+			Post(k, "poe://Server/test/posted", "hello") // from ctl: no published alias, no from
+			k.AliasResolve("client").Do(func() {
+				Post(k, "poe://Server/test/posted", map[string]any{
+					"list": []any{1, -1, 300, "two", nil}, "number": 1.5, "text": "café ☺"})
+				Post(k, Specifier{Kernel: "Server", Session: "test", State: "posted"}, []any{"a", "b"})
+			})
+		})
+		time.Sleep(100 * time.Millisecond)
+		c.finish(noEval)
+	})
+	t.Run("I34-d-call-rsvp", func(t *testing.T) {
+		c := replayClient(t, "d-call-rsvp", ClientOptions{Serializers: both})
+		c.monitors(4)
+		c.n.do(func(k *poe.Kernel) {
+			// A session without published states calls, as client.pl's
+			// session 2 did; answer states are not published (the rsvp
+			// allowance lets the replies in).
+			session(k, "caller", map[string]poe.Handler{ // an alias keeps it alive; no published states, so no from
+				"_start": func(e *poe.Event) any {
+					Call(k, "poe://Server/test/add", "poe:answer", []any{2, 3})
+					Call(k, "poe://Server/test/nothing", "poe:answer", "x")
+					Call(k, "poe://Server/test/echo", Specifier{Kernel: "Client", Session: "client", State: "answer"}, []any{"a", map[string]any{"b": 2}})
+					Call(k, "poe://Server/IKC/ping", "poe:pong", "PING")
+					return nil
+				},
+				"answer": func(e *poe.Event) any { c.rec <- []any{"answer", e.Arg(poe.ARG0)}; return nil },
+				"pong":   func(e *poe.Event) any { c.rec <- []any{"pong", e.Arg(poe.ARG0)}; return nil },
+			})
+		})
+		got := []string{}
+		for i := 0; i < 3; i++ {
+			v := c.rec.wait(t)
+			if v[0] == "mon" {
+				i--
+				continue
+			}
+			got = append(got, fmt.Sprintf("%v %v", v[0], FromValueString(v[1])))
+		}
+		want := []string{"answer 5", "answer [a map[b:2]]", "pong PONG"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("replies %q, want %q", got, want)
+		}
+		c.finish(noEval)
+	})
+	t.Run("I35-e-remote-error", func(t *testing.T) {
+		c := replayClient(t, "e-remote-error", ClientOptions{Serializers: both})
+		c.monitors(4)
+		c.n.do(func(k *poe.Kernel) {
+			Post(k, "poe://Server/nosuch/state", 1)
+			Post(k, "poe://Server/test/unpublished", 2)
+		})
+		want := c.perlLog("e-remote-error", "error")
+		got := c.monitors(2)
+		c.n.do(func(k *poe.Kernel) {
+			k.AliasResolve("client").Do(func() { Post(k, "poe://Server/nosuch/state", 3) })
+		})
+		got = append(got, c.monitors(1)...)
+		c.n.do(func(k *poe.Kernel) {
+			to, _ := StringAddress("poe://Server/nosuch/state")
+			ResponderOf(k).send(&Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
+		})
+		m := masker{}.add(regexp.QuoteMeta("vm-6b04914c-00002c97-00000001"), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
+		if fmt.Sprint(mapStrings(got, m.apply)) != fmt.Sprint(mapStrings(want, m.apply)) {
+			t.Errorf("error monitors:\n got  %q\n want %q", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+		c.finish(noEval)
+	})
+}
+
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}
+
+// FromValueString formats a handler argument for comparisons.
+func FromValueString(v any) string { return fmt.Sprint(v) }
+
+func isMap(v any) bool { _, ok := v.(map[string]any); return ok }
