@@ -312,6 +312,39 @@ func TestClientReplay(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		c.finish(noEval)
 	})
+	t.Run("I36-f-subscribe", func(t *testing.T) {
+		c := replayClient(t, "f-subscribe", ClientOptions{Serializers: both})
+		c.monitors(4)
+		accepted := make(chan []string, 1)
+		c.n.do(func(k *poe.Kernel) {
+			k.AliasResolve("client").Do(func() {
+				err := Subscribe(k, []string{"poe://Server/test", "poe://Server/nosuch"}, func(ok []string) { accepted <- ok })
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		})
+		// As client.pl: on the subscribe monitor event, post through the
+		// proxy; the server answers YOW through its proxy SENDER.
+		if got := c.monitors(1); !strings.HasPrefix(got[0], "subscribe ") || !strings.HasSuffix(got[0], " Server/test/") {
+			t.Errorf("subscribe monitor %q", got)
+		}
+		c.n.do(func(k *poe.Kernel) {
+			k.AliasResolve("client").Do(func() { k.Post("poe://Server/test", "method", map[string]any{"type": "method"}) })
+		})
+		if v := c.rec.waitFor(t, "YOW"); fmt.Sprint(v[1:]) != "[from server]" {
+			t.Errorf("YOW got %v", v[1:])
+		}
+		select {
+		case ok := <-accepted:
+			if fmt.Sprint(ok) != "[poe://Server/test]" {
+				t.Errorf("accepted %v", ok)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("subscription callback not called")
+		}
+		c.finish(masker{}.add(`,POE::Component::IKC::Freezer`, "").add(`IKC:receipt \d+ CODE\(0x[0-9a-f]+\)`, "IKC:receipt <n> <callback>"))
+	})
 }
 
 func mapStrings(in []string, f func(string) string) []string {
