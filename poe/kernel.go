@@ -540,21 +540,9 @@ func (k *Kernel) hold(it *item) {
 
 // release undoes hold when an item leaves the queue.
 func (k *Kernel) release(it *item) {
-	k.queued--
-	if it.kind == kindGC {
-		k.gcItems--
-	}
-	if d := it.dest; d != k.self {
-		d.pendTo--
-		if d.pendTo == 0 {
-			k.refDec(d)
-		}
-	}
-	if s := it.src; s != it.dest && s != k.self {
-		s.pendFrom--
-		if s.pendFrom == 0 {
-			k.refDec(s)
-		}
+	k.releaseDeferred(it)
+	if d := it.dest; d != k.self && d.pendTo == 0 && d.refcount <= 0 {
+		k.mark(d)
 	}
 }
 
