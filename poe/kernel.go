@@ -383,8 +383,8 @@ func (k *Kernel) runBatch() {
 		// new hold (a yield); whether it is left with none is checked
 		// after the dispatch.
 		d := it.dest
-		k.releaseDeferred(it)
 		pos := len(k.marks)
+		k.releaseItem(it, false)
 		k.stats.Dispatched++
 		k.cur = it
 		k.dispatchItem(it)
@@ -539,16 +539,11 @@ func (k *Kernel) hold(it *item) {
 }
 
 // release undoes hold when an item leaves the queue.
-func (k *Kernel) release(it *item) {
-	k.releaseDeferred(it)
-	if d := it.dest; d != k.self && d.pendTo == 0 && d.refcount <= 0 {
-		k.mark(d)
-	}
-}
+func (k *Kernel) release(it *item) { k.releaseItem(it, true) }
 
-// releaseDeferred is release without marking the destination (see
-// runBatch).
-func (k *Kernel) releaseDeferred(it *item) {
+// releaseItem is release; with markDest false the destination is not
+// marked for collection (see runBatch).
+func (k *Kernel) releaseItem(it *item, markDest bool) {
 	k.queued--
 	if it.kind == kindGC {
 		k.gcItems--
@@ -556,7 +551,11 @@ func (k *Kernel) releaseDeferred(it *item) {
 	if d := it.dest; d != k.self {
 		d.pendTo--
 		if d.pendTo == 0 {
-			d.refcount--
+			if markDest {
+				k.refDec(d)
+			} else {
+				d.refcount--
+			}
 		}
 	}
 	if s := it.src; s != it.dest && s != k.self {
