@@ -158,44 +158,7 @@ func TestReadWriteConformance(t *testing.T) {
 		log.want(t, []string{"in 'a'", "in 'b'", "in 'c'", "in 'd'", "in 'e'", "err op=read errnum=0 errstr='' own-id=true", "stop"})
 	})
 
-	t.Run("C73", func(t *testing.T) {
-		// Lock-step filter switching between two peers, and a streamed
-		// variant where one side writes everything at once and the reader
-		// switches on each "do X" (hand-off of pending bytes). Line and
-		// Stream here; Block and Reference join when wheel/filter has them.
-		checkFDs(t)
-		a, b := tcpPair(t)
-		var log evlog
-		script := "do stream\nhello-stream" // after the switch, raw bytes
-		run(t, 5*time.Second, map[string]poe.Handler{
-			"_start": func(e *poe.Event) any {
-				rw, err := wheel.NewReadWrite(e.Kernel, wheel.ReadWriteOptions{Handle: a, InputEvent: "in", ErrorEvent: "err"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				heap(e)["w"] = rw
-				rw.SetFilter(lineF("\n"))
-				writeAll(t, b, script)
-				unix.Shutdown(b, unix.SHUT_WR)
-				return nil
-			},
-			"in": func(e *poe.Event) any {
-				rec := e.String(0)
-				log.L("in %q", rec)
-				if rec == "do stream" {
-					heap(e)["w"].(*wheel.ReadWrite).SetInputFilter(streamF())
-				}
-				return nil
-			},
-			"err": func(e *poe.Event) any {
-				log.L("err %s %d", e.String(0), e.Int(1))
-				heap(e)["w"].(*wheel.ReadWrite).Close()
-				unix.Close(b)
-				return nil
-			},
-		})
-		log.want(t, []string{`in "do stream"`, `in "hello-stream"`, "err read 0"})
-	})
+	t.Run("C73", testC73)
 
 	t.Run("C25", func(t *testing.T) {
 		checkFDs(t)
