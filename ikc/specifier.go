@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/poe-go/poe/ikc/freezer/storable"
 )
@@ -72,6 +74,59 @@ func ParseSpecifier(s string) (Specifier, error) {
 	if s == "" || s == "0" {
 		return Specifier{}, fmt.Errorf("%w: %q", ErrBadSpecifier, s)
 	}
+	if sp, ok := specCache.get(s); ok {
+		return sp, nil
+	}
+	sp, err := parseSpecifier(s)
+	if err == nil {
+		specCache.put(s, sp)
+	}
+	return sp, err
+}
+
+// specCache remembers recent successful parses: every message carries its
+// target and sender as strings or hashes, and the regular expressions cost
+// more than the rest of a post (bench BenchmarkIKCPost). Reads take no lock
+// (kernels on several goroutines share it); it is bounded (a peer choosing
+// specifiers cannot grow it) and replaced by an empty one when full.
+var specCache = newSpecifierCache()
+
+const specCacheMax = 1024
+
+type specifierCache struct {
+	m atomic.Pointer[sync.Map] // string -> Specifier
+	n atomic.Int64             // entries stored in m (approximately)
+}
+
+func newSpecifierCache() *specifierCache {
+	c := &specifierCache{}
+	c.m.Store(new(sync.Map))
+	return c
+}
+
+func (c *specifierCache) get(s string) (Specifier, bool) {
+	if v, ok := c.m.Load().Load(s); ok {
+		return v.(Specifier), true
+	}
+	return Specifier{}, false
+}
+
+func (c *specifierCache) put(s string, sp Specifier) {
+	if c.n.Add(1) > specCacheMax {
+		c.m.Store(new(sync.Map))
+		c.n.Store(1)
+	}
+	c.m.Load().Store(s, sp)
+}
+
+// len counts the entries (for tests).
+func (c *specifierCache) len() int {
+	n := 0
+	c.m.Load().Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+func parseSpecifier(s string) (Specifier, error) {
 	var m []string
 	if strings.HasPrefix(s, "poe:") {
 		m = specFormA.FindStringSubmatch(s)
