@@ -57,6 +57,10 @@ type ReadWrite struct {
 
 	inFilter, outFilter filter.Filter
 	drv                 driver.Driver
+	// Put's fast path: the output filter appends each record's chunk
+	// straight into the driver's queue (both nil when either side cannot).
+	outApp filter.PutAppender
+	drvApp driver.Appender
 
 	inputEvent, errorEvent, flushedEvent, highEvent, lowEvent string
 
@@ -141,6 +145,7 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 	if w.drv == nil {
 		w.drv = newDriver()
 	}
+	w.setOutFilter(w.outFilter)
 	w.id = allocID()
 	w.idAny = w.id
 	w.stRead = stateName("ReadWrite", w.id, "select read")
@@ -300,6 +305,9 @@ func (w *ReadWrite) Put(records ...any) bool {
 	if w.closed {
 		panic(errors.New("wheel: Put on a closed ReadWrite"))
 	}
+	if w.outApp != nil {
+		return w.putAppend(records)
+	}
 	w.recs = append(w.recs[:0], records...)
 	chunks, err := w.outFilter.Put(w.recs)
 	clear(w.recs)
@@ -315,19 +323,52 @@ func (w *ReadWrite) Put(records ...any) bool {
 		}
 		w.outOctets = w.drv.Put(w.outBytes...)
 		clear(w.outBytes)
-		if w.outOctets > 0 && was == 0 && w.writing {
-			if w.autoFlush {
-				w.flush()
-				if w.outOctets > 0 && w.writing && !w.closed {
-					w.k.SelectResumeWrite(w.out.fd)
-				}
-			} else {
-				w.k.SelectResumeWrite(w.out.fd)
-			}
-		}
+		w.queued(was)
 	}
 	w.highState = w.highMark > 0 && w.outOctets >= w.highMark
 	return w.highState
+}
+
+// putAppend is Put when the output filter makes one chunk per record and
+// the driver takes chunks in place: each record is serialised straight
+// into the driver's queue, nothing is copied or boxed per record.
+func (w *ReadWrite) putAppend(records []any) bool {
+	was := w.drv.OutOctets()
+	for _, r := range records {
+		buf, err := w.outApp.AppendPut(w.drvApp.OutBuffer(), r)
+		w.outOctets = w.drvApp.CommitChunk(buf)
+		if err != nil {
+			panic(fmt.Errorf("wheel: ReadWrite(%d) output filter: %w", w.id, err))
+		}
+	}
+	w.queued(was)
+	w.highState = w.highMark > 0 && w.outOctets >= w.highMark
+	return w.highState
+}
+
+// queued starts writing when a Put made the empty output queue non-empty.
+func (w *ReadWrite) queued(was int) {
+	if w.outOctets > 0 && was == 0 && w.writing {
+		if w.autoFlush {
+			w.flush()
+			if w.outOctets > 0 && w.writing && !w.closed {
+				w.k.SelectResumeWrite(w.out.fd)
+			}
+		} else {
+			w.k.SelectResumeWrite(w.out.fd)
+		}
+	}
+}
+
+// setOutFilter installs the output filter and picks Put's path.
+func (w *ReadWrite) setOutFilter(f filter.Filter) {
+	w.outFilter = f
+	w.outApp, w.drvApp = nil, nil
+	if pa, ok := f.(filter.PutAppender); ok {
+		if da, ok := w.drv.(driver.Appender); ok {
+			w.outApp, w.drvApp = pa, da
+		}
+	}
 }
 
 // Flush runs the write handler once, synchronously.
@@ -367,7 +408,7 @@ func (w *ReadWrite) Event(pairs ...string) error {
 // SetFilter replaces both filters, handing the input filter's unparsed
 // bytes to the new one (see SetInputFilter).
 func (w *ReadWrite) SetFilter(f filter.Filter) {
-	w.outFilter = f
+	w.setOutFilter(f)
 	w.SetInputFilter(f)
 }
 
@@ -392,7 +433,7 @@ func (w *ReadWrite) SetInputFilter(f filter.Filter) {
 
 // SetOutputFilter replaces the output filter; what is already buffered is
 // not re-serialised.
-func (w *ReadWrite) SetOutputFilter(f filter.Filter) { w.outFilter = f }
+func (w *ReadWrite) SetOutputFilter(f filter.Filter) { w.setOutFilter(f) }
 
 // InputFilter and OutputFilter return the current filters.
 func (w *ReadWrite) InputFilter() filter.Filter  { return w.inFilter }

@@ -17,3 +17,13 @@ type Driver interface {
 	OutOctets() int
 	OutMessages() int
 }
+
+// Appender is implemented by drivers that let a wheel serialise a chunk
+// straight into the output queue instead of handing over a copy: append
+// the chunk to OutBuffer's result and give the grown slice to
+// CommitChunk, which queues it as one message and returns the octets now
+// queued. Nothing else may be called on the driver in between.
+type Appender interface {
+	OutBuffer() []byte
+	CommitChunk(b []byte) int
+}

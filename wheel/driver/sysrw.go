@@ -39,6 +39,39 @@ type SysRW struct {
 	woff int   // octets of out already written
 	ends []int // end offset in out of each queued chunk
 	head int   // index in ends of the first chunk not fully written
+	q    *outQueue
+}
+
+// outQueue holds an output queue's buffers while they are in outPool: a
+// driver whose queue empties gives them back, so an idle descriptor
+// holds no output buffer, and the next connection reuses them instead of
+// growing fresh ones.
+type outQueue struct {
+	out  []byte
+	ends []int
+}
+
+var outPool sync.Pool
+
+// takeQueue gives an empty driver pooled output buffers.
+func (d *SysRW) takeQueue() {
+	if q, ok := outPool.Get().(*outQueue); ok {
+		d.q, d.out, d.ends = q, q.out[:0], q.ends[:0]
+		return
+	}
+	d.q = &outQueue{}
+	d.out, d.ends = make([]byte, 0, 1024), make([]int, 0, 16)
+}
+
+// releaseQueue returns the emptied output buffers to the pool (or drops
+// them when one large message made them big).
+func (d *SysRW) releaseQueue() {
+	if d.q != nil && cap(d.out) <= 1<<20 {
+		d.q.out, d.q.ends = d.out[:0], d.ends[:0]
+		outPool.Put(d.q)
+	}
+	d.q, d.out, d.ends = nil, nil, nil
+	d.woff, d.head = 0, 0
 }
 
 var readPool = sync.Pool{New: func() any {
@@ -109,15 +142,41 @@ func (d *SysRW) Get(fd int) ([]byte, error) {
 // Put queues the non-empty chunks (copying them) and returns the octets
 // queued in all.
 func (d *SysRW) Put(chunks ...[]byte) int {
-	if d.woff > 0 && d.woff >= len(d.out)/2 {
-		d.compact()
-	}
+	d.prepare()
 	for _, c := range chunks {
 		if len(c) == 0 {
 			continue
 		}
 		d.out = append(d.out, c...)
 		d.ends = append(d.ends, len(d.out))
+	}
+	return len(d.out) - d.woff
+}
+
+// prepare makes the queue ready for appending: pooled buffers when it
+// has none, written octets dropped when they are half of it.
+func (d *SysRW) prepare() {
+	if d.q == nil {
+		d.takeQueue()
+	} else if d.woff > 0 && d.woff >= len(d.out)/2 {
+		d.compact()
+	}
+}
+
+// OutBuffer returns the output queue's buffer for appending one chunk in
+// place (see Appender). Pass the result to CommitChunk before any other
+// call on the driver.
+func (d *SysRW) OutBuffer() []byte {
+	d.prepare()
+	return d.out
+}
+
+// CommitChunk queues what was appended to OutBuffer's result as one chunk
+// (nothing when nothing was appended) and returns the octets queued.
+func (d *SysRW) CommitChunk(b []byte) int {
+	if len(b) > len(d.out) {
+		d.out = b
+		d.ends = append(d.ends, len(b))
 	}
 	return len(d.out) - d.woff
 }
@@ -158,13 +217,8 @@ func (d *SysRW) Flush(fd int) (int, error) {
 			return len(d.out) - d.woff, nil
 		}
 	}
-	// Everything written: reuse the queue from its start.
-	if cap(d.out) > 1<<20 {
-		d.out, d.ends = nil, nil
-	} else {
-		d.out, d.ends = d.out[:0], d.ends[:0]
-	}
-	d.woff, d.head = 0, 0
+	// Everything written: the buffers go back to the pool.
+	d.releaseQueue()
 	return 0, nil
 }
 
@@ -175,4 +229,7 @@ func (d *SysRW) OutOctets() int { return len(d.out) - d.woff }
 // unwritten), POE's get_out_messages_buffered.
 func (d *SysRW) OutMessages() int { return len(d.ends) - d.head }
 
-var _ Driver = (*SysRW)(nil)
+var (
+	_ Driver   = (*SysRW)(nil)
+	_ Appender = (*SysRW)(nil)
+)

@@ -152,12 +152,14 @@ func (f *Block) GetOne() ([]any, error) {
 		f.in.consume(n)
 		f.skip -= n
 		if f.skip > 0 {
+			f.in.idle()
 			return nil, nil
 		}
 	}
 	b := f.in.bytes()
 	if f.opts.BlockSize > 0 {
 		if len(b) < f.opts.BlockSize {
+			f.in.idle()
 			return nil, nil
 		}
 		return f.emit(b, 0, f.opts.BlockSize)
@@ -167,6 +169,7 @@ func (f *Block) GetOne() ([]any, error) {
 		used = max(0, min(used, len(b)))
 		if !ok {
 			f.in.consume(used)
+			f.in.idle()
 			return nil, nil
 		}
 		switch {
@@ -183,6 +186,7 @@ func (f *Block) GetOne() ([]any, error) {
 		f.hdr, f.want = used, n
 	}
 	if len(b) < f.hdr+f.want {
+		f.in.idle()
 		return nil, nil
 	}
 	hdr := f.hdr

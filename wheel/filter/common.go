@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Bytes is a byte record or chunk that is a view of a filter's (or a
@@ -28,6 +29,15 @@ func (b *Bytes) String() string { return string(b.B) }
 // copies p.
 type BytesStarter interface {
 	GetOneStartBytes(p []byte)
+}
+
+// PutAppender is implemented by filters whose Put makes exactly one chunk
+// per record (Line, Stream): AppendPut appends the chunk Put would make
+// for record to dst. A wheel uses it to serialise straight into its
+// driver's output queue (driver.Appender), with no intermediate chunk.
+// An empty chunk appends nothing.
+type PutAppender interface {
+	AppendPut(dst []byte, record any) ([]byte, error)
 }
 
 // PendingDiscarder is implemented by filters that can drop their buffered
@@ -126,10 +136,46 @@ func chunkLen(c any) int {
 const bigBuffer = 1 << 20
 
 // inbuf is the input buffer of the byte-level filters: data is buf[off:].
+//
+// Its storage comes from inPool and goes back there when a GetOne finds
+// the buffer empty (idle): views of it given out as records are invalid
+// by then, and a connection that is not in the middle of a record holds
+// no input buffer.
 type inbuf struct {
 	buf []byte
 	off int
-	err error // deferred error from GetOneStart (MaxBuffer)
+	err error   // deferred error from GetOneStart (MaxBuffer)
+	h   *[]byte // holder of buf while it is pooled
+}
+
+var inPool sync.Pool
+
+// minInbuf is the capacity of a new pooled input buffer.
+const minInbuf = 1024
+
+// take gives an empty inbuf pooled storage.
+func (b *inbuf) take(need int) {
+	if h, ok := inPool.Get().(*[]byte); ok {
+		if cap(*h) >= need {
+			b.h, b.buf = h, (*h)[:0]
+			return
+		}
+		inPool.Put(h)
+	}
+	b.h = new([]byte)
+	b.buf = make([]byte, 0, max(need, minInbuf))
+}
+
+// idle returns the storage of an empty buffer to the pool.
+func (b *inbuf) idle() {
+	if b.buf == nil || len(b.buf) != b.off || b.err != nil {
+		return
+	}
+	if b.h != nil && cap(b.buf) <= bigBuffer {
+		*b.h = b.buf[:0]
+		inPool.Put(b.h)
+	}
+	b.buf, b.off, b.h = nil, 0, nil
 }
 
 func (b *inbuf) len() int      { return len(b.buf) - b.off }
@@ -143,7 +189,7 @@ func (b *inbuf) compact() {
 	}
 	if b.off == len(b.buf) {
 		if cap(b.buf) > bigBuffer {
-			b.buf = nil
+			b.buf, b.h = nil, nil
 		} else {
 			b.buf = b.buf[:0]
 		}
@@ -161,7 +207,7 @@ func (b *inbuf) consume(n int) {
 	if b.off == len(b.buf) {
 		b.off = 0
 		if cap(b.buf) > bigBuffer {
-			b.buf = nil
+			b.buf, b.h = nil, nil
 		} else {
 			b.buf = b.buf[:0]
 		}
@@ -186,6 +232,9 @@ func (b *inbuf) start(chunks []any, maxBuffer int) {
 		return
 	}
 	b.compact()
+	if b.buf == nil {
+		b.take(total)
+	}
 	for _, c := range chunks {
 		b.buf, _ = appendChunk(b.buf, c)
 	}
@@ -198,6 +247,9 @@ func (b *inbuf) startBytes(p []byte, maxBuffer int) {
 		return
 	}
 	b.compact()
+	if b.buf == nil {
+		b.take(len(p))
+	}
 	b.buf = append(b.buf, p...)
 }
 
@@ -217,7 +269,7 @@ func (b *inbuf) pending() []any {
 }
 
 func (b *inbuf) reset() {
-	b.buf, b.off, b.err = nil, 0, nil
+	b.buf, b.off, b.err, b.h = nil, 0, nil, nil
 }
 
 // limit returns v, or def when v is 0; negative values are an error.

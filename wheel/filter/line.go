@@ -155,6 +155,7 @@ func (f *Line) GetOne() ([]any, error) {
 		case autoFirst:
 			i, n := defaultTerm(b)
 			if i < 0 {
+				f.in.idle()
 				return nil, nil
 			}
 			f.lit = append(f.lit[:0], b[i:i+n]...)
@@ -166,6 +167,7 @@ func (f *Line) GetOne() ([]any, error) {
 			return f.emit(b, i, n)
 		case autoSecond:
 			if len(b) == 0 {
+				f.in.idle()
 				return nil, nil
 			}
 			want := byte('\r')
@@ -184,6 +186,7 @@ func (f *Line) GetOne() ([]any, error) {
 		case f.re != nil:
 			loc := f.re.FindIndex(b)
 			if loc == nil {
+				f.in.idle()
 				return nil, nil
 			}
 			i, n = loc[0], loc[1]-loc[0]
@@ -198,6 +201,7 @@ func (f *Line) GetOne() ([]any, error) {
 			i, n = defaultTerm(b)
 		}
 		if i < 0 {
+			f.in.idle()
 			return nil, nil
 		}
 		return f.emit(b, i, n)
@@ -292,4 +296,14 @@ func (f *Line) DiscardPending() { f.in.reset() }
 func (f *Line) Clone() Filter {
 	c, _ := NewLine(f.opts)
 	return c
+}
+
+// AppendPut appends the chunk Put makes for record (the record and the
+// output terminator) to dst (see PutAppender).
+func (f *Line) AppendPut(dst []byte, record any) ([]byte, error) {
+	dst, ok := appendChunk(dst, record)
+	if !ok {
+		return dst, fmt.Errorf("%w: Line record of type %T", ErrRecordType, record)
+	}
+	return append(dst, f.outLit...), nil
 }

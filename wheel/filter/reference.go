@@ -134,6 +134,7 @@ func (f *Reference) GetOne() ([]any, error) {
 		return f.fail(err)
 	}
 	if hdr == 0 || len(b) < hdr+n {
+		f.in.idle()
 		return nil, nil
 	}
 	payload := b[hdr : hdr+n]

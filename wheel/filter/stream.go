@@ -36,6 +36,7 @@ func (f *Stream) GetOne() ([]any, error) {
 	}
 	b := f.in.bytes()
 	if len(b) == 0 {
+		f.in.idle()
 		return nil, nil
 	}
 	f.in.consume(len(b))
@@ -68,3 +69,12 @@ func (f *Stream) DiscardPending() { f.in.reset() }
 
 // Clone returns a Stream with the same options and an empty buffer.
 func (f *Stream) Clone() Filter { return NewStream(f.opts) }
+
+// AppendPut appends record, unchanged, to dst (see PutAppender).
+func (f *Stream) AppendPut(dst []byte, record any) ([]byte, error) {
+	if chunkLen(record) < 0 {
+		return dst, fmt.Errorf("%w: Stream record of type %T", ErrRecordType, record)
+	}
+	dst, _ = appendChunk(dst, record)
+	return dst, nil
+}
