@@ -330,3 +330,60 @@ func TestStreamConformance(t *testing.T) {
 		}
 	})
 }
+
+func TestAppendPut(t *testing.T) {
+	recs := []any{"a", []byte("bc"), &filter.Bytes{B: []byte("def")}, ""}
+	for _, f := range []filter.Filter{
+		filter.MustLine(filter.LineOptions{}),
+		filter.MustLine(filter.LineOptions{Literal: "!", Bytes: true}),
+		filter.NewStream(filter.StreamOptions{}),
+	} {
+		chunks, err := f.Put(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got []byte
+		for _, c := range chunks {
+			b, _ := filter.ChunkBytes(c)
+			want = append(want, b...)
+		}
+		for _, r := range recs {
+			if got, err = f.(filter.PutAppender).AppendPut(got, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(got) != string(want) {
+			t.Errorf("%T: AppendPut %q, Put %q", f, got, want)
+		}
+		if _, err := f.(filter.PutAppender).AppendPut(nil, 42); err == nil {
+			t.Errorf("%T: AppendPut(42) accepted", f)
+		}
+	}
+}
+
+func TestIdleBufferReleased(t *testing.T) {
+	// A filter whose input is all consumed gives its buffer back: the
+	// next GetOne finds nothing, and the pending data is still right
+	// after more input.
+	f := filter.MustLine(filter.LineOptions{Bytes: true})
+	f.GetOneStartBytes([]byte("one\ntw"))
+	recs, _ := f.GetOne()
+	if len(recs) != 1 || recs[0].(*filter.Bytes).String() != "one" {
+		t.Fatalf("got %v", recs)
+	}
+	if recs, _ := f.GetOne(); len(recs) != 0 {
+		t.Fatalf("got %v", recs)
+	}
+	f.GetOneStartBytes([]byte("o\n"))
+	recs, _ = f.GetOne()
+	if len(recs) != 1 || recs[0].(*filter.Bytes).String() != "two" {
+		t.Fatalf("got %v", recs)
+	}
+	if recs, _ := f.GetOne(); len(recs) != 0 || f.GetPending() != nil {
+		t.Fatalf("got %v, pending %v", recs, f.GetPending())
+	}
+	f.GetOneStartBytes([]byte("three\n"))
+	if recs, _ := f.GetOne(); len(recs) != 1 || recs[0].(*filter.Bytes).String() != "three" {
+		t.Fatalf("got %v", recs)
+	}
+}
