@@ -76,7 +76,9 @@ func startGnetEcho(tb testing.TB) (string, func()) {
 	addr := freePort(tb)
 	g := &gnetEcho{up: make(chan struct{})}
 	done := make(chan error, 1)
-	go func() { done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel)) }()
+	go func() {
+		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel))
+	}()
 	select {
 	case <-g.up:
 	case err := <-done:
