@@ -27,8 +27,10 @@ type channelConfig struct {
 	// this side used to reach the peer.
 	peerAlias string
 	timeout   time.Duration
-	maxLine   int
-	maxFrame  int
+	// setupSilence: Config.SetupSilence (IKC0 clients).
+	setupSilence time.Duration
+	maxLine      int
+	maxFrame     int
 	// onError receives errors before the negotiation finished
 	// (operation, errno, text); nil: logged and reported as channel-<op>.
 	onError func(op string, errno int, text string)
@@ -42,6 +44,7 @@ type negotiatorDriver interface {
 	Feed(line string) ([]string, *Result, error)
 	Deadline() time.Time
 	Expire(now time.Time) error
+	Pending() []string
 }
 
 // channel is one connection: a session that negotiates over a line
@@ -112,14 +115,15 @@ func (c *channel) start(e *poe.Event) any {
 		return nil
 	}
 	ncfg := Config{
-		KernelID: c.r.kernelID,
-		Names:    c.cfg.names,
-		Freezers: c.cfg.freezers,
-		PID:      os.Getpid(),
-		Dialect:  c.cfg.dialect,
-		MaxLine:  c.cfg.maxLine,
-		Timeout:  c.cfg.timeout,
-		Warn:     func(msg string) { c.r.log.Debug("ikc: negotiation", "msg", msg) },
+		KernelID:     c.r.kernelID,
+		Names:        c.cfg.names,
+		Freezers:     c.cfg.freezers,
+		PID:          os.Getpid(),
+		Dialect:      c.cfg.dialect,
+		MaxLine:      c.cfg.maxLine,
+		Timeout:      c.cfg.timeout,
+		SetupSilence: c.cfg.setupSilence,
+		Warn:         func(msg string) { c.r.log.Debug("ikc: negotiation", "msg", msg) },
 	}
 	now := time.Now()
 	var first []string
@@ -279,7 +283,10 @@ func (c *channel) timeout(e *poe.Event) any {
 	}
 	if err := c.neg.Expire(time.Now()); err != nil {
 		c.fail("negotiate", 0, err.Error())
-	} else if d := c.neg.Deadline(); !d.IsZero() {
+		return nil
+	}
+	c.putLines(c.neg.Pending())
+	if d := c.neg.Deadline(); !d.IsZero() {
 		e.Kernel.Alarm("timeout", d)
 	}
 	return nil

@@ -53,9 +53,20 @@ type ClientOptions struct {
 	RetryDelay time.Duration
 	// NegotiationTimeout bounds the handshake (0: DefaultTimeout).
 	NegotiationTimeout time.Duration
+	// SetupSilence (Protocol IKC0): if the server says nothing this long
+	// after SETUP, send HELLO and go on in the IKC dialect, as after a
+	// NOT; an IKC 0.1904 server ignores SETUP silently (captures/s3),
+	// where Perl's client waits forever. 0: DefaultSetupSilence;
+	// negative: wait until NegotiationTimeout.
+	SetupSilence time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
 }
+
+// DefaultSetupSilence is ClientOptions.SetupSilence's default: far above
+// a live server's answer time (well under a millisecond on a LAN), far
+// below DefaultTimeout.
+const DefaultSetupSilence = 2 * time.Second
 
 // Client connects to an IKC server. Its session (alias "IKC Client
 // <name>") lives until the connection is handed to a channel; post it
@@ -84,6 +95,9 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 	}
 	if opts.Host == "" {
 		opts.Host = "localhost"
+	}
+	if opts.SetupSilence == 0 {
+		opts.SetupSilence = DefaultSetupSilence
 	}
 	if opts.Port == 0 {
 		opts.Port = DefaultClientPort
@@ -175,7 +189,7 @@ func (c *Client) connected(e *poe.Event) any {
 	}
 	cfg := channelConfig{
 		fd: fd, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
-		peerAlias: peer, timeout: c.opts.NegotiationTimeout,
+		peerAlias: peer, timeout: c.opts.NegotiationTimeout, setupSilence: c.opts.SetupSilence,
 		onError: func(op string, errno int, text string) { c.report(nil, op, errno, text) },
 		onReady: c.ready,
 	}

@@ -106,6 +106,12 @@ type Config struct {
 	// Timeout bounds the negotiation from Start (0: DefaultTimeout,
 	// negative: no deadline).
 	Timeout time.Duration
+	// SetupSilence (IKC0 client only): when the server has sent nothing
+	// this long after the SETUP line, fall back to HELLO on the same
+	// connection, as after a NOT. An IKC 0.1904 server ignores SETUP and
+	// never answers (captures/s3); Perl's client waits forever. 0: wait
+	// (until Timeout).
+	SetupSilence time.Duration
 	// Lookup builds a freezer by name (nil: freezer.Lookup).
 	Lookup func(name string) (freezer.Freezer, error)
 	// Warn, if set, receives what Perl would warn about: ignored or
@@ -571,7 +577,8 @@ func (s *ServerNegotiator) setup(line string) (*Result, error) {
 // A ClientNegotiator is not safe for concurrent use.
 type ClientNegotiator struct {
 	negotiator
-	offer []string // IKC: freezers not yet proposed
+	offer    []string  // IKC: freezers not yet proposed
+	silentAt time.Time // IKC0: fall back to HELLO if nothing came by then
 }
 
 // NewClientNegotiator checks the configuration (at least one freezer in
@@ -605,11 +612,40 @@ func (c *ClientNegotiator) Start(now time.Time) []string {
 	if c.cfg.Dialect == IKC0 {
 		c.phase = cliSetup
 		c.send(c.setupLine(c.cfg.Freezers))
+		if c.cfg.SetupSilence > 0 {
+			c.silentAt = now.Add(c.cfg.SetupSilence)
+		}
 	} else {
 		c.hello()
 	}
 	return c.flush()
 }
+
+// Deadline returns the next time Expire must be called: the SETUP
+// silence fall-back (Config.SetupSilence) or the negotiation deadline.
+func (c *ClientNegotiator) Deadline() time.Time {
+	if !c.silentAt.IsZero() && (c.deadline.IsZero() || c.silentAt.Before(c.deadline)) {
+		return c.silentAt
+	}
+	return c.deadline
+}
+
+// Expire is negotiator.Expire plus the SETUP silence fall-back: past
+// Config.SetupSilence with no answer to SETUP, it queues HELLO (get it
+// with Pending) and returns nil.
+func (c *ClientNegotiator) Expire(now time.Time) error {
+	if c.phase == cliSetup && !c.silentAt.IsZero() && !now.Before(c.silentAt) {
+		c.silentAt = time.Time{}
+		c.warn("no answer to SETUP after %v: falling back to HELLO", c.cfg.SetupSilence)
+		c.hello()
+		return nil
+	}
+	return c.negotiator.Expire(now)
+}
+
+// Pending returns the lines queued by Expire (the HELLO of the SETUP
+// silence fall-back).
+func (n *negotiator) Pending() []string { return n.flush() }
 
 func (c *ClientNegotiator) hello() {
 	c.phase = cliNames
@@ -625,6 +661,7 @@ func (c *ClientNegotiator) Feed(line string) (send []string, res *Result, err er
 	if err != nil {
 		return nil, nil, err
 	}
+	c.silentAt = time.Time{} // the server spoke
 	switch c.phase {
 	case cliSetup:
 		switch {
