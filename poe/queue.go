@@ -106,23 +106,41 @@ func (r *ring) each(fn func(*item)) {
 	}
 }
 
-// timerHeap is a 4-ary min-heap of timers keyed by (due, seq), where seq
-// is the order of insertion: POE's queue puts an item after every item of
-// equal priority, including when an adjustment re-inserts it.
+// timerHeap holds the timers, ordered by (due, seq), where seq is the
+// order of insertion: POE's queue puts an item after every item of equal
+// priority, including when an adjustment re-inserts it.
 //
-// The keys live in the heap array, and removal is lazy: a removed or
-// adjusted timer leaves its old entry behind, recognised as stale because
-// its seq no longer matches the item's, and skipped when it reaches the
-// top. Sifting therefore never touches the items themselves, which keeps a
-// heap of 100k timers fast (an index kept in each item would cost a cache
-// miss per level), and removing a timer is O(1). The heap is rebuilt when
-// stale entries outnumber live ones.
+// It is a hierarchy built for many pending timers. Timers due before
+// limit sit in a small 4-ary heap (near); those due within the next
+// wheelSlots buckets of about a millisecond each sit unsorted in their
+// bucket; later ones in a second heap (far). Only near is ever popped: when
+// it runs dry, the next bucket is moved into it and limit advances. So
+// the heap that is sifted on every firing holds a millisecond's worth of
+// timers, not all of them, and setting a timer within the next second is
+// an append. (A single heap of 100k timers spends its time in cache
+// misses.)
+//
+// Removal is lazy: a removed or adjusted timer leaves its old entry
+// behind, recognised as stale because its seq no longer matches the
+// item's, and dropped when met. Removing a timer is O(1); the entries are
+// compacted when stale ones outnumber live ones.
 type timerHeap struct {
-	h     []heapEntry
-	seq   uint64
-	live  int
-	stale int
+	seq     uint64
+	live    int
+	stale   int
+	near    heap4
+	far     heap4
+	buckets [][]heapEntry
+	inWheel int   // entries (stale included) in the buckets
+	limit   int64 // near: due < limit; buckets: limit <= due < limit+wheelSpan; far: the rest
 }
+
+const (
+	wheelShift = 20 // buckets of 2^20 ns, about a millisecond
+	wheelSlots = 1024
+	wheelWidth = int64(1) << wheelShift
+	wheelSpan  = wheelSlots * wheelWidth
+)
 
 type heapEntry struct {
 	due int64
@@ -134,47 +152,103 @@ func (a *heapEntry) less(b *heapEntry) bool {
 	return a.due < b.due || a.due == b.due && a.seq < b.seq
 }
 
-func (t *timerHeap) valid(e *heapEntry) bool { return e.it.hseq == e.seq }
+func (e *heapEntry) valid() bool { return e.it.hseq == e.seq }
 
 func (t *timerHeap) push(it *item) {
 	t.seq++
 	it.hseq = t.seq
-	t.h = append(t.h, heapEntry{it.due, t.seq, it})
-	t.up(len(t.h) - 1)
 	t.live++
+	t.place(heapEntry{it.due, t.seq, it})
 }
 
-// head returns the earliest live timer, discarding stale entries above it.
-func (t *timerHeap) head() *item {
-	for len(t.h) > 0 {
-		if e := &t.h[0]; t.valid(e) {
-			return e.it
+func (t *timerHeap) place(e heapEntry) {
+	switch {
+	case e.due < t.limit:
+		t.near.push(e)
+	case e.due < t.limit+wheelSpan:
+		if t.buckets == nil {
+			t.buckets = make([][]heapEntry, wheelSlots)
 		}
-		t.popTop()
-		t.stale--
+		i := (e.due >> wheelShift) & (wheelSlots - 1)
+		t.buckets[i] = append(t.buckets[i], e)
+		t.inWheel++
+	default:
+		t.far.push(e)
 	}
-	return nil
+}
+
+// head returns the earliest live timer.
+func (t *timerHeap) head() *item {
+	for {
+		if e := t.near.top(); e != nil {
+			if e.valid() {
+				return e.it
+			}
+			t.near.popTop()
+			t.stale--
+			continue
+		}
+		if !t.advance() {
+			return nil
+		}
+	}
+}
+
+// advance moves the next bucket into near (or, with an empty wheel, jumps
+// to the far heap's first timer). It reports whether anything is left.
+func (t *timerHeap) advance() bool {
+	if t.inWheel == 0 {
+		e := t.far.top()
+		if e == nil {
+			return false
+		}
+		t.limit = e.due &^ (wheelWidth - 1)
+		t.fromFar()
+		return true
+	}
+	i := (t.limit >> wheelShift) & (wheelSlots - 1)
+	b := t.buckets[i]
+	for j := range b {
+		if b[j].valid() {
+			t.near.push(b[j])
+		} else {
+			t.stale--
+		}
+		b[j] = heapEntry{}
+	}
+	t.inWheel -= len(b)
+	t.buckets[i] = b[:0]
+	t.limit += wheelWidth
+	t.fromFar()
+	return true
+}
+
+// fromFar moves the far timers that now fall inside the wheel into it.
+func (t *timerHeap) fromFar() {
+	for {
+		e := t.far.top()
+		if e == nil || e.due >= t.limit+wheelSpan {
+			return
+		}
+		x := *e
+		t.far.popTop()
+		if x.valid() {
+			t.place(x)
+		} else {
+			t.stale--
+		}
+	}
 }
 
 // pop removes and returns the earliest live timer.
 func (t *timerHeap) pop() *item {
 	it := t.head()
 	if it != nil {
-		t.popTop()
+		t.near.popTop()
 		it.hseq = 0
 		t.live--
 	}
 	return it
-}
-
-func (t *timerHeap) popTop() {
-	n := len(t.h) - 1
-	t.h[0] = t.h[n]
-	t.h[n] = heapEntry{}
-	t.h = t.h[:n]
-	if n > 0 {
-		t.down(0)
-	}
 }
 
 // remove takes a live timer out (lazily).
@@ -204,31 +278,87 @@ func (t *timerHeap) maybeCompact() {
 	if t.stale < 256 || t.stale <= t.live {
 		return
 	}
-	kept := t.h[:0]
-	for _, e := range t.h {
-		if t.valid(&e) {
-			kept = append(kept, e)
+	t.near.compact()
+	t.far.compact()
+	t.inWheel = 0
+	for i, b := range t.buckets {
+		kept := b[:0]
+		for _, e := range b {
+			if e.valid() {
+				kept = append(kept, e)
+			}
 		}
+		clear(b[len(kept):])
+		t.buckets[i] = kept
+		t.inWheel += len(kept)
 	}
-	clear(t.h[len(kept):])
-	t.h = kept
 	t.stale = 0
-	for i := (len(t.h) - 2) / 4; i >= 0; i-- {
-		t.down(i)
-	}
 }
 
 // each calls fn for every live timer, in no particular order.
 func (t *timerHeap) each(fn func(*item)) {
-	for i := range t.h {
-		if e := &t.h[i]; t.valid(e) {
-			fn(e.it)
+	for _, h := range [][]heapEntry{t.near.h, t.far.h} {
+		for i := range h {
+			if h[i].valid() {
+				fn(h[i].it)
+			}
+		}
+	}
+	for _, b := range t.buckets {
+		for i := range b {
+			if b[i].valid() {
+				fn(b[i].it)
+			}
 		}
 	}
 }
 
-func (t *timerHeap) up(i int) {
-	h := t.h
+// heap4 is a 4-ary min-heap of entries: four children per node halve the
+// depth of a binary heap and sit in one or two cache lines.
+type heap4 struct{ h []heapEntry }
+
+func (q *heap4) push(e heapEntry) {
+	q.h = append(q.h, e)
+	q.up(len(q.h) - 1)
+}
+
+func (q *heap4) top() *heapEntry {
+	if len(q.h) == 0 {
+		return nil
+	}
+	return &q.h[0]
+}
+
+func (q *heap4) popTop() {
+	n := len(q.h) - 1
+	q.h[0] = q.h[n]
+	q.h[n] = heapEntry{}
+	q.h = q.h[:n]
+	if n > 0 {
+		q.down(0)
+	}
+}
+
+// compact drops stale entries and restores the heap order.
+func (q *heap4) compact() {
+	kept := q.h[:0]
+	for _, e := range q.h {
+		if e.valid() {
+			kept = append(kept, e)
+		}
+	}
+	clear(q.h[len(kept):])
+	q.h = kept
+	if len(q.h) < 2 {
+		return // (-1)/4 is 0 in Go: no loop for them
+	}
+	for i := (len(q.h) - 2) / 4; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+func (q *heap4) up(i int) {
+	h := q.h
 	e := h[i]
 	for i > 0 {
 		p := (i - 1) / 4
@@ -241,8 +371,8 @@ func (t *timerHeap) up(i int) {
 	h[i] = e
 }
 
-func (t *timerHeap) down(i int) {
-	h := t.h
+func (q *heap4) down(i int) {
+	h := q.h
 	e := h[i]
 	n := len(h)
 	for {
