@@ -67,6 +67,7 @@ type SocketFactory struct {
 	fd        int // the socket while the wheel owns it; -1 after
 	domain    int
 	listening bool
+	nodelay   bool // TCP stream: set TCP_NODELAY on connected/accepted sockets
 
 	successEvent, failureEvent string
 
@@ -145,6 +146,13 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 		return fail("socket", err)
 	}
 	w.fd = fd
+	// IKC and other request/response protocols write small frames:
+	// Nagle's algorithm would hold a second one back until the first is
+	// acknowledged (a delayed ACK: up to 40 ms). Inherited by connect.
+	w.nodelay = domain != unix.AF_UNIX && typ == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP)
+	if w.nodelay && o.RemoteAddress != "" {
+		setNoDelay(fd)
+	}
 	if o.Reuse {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fail("setsockopt", err)
@@ -345,6 +353,9 @@ func (w *SocketFactory) onAccept(e *poe.Event) any {
 			w.acceptFailed(err)
 			return nil
 		}
+		if w.nodelay {
+			setNoDelay(nfd)
+		}
 		addr, port := peerInfo(sa)
 		if w.domain == unix.AF_UNIX {
 			addr = ""
@@ -473,3 +484,7 @@ func (w *SocketFactory) Close() error {
 	freeID(w.id)
 	return err
 }
+
+// setNoDelay sets TCP_NODELAY; a failure only costs latency, so it is
+// ignored.
+func setNoDelay(fd int) { _ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) }
