@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/ikc/freezer"
+	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
@@ -63,6 +64,10 @@ type channel struct {
 	closed     bool
 	remoteID   string
 	frameBuf   []byte
+	// encBuf and encHash are write's scratch (Storable freezer): the
+	// image is encoded in place, then copied once into the frame.
+	encBuf  []byte
+	encHash storable.Hash
 }
 
 // startChannel creates the channel session for a connected socket. It
@@ -245,6 +250,19 @@ func (c *channel) write(m *Message) error {
 		rs.Kernel = c.kernelName()
 		cp.RSVP = &rs
 		m = &cp
+	}
+	if _, ok := c.fz.(freezer.Storable); ok {
+		// Same bytes as FreezeMessage (Storable.Freeze is storable.Marshal
+		// of the *storable.Hash), without the per-message hash and buffer.
+		c.encHash.Entries = m.appendEntries(c.encHash.Entries[:0])
+		img, err := storable.AppendEncode(c.encBuf[:0], &c.encHash)
+		clear(c.encHash.Entries) // drop references to the message
+		if err != nil {
+			return err
+		}
+		c.encBuf = img
+		c.rw.Put(freezer.AppendFrame(make([]byte, 0, len(img)+12), img))
+		return nil
 	}
 	payload, err := FreezeMessage(c.fz, m)
 	if err != nil {

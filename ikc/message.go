@@ -238,33 +238,22 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 // KeyOrder first (see Message), so a decoded message re-encodes to the
 // bytes it came from.
 func (m *Message) Encode() *storable.Hash {
-	entries := make([]storable.Entry, 0, 6+len(m.Other))
-	add := func(key string) {
-		for i := range entries {
-			if !entries[i].UTF8 && entries[i].Key == key {
-				return // already written
-			}
-		}
-		if v, ok := m.field(key); ok {
-			entries = append(entries, storable.Entry{Key: key, Value: v})
-			return
-		}
-		for _, e := range m.Other {
-			if e.Key == key {
-				entries = append(entries, e)
-				return
-			}
-		}
-	}
+	return &storable.Hash{Entries: m.appendEntries(make([]storable.Entry, 0, 6+len(m.Other)))}
+}
+
+// appendEntries appends the entries Encode writes to dst (an empty slice
+// whose storage the caller may reuse).
+func (m *Message) appendEntries(entries []storable.Entry) []storable.Entry {
+	base := len(entries)
 	for _, k := range m.KeyOrder {
-		add(k)
+		entries = m.addEntry(entries, base, k)
 	}
 	for _, k := range defaultKeyOrder {
-		add(k)
+		entries = m.addEntry(entries, base, k)
 	}
 	for _, e := range m.Other {
 		dup := false
-		for i := range entries {
+		for i := base; i < len(entries); i++ {
 			if entries[i].Key == e.Key && entries[i].UTF8 == e.UTF8 {
 				dup = true
 				break
@@ -274,7 +263,25 @@ func (m *Message) Encode() *storable.Hash {
 			entries = append(entries, e)
 		}
 	}
-	return &storable.Hash{Entries: entries}
+	return entries
+}
+
+// addEntry appends key's entry unless entries[base:] already has it.
+func (m *Message) addEntry(entries []storable.Entry, base int, key string) []storable.Entry {
+	for i := base; i < len(entries); i++ {
+		if !entries[i].UTF8 && entries[i].Key == key {
+			return entries // already written
+		}
+	}
+	if v, ok := m.field(key); ok {
+		return append(entries, storable.Entry{Key: key, Value: v})
+	}
+	for _, e := range m.Other {
+		if e.Key == key {
+			return append(entries, e)
+		}
+	}
+	return entries
 }
 
 // field returns the wire value of a known key, ok false when absent.

@@ -39,9 +39,13 @@ func AppendEncode(dst []byte, v Value) ([]byte, error) {
 }
 
 type encoder struct {
-	buf      []byte
-	tags     int
-	seen     map[Value]int
+	buf  []byte
+	tags int
+	seen map[Value]int
+	// few holds the first referents (an IKC message has a handful), so
+	// small images need no map.
+	few      [8]seenRef
+	nfew     int
 	classes  map[string]int
 	depth    int
 	maxDepth int
@@ -252,16 +256,34 @@ func (e *encoder) classLen(n int) {
 // remember records the tag of a referent; it reports true (after writing
 // SX_OBJECT) when p was written before.
 func (e *encoder) remember(p Value) bool {
+	for i := 0; i < e.nfew; i++ {
+		if e.few[i].p == p {
+			e.buf = append(e.buf, sxObject)
+			e.u32(e.few[i].tag)
+			return true
+		}
+	}
 	if t, ok := e.seen[p]; ok {
 		e.buf = append(e.buf, sxObject)
 		e.u32(t)
 		return true
+	}
+	if e.nfew < len(e.few) {
+		e.few[e.nfew] = seenRef{p: p, tag: e.tags}
+		e.nfew++
+		return false
 	}
 	if e.seen == nil {
 		e.seen = make(map[Value]int)
 	}
 	e.seen[p] = e.tags
 	return false
+}
+
+// seenRef is one remembered referent and its tag.
+type seenRef struct {
+	p   Value
+	tag int
 }
 
 // referent writes what the reference p points to.
