@@ -173,7 +173,14 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 	if !ok {
 		return nil, &MessageError{Err: fmt.Errorf("%w (a %s)", ErrNotHash, kindOf(v))}
 	}
-	m := &Message{KeyOrder: make([]string, 0, len(h.Entries))}
+	// One allocation for the message and its key order (up to 4 keys).
+	x := &decodedMessage{}
+	m := &x.m
+	if len(h.Entries) <= len(x.keys) {
+		m.KeyOrder = x.keys[:0:len(h.Entries)]
+	} else {
+		m.KeyOrder = make([]string, 0, len(h.Entries))
+	}
 	var firstErr error
 	fail := func(key string, err error) {
 		if firstErr == nil {
@@ -232,6 +239,12 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 		fail(KeyEvent, ErrNoEvent)
 	}
 	return m, firstErr
+}
+
+// decodedMessage is what DecodeMessage allocates at once.
+type decodedMessage struct {
+	m    Message
+	keys [4]string
 }
 
 // Encode returns the message as the hash to freeze. Keys are written in
