@@ -12,10 +12,6 @@ import (
 	"github.com/poe-go/poe/ikc/freezer/storable"
 )
 
-// captureDir is where the Perl recordings live: ../shared/testdata/ikc
-// beside the checkout (this package is one level below go.mod).
-var captureDir = filepath.Join("..", "..", "shared", "testdata", "ikc", "captures")
-
 // unit is one line or frame of frames.json.
 type unit struct {
 	Type          string `json:"type"`
@@ -38,7 +34,7 @@ type connection struct {
 // loadCapture reads frames.json and the raw bytes of a capture.
 func loadCapture(t testing.TB, name string) []connection {
 	t.Helper()
-	dir := filepath.Join(captureDir, name)
+	dir := filepath.Join(capturesDir, name)
 	data, err := os.ReadFile(filepath.Join(dir, "frames.json"))
 	if err != nil {
 		t.Fatal(err)
