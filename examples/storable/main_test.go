@@ -9,23 +9,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/poe-go/poe/internal/shareddata"
 )
 
-func goldenDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	return filepath.Join(dir, "..", "shared", "testdata", "ikc", "storable")
-}
+func goldenDir(t *testing.T) string { return filepath.Join(shareddata.IKC(t), "storable") }
 
 // lossy lists the vectors whose distinctions the JSON view drops (immortal
 // undef, array holes, weak and overloaded references).

@@ -17,31 +17,11 @@ import (
 	"testing/iotest"
 
 	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/internal/shareddata"
 )
 
-// goldenDir returns ../shared/testdata/ikc beside the repository root.
-func goldenDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	g := filepath.Join(dir, "..", "shared", "testdata", "ikc")
-	if _, err := os.Stat(g); err != nil {
-		t.Fatalf("golden data missing: %v", err)
-	}
-	return g
-}
+// goldenDir returns ../shared/testdata/ikc beside the checkout.
+func goldenDir(t testing.TB) string { return shareddata.IKC(t) }
 
 func readFrame(t *testing.T, path string) []byte {
 	t.Helper()

@@ -12,32 +12,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/poe-go/poe/internal/shareddata"
 )
 
-// goldenDir returns ../shared/testdata/ikc relative to the repository root
-// (the directory holding go.mod), found from the test's working directory.
-func goldenDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	g := filepath.Join(dir, "..", "shared", "testdata", "ikc")
-	if _, err := os.Stat(g); err != nil {
-		t.Fatalf("golden data missing: %v (expected ../shared beside the checkout)", err)
-	}
-	return g
-}
+// goldenDir returns ../shared/testdata/ikc beside the checkout.
+func goldenDir(t testing.TB) string { return shareddata.IKC(t) }
 
 // treeNode is the opcode tree of the golden JSON files.
 type treeNode struct {
