@@ -102,7 +102,7 @@ func startBenchServer(tb testing.TB) *benchServer {
 	s := &benchServer{reach: make(chan struct{}, 1), unreg: make(chan string, 1)}
 	ports := make(chan int, 1)
 	s.ikcKernel = startIKCKernel(tb, func(k *poe.Kernel) {
-		srv, err := ikc.NewServer(k, ikc.ServerOptions{Name: "BenchSrv"})
+		srv, err := ikc.NewServer(k, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort, Name: "BenchSrv"})
 		if err != nil {
 			tb.Error(err)
 			ports <- 0

@@ -75,7 +75,7 @@ func TestBadPeers(t *testing.T) {
 	rec := newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Server", NegotiationTimeout: 300 * time.Millisecond, MaxFrame: 1 << 16})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server", NegotiationTimeout: 300 * time.Millisecond, MaxFrame: 1 << 16})
 		if err != nil {
 			t.Error(err)
 			return

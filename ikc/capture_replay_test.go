@@ -111,7 +111,7 @@ func replayServer(t *testing.T, name string, setup func(k *poe.Kernel)) (want, g
 	var port int
 	var kernelID string
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Server"})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server"})
 		if err != nil {
 			t.Error(err)
 			return

@@ -57,7 +57,7 @@ func testYAMLServer(t *testing.T) {
 	var port int
 	var goID string
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Server", Serializers: []string{"Storable", "YAML"}})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server", Serializers: []string{"Storable", "YAML"}})
 		if err != nil {
 			t.Error(err)
 			return
@@ -265,7 +265,7 @@ func testProbes(t *testing.T) {
 	rec := newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Server"})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server"})
 		if err != nil {
 			t.Error(err)
 			return

@@ -38,6 +38,8 @@ type channelConfig struct {
 	// onReady runs once the peer is registered (the Client's subscribe
 	// and on_connect).
 	onReady func(c *channel)
+	// onClose runs once when the channel ends (the server's count).
+	onClose func()
 }
 
 // negotiatorDriver is what ServerNegotiator and ClientNegotiator share.
@@ -335,6 +337,9 @@ func (c *channel) close() {
 	}
 	c.closed = true
 	delete(c.r.all, c)
+	if c.cfg.onClose != nil {
+		defer c.cfg.onClose()
+	}
 	if c.rw != nil {
 		c.rw.Close()
 	}

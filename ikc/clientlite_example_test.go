@@ -20,7 +20,7 @@ func ExampleDialLite() {
 		k.Create(poe.Spec{Inline: map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
 				e.Kernel.AliasSet("demo")
-				s, err := ikc.NewServer(e.Kernel, ikc.ServerOptions{Name: "Demo"})
+				s, err := ikc.NewServer(e.Kernel, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort, Name: "Demo"})
 				if err != nil {
 					panic(err)
 				}

@@ -247,7 +247,7 @@ func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
 // TestClientLiteGoServer runs the Go Lite against the Go server (t/20's
 // cases 9-12 and t/33's case 18 with a real Go ClientLite).
 func TestClientLiteGoServer(t *testing.T) {
-	_, port, rec := liteServer(t, ServerOptions{})
+	_, port, rec := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
 	ctx := liteCtx(t)
 	var l *Lite
 	t.Run("I09", func(t *testing.T) {
@@ -398,7 +398,7 @@ func TestClientLiteUnixYAML(t *testing.T) {
 // TestClientLiteServerGone: the server closes the connection while a
 // call waits; the error says so at once, and the next request reconnects.
 func TestClientLiteServerGone(t *testing.T) {
-	n, port, _ := liteServer(t, ServerOptions{})
+	n, port, _ := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
 	ctx := liteCtx(t)
 	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
 	if err != nil {

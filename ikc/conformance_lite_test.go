@@ -78,7 +78,7 @@ func TestConformanceClientLite(t *testing.T) {
 	rec := newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Inet", Aliases: []string{"Ikc"}})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}})
 		if err != nil {
 			t.Error(err)
 			return

@@ -14,7 +14,7 @@ func TestConformanceLocal(t *testing.T) {
 	t.Run("I13", func(t *testing.T) {
 		rec := newRecorder()
 		n := startNode(t, func(k *poe.Kernel) {
-			if _, err := NewServer(k, ServerOptions{Name: "Inet", Aliases: []string{"Ikc"}}); err != nil {
+			if _, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -57,7 +57,7 @@ func TestConformanceThunk(t *testing.T) {
 	srec, crec := newRecorder(), newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Inet", Aliases: []string{"Ikc"}})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}})
 		if err != nil {
 			t.Error(err)
 			return

@@ -15,7 +15,7 @@ func TestConformanceMonitor(t *testing.T) {
 	prec, crec := newRecorder(), newRecorder()
 	var port int
 	parent := startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Name: "Parent"})
+		s, err := NewServer(k, ServerOptions{Port: EphemeralPort, IP: "127.0.0.1", Name: "Parent"})
 		if err != nil {
 			t.Error(err)
 			return

@@ -42,7 +42,7 @@ func TestConformanceServerClient(t *testing.T) {
 			if _, err := NewServer(k, ServerOptions{Unix: sock, Name: "Unix", Protocol: "IKC0"}); err != nil {
 				setupErrs = append(setupErrs, err)
 			}
-			s, err := NewServer(k, ServerOptions{Port: 0, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
+			s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
 			if err != nil {
 				setupErrs = append(setupErrs, err)
 				return

@@ -10,7 +10,7 @@ func TestSmokePostCall(t *testing.T) {
 	rec := newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestGoAPI(t *testing.T) {
 	rec := newRecorder()
 	var port int
 	startNode(t, func(k *poe.Kernel) {
-		s, err := NewServer(k, ServerOptions{Name: "Pulse"})
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Pulse"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,11 @@ func (d *demo) Start(e *poe.Event) any {
 	k.AliasSet("demo")
 	k.Sig("INT", "shutdown")
 	k.Sig("TERM", "shutdown")
-	s, err := ikc.NewServer(k, ikc.ServerOptions{IP: d.host, Port: d.port, Name: "Demo"})
+	port := d.port
+	if port == 0 {
+		port = ikc.EphemeralPort
+	}
+	s, err := ikc.NewServer(k, ikc.ServerOptions{IP: d.host, Port: port, Name: "Demo"})
 	if err != nil {
 		d.fail(k, err)
 		return nil
