@@ -526,6 +526,10 @@ func (w *ReadWrite) Close() error {
 	w.closed = true
 	w.owner.RemoveCloser(w)
 	freeID(w.id)
+	// Output still queued is dropped: its pooled buffers go back.
+	if d, ok := w.drv.(driver.Discarder); ok {
+		d.Discard()
+	}
 	if w.noClose {
 		return nil
 	}

@@ -405,6 +405,14 @@ func (w *Run) ShutdownStdin() {
 	w.owner.SetState(in.state, nil, nil)
 	unix.Close(in.fd)
 	in.fd = -1
+	discard(in.drv)
+}
+
+// discard drops what d still queues, giving its pooled buffers back.
+func discard(d driver.Driver) {
+	if dd, ok := d.(driver.Discarder); ok {
+		dd.Discard()
+	}
 }
 
 // ID returns the wheel's ID; PID the child's process ID.
@@ -512,6 +520,9 @@ func (w *Run) Close() error {
 		w.owner.SetState(w.stdout.state, nil, nil)
 		w.owner.SetState(w.stderr.state, nil, nil)
 	})
+	if w.stdin.fd >= 0 {
+		discard(w.stdin.drv)
+	}
 	for _, fd := range []*int{&w.stdin.fd, &w.stdout.fd, &w.stderr.fd} {
 		if *fd >= 0 {
 			unix.Close(*fd)

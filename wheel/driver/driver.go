@@ -27,3 +27,10 @@ type Appender interface {
 	OutBuffer() []byte
 	CommitChunk(b []byte) int
 }
+
+// Discarder is implemented by drivers that hold pooled buffers: a wheel
+// that closes with output still queued calls Discard, which drops the
+// queue and gives the buffers back.
+type Discarder interface {
+	Discard()
+}

@@ -222,6 +222,13 @@ func (d *SysRW) Flush(fd int) (int, error) {
 	return 0, nil
 }
 
+// Discard drops the queued output and returns the output queue's and
+// the read buffer to their pools (Discarder). The driver stays usable.
+func (d *SysRW) Discard() {
+	d.releaseQueue()
+	d.Release()
+}
+
 // OutOctets returns the octets still queued.
 func (d *SysRW) OutOctets() int { return len(d.out) - d.woff }
 
@@ -230,6 +237,7 @@ func (d *SysRW) OutOctets() int { return len(d.out) - d.woff }
 func (d *SysRW) OutMessages() int { return len(d.ends) - d.head }
 
 var (
-	_ Driver   = (*SysRW)(nil)
-	_ Appender = (*SysRW)(nil)
+	_ Driver    = (*SysRW)(nil)
+	_ Appender  = (*SysRW)(nil)
+	_ Discarder = (*SysRW)(nil)
 )

@@ -248,3 +248,37 @@ func TestAppender(t *testing.T) {
 		}
 	}
 }
+
+func TestDiscard(t *testing.T) {
+	r, w := pipe(t)
+	d, _ := NewSysRW(SysRWOptions{})
+	// Fill the pipe so that part of the queue stays unwritten.
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	d.Put(big, []byte("tail"))
+	if left, err := d.Flush(w); left == 0 || err != nil {
+		t.Fatalf("flush: %d left, %v", left, err)
+	}
+	if b, err := d.Get(r); len(b) == 0 || err != nil {
+		t.Fatalf("get: %d bytes, %v", len(b), err)
+	}
+	d.Discard()
+	if d.OutOctets() != 0 || d.OutMessages() != 0 || d.q != nil || d.out != nil || d.rbuf != nil {
+		t.Errorf("after Discard: %d octets, %d messages, queue kept %v, read buffer kept %v",
+			d.OutOctets(), d.OutMessages(), d.q != nil, d.rbuf != nil)
+	}
+	// Still usable, and the discarded queue is what the next Put takes
+	// (not checked under -race, where the pool drops items).
+	if n := d.Put([]byte("ok")); n != 2 {
+		t.Errorf("put after Discard: %d", n)
+	}
+	d.Discard()
+	if !raceEnabled {
+		allocs := testing.AllocsPerRun(100, func() {
+			d.Put([]byte("abc"))
+			d.Discard()
+		})
+		if allocs != 0 {
+			t.Errorf("%v allocations per put+discard, want 0", allocs)
+		}
+	}
+}
