@@ -1,6 +1,8 @@
 package ikc
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -172,9 +174,7 @@ func TestConformanceClientLite(t *testing.T) {
 			t.Errorf("here got %v", g[1])
 		}
 	})
-	t.Run("I14", func(t *testing.T) {
-		t.Skip("the server's concurrency limit (spec 13.3) belongs to the full Server (issue 6), not the minimal listener")
-	})
+	t.Run("I14", testConcurrencyCap)
 	t.Run("I18", func(t *testing.T) {
 		lite.t = t
 		want := map[string]string{"resp1": "the", "resp2": "wizard", "resp3": "walks bye"}
@@ -195,4 +195,91 @@ func TestConformanceClientLite(t *testing.T) {
 		lite.conn.Close()
 		rec.waitFor(t, "unreg")
 	})
+}
+
+// testConcurrencyCap is t/31_concurrency.t: ten ClientLites at once
+// against concurrency 4; never more than 4 registered, all served.
+func testConcurrencyCap(t *testing.T) {
+	const clients, limit = 10, 4
+	type count struct{ now, max, neg int }
+	counts := make(chan count, 1)
+	counts <- count{}
+	var port int
+	startNode(t, func(k *poe.Kernel) {
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Concurrency: limit})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		port = s.Port()
+		track := func(d int) poe.Handler {
+			return func(e *poe.Event) any {
+				if !strings.HasPrefix(e.String(poe.ARG1), "Lite") {
+					return nil
+				}
+				c := <-counts
+				c.now += d
+				c.max = max(c.max, c.now)
+				if c.now < 0 {
+					c.neg++
+				}
+				counts <- c
+				return nil
+			}
+		}
+		ts := session(k, "test", map[string]poe.Handler{
+			"fetchQ": func(e *poe.Event) any { return 7 },
+			"add_1": func(e *poe.Event) any {
+				a := e.Slice(poe.ARG0)
+				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
+				return nil
+			},
+			"here":  func(e *poe.Event) any { return nil },
+			"reg":   track(1),
+			"unreg": track(-1),
+		})
+		ts.Do(func() {
+			Publish(k, ts, "fetchQ", "add_1", "here")
+			Monitor(k, "*", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
+		})
+	})
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			errs <- func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: fmt.Sprintf("Lite%dClient", i), Timeout: 20 * time.Second})
+				if err != nil {
+					return err
+				}
+				defer l.Disconnect()
+				if v, err := l.Call(ctx, "poe://Inet/test/fetchQ"); err != nil || v != int64(7) {
+					return fmt.Errorf("fetchQ: %v %v", v, err)
+				}
+				if v, err := l.PostRespond(ctx, "poe://Inet/test/add_1", 7); err != nil || v != int64(8) {
+					return fmt.Errorf("add_1: %v %v", v, err)
+				}
+				return l.Post(ctx, "poe://Inet/test/here", 8)
+			}()
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := <-counts
+		counts <- c
+		if c.now == 0 || time.Now().After(deadline) {
+			if c.now != 0 || c.max > limit || c.max < 1 || c.neg != 0 {
+				t.Errorf("registered: now %d, max %d (limit %d), negative %d times", c.now, c.max, limit, c.neg)
+			}
+			t.Logf("at most %d of %d clients registered at once", c.max, clients)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
