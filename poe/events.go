@@ -186,11 +186,20 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 				k.log.Warn("poe: event has no handler and the session has no _default",
 					"event", event, "session", s.String(), "sender", src.String(), "caller_state", callerState)
 			}
+			if k.rec != nil {
+				k.rec.begin(ev, s, src, event, "", args, mode)
+				k.rec.end(ev)
+			}
 			k.putEvent(ev)
 			return nil
 		}
 		state = "_default"
+		if k.rec != nil {
+			k.rec.begin(ev, s, src, event, state, args, mode)
+		}
 		args = []any{event, append([]any{}, args...)}
+	} else if k.rec != nil {
+		k.rec.begin(ev, s, src, event, state, args, mode)
 	}
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
 	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args = callerState, file, line, args
@@ -200,6 +209,9 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	if mode == modeCall && s == k.active {
 		// Self-call: no new active event, no exception trap (POE 1.4).
 		ret := h(ev)
+		if k.rec != nil {
+			k.rec.end(ev)
+		}
 		k.putEvent(ev)
 		return ret
 	}
@@ -212,6 +224,9 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		ret = k.trapped(h, ev, s, src, event, callerState, file, line)
 	}
 	k.active, k.activeEvent = prevS, prevE
+	if k.rec != nil {
+		k.rec.end(ev)
+	}
 	k.putEvent(ev)
 	return ret
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// POE's TRACE_EVENTS ("=== <pid> === <ev> ..."). POE_TRACE_EVENTS=1
 	// sends it to standard error. Tracing also fills CallerFile/CallerLine.
 	Trace io.Writer
+	// Recorder, when set, records every dispatch (session, event, sender,
+	// arguments, queue wait, handler time) for Trace Event Format output;
+	// see TraceRecorder. Nil costs nothing.
+	Recorder *TraceRecorder
 	// Logger receives warnings (unhandled events with option "default",
 	// misuse). Default: slog.Default().
 	Logger *slog.Logger
@@ -119,6 +123,7 @@ type Kernel struct {
 	injN  atomic.Int32
 
 	trace *tracer
+	rec   *TraceRecorder
 	stats Stats
 }
 
@@ -156,6 +161,10 @@ func NewKernel(opts *Options) *Kernel {
 	k.self = &Session{k: k, id: 0}
 	k.active = k.self
 	k.id = makeKernelID()
+	if o.Recorder != nil {
+		k.rec = o.Recorder
+		k.rec.attach(k)
+	}
 	return k
 }
 
@@ -414,6 +423,9 @@ func (k *Kernel) runBatch() {
 func (k *Kernel) batchPanic(r any) {
 	it := k.cur
 	k.cur = nil
+	if k.rec != nil {
+		k.rec.unwind()
+	}
 	stopped := k.active == k.self // the handler called Stop before panicking
 	k.active, k.activeEvent = k.self, ""
 	k.inSignal, k.dieDepth, k.sigHandled = 0, 0, false
@@ -501,6 +513,9 @@ func (k *Kernel) newItem() *item {
 		it.file, it.line = callerOutside()
 	} else {
 		it.file, it.line = "", 0
+	}
+	if k.rec != nil {
+		it.enq = k.rec.stamp()
 	}
 	return it
 }

@@ -51,6 +51,7 @@ type item struct {
 	callerState string
 	file        string
 	line        int
+	enq         int64 // when it was queued, read only with a TraceRecorder
 }
 
 // less orders items as POE's queue does.
