@@ -310,6 +310,8 @@ func appendArg(b []byte, a any) []byte {
 		return strconv.AppendUint(append(b, "session "...), uint64(v.id), 10)
 	case time.Duration:
 		return append(b, v.String()...)
+	case *os.File: // I/O events' ARG0 (Fd would make it blocking)
+		return append(append(b, "file "...), v.Name()...)
 	case []any:
 		return strconv.AppendInt(append(b, "[]any len "...), int64(len(v)), 10)
 	case error:
