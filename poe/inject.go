@@ -6,7 +6,8 @@ type injected struct {
 	dest   any
 	event  string
 	args   []any
-	signal string // an OS signal for the kernel
+	signal string        // an OS signal for the kernel
+	fn     func(ok bool) // run on the kernel's goroutine (see onKernel)
 }
 
 // PostFromGoroutine posts event to dest from any goroutine: the one
@@ -35,6 +36,10 @@ func (k *Kernel) drainInjected() {
 	k.injN.Store(0)
 	k.injMu.Unlock()
 	for _, in := range batch {
+		if in.fn != nil {
+			in.fn(true)
+			continue
+		}
 		if in.signal != "" {
 			k.enqueuePost(kindSignal, k.self, k.self, in.signal, nil)
 			continue
@@ -47,5 +52,55 @@ func (k *Kernel) drainInjected() {
 		if s != k.self {
 			k.enqueuePost(kindPost, s, k.self, in.event, in.args)
 		}
+	}
+}
+
+// onKernel runs fn(true) on the kernel's goroutine at its next timeslice,
+// from any goroutine. A kernel that has not run yet keeps fn for its first
+// timeslice. It returns false, and fn never runs, when the kernel has
+// finished (Run returned) and not started again; fn(false) runs instead
+// if the kernel finishes before it gets to fn.
+func (k *Kernel) onKernel(fn func(ok bool)) bool {
+	k.injMu.Lock()
+	if k.finished.Load() {
+		k.injMu.Unlock()
+		return false
+	}
+	k.inj = append(k.inj, injected{fn: fn})
+	k.injN.Add(1)
+	k.injMu.Unlock()
+	if k.ensurePoller() == nil {
+		k.poller.Wake()
+	}
+	return true
+}
+
+// serve marks the kernel as running again for onKernel (Run,
+// RunOneTimeslice).
+func (k *Kernel) serve() {
+	if k.finished.Load() {
+		k.finished.Store(false)
+	}
+}
+
+// unserve fails the functions still waiting when the kernel finishes.
+func (k *Kernel) unserve() {
+	k.injMu.Lock()
+	k.finished.Store(true)
+	var fail []func(bool)
+	kept := k.inj[:0]
+	for _, in := range k.inj {
+		if in.fn != nil {
+			fail = append(fail, in.fn)
+		} else {
+			kept = append(kept, in)
+		}
+	}
+	clear(k.inj[len(kept):])
+	k.inj = kept
+	k.injN.Store(int32(len(kept)))
+	k.injMu.Unlock()
+	for _, fn := range fail {
+		fn(false)
 	}
 }

@@ -118,9 +118,10 @@ type Kernel struct {
 	extraTotal int
 
 	// other goroutines
-	injMu sync.Mutex
-	inj   []injected
-	injN  atomic.Int32
+	injMu    sync.Mutex
+	inj      []injected
+	injN     atomic.Int32
+	finished atomic.Bool // Run has returned (onKernel refuses work)
 
 	trace *tracer
 	rec   *TraceRecorder
@@ -248,6 +249,7 @@ func (k *Kernel) Run() error {
 		return fmt.Errorf("poe: cannot create the reactor: %w", err)
 	}
 	k.running = true
+	k.serve()
 	defer func() { k.running = false }()
 	for !k.trap(func() {
 		for k.step() {
@@ -263,6 +265,7 @@ func (k *Kernel) Run() error {
 // dispatch, the batch of due events) and reports whether sessions remain.
 // When none does it finalises the kernel and returns false.
 func (k *Kernel) RunOneTimeslice() bool {
+	k.serve()
 	more := false
 	for !k.trap(func() { more = k.step() }) {
 	}
@@ -322,6 +325,7 @@ func (k *Kernel) finish() {
 	}
 	k.queued, k.gcItems = 0, 0
 	k.stopOSSignals()
+	k.unserve()
 }
 
 func (k *Kernel) timeslice() {
