@@ -31,6 +31,7 @@ type fdRec struct {
 	inPoller   bool
 	unpollable bool // regular files: always ready, like select()
 	internal   func()
+	counted    bool // in watchedFds (user watches; internal ones are not)
 }
 
 type readyFd struct {
@@ -124,7 +125,7 @@ func (k *Kernel) selectMode(h any, mode int, event string, args []any) error {
 	}
 	rec := k.fds[fd]
 	if rec == nil {
-		rec = &fdRec{fd: fd, handle: h}
+		rec = &fdRec{fd: fd, handle: h, counted: true}
 		k.fds[fd] = rec
 		k.watchedFds++
 	}
@@ -217,7 +218,7 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 			k.poller.Delete(rec.fd) // the fd may be closed already
 		}
 		delete(k.fds, rec.fd)
-		if rec.internal == nil {
+		if rec.counted {
 			k.watchedFds--
 		}
 		return nil
