@@ -1,6 +1,7 @@
 package wheel_test
 
 import (
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -11,82 +12,28 @@ import (
 
 func TestRunConformance(t *testing.T) {
 	t.Run("C77", func(t *testing.T) {
-		// e22 with a shell program instead of a Perl code reference (Go
-		// cannot fork its runtime; spec Q12).
-		checkFDs(t)
-		var log evlog
-		run(t, 10*time.Second, map[string]poe.Handler{
-			"_start": func(e *poe.Event) any {
-				w, err := wheel.NewRun(e.Kernel, wheel.RunOptions{
-					Program:     `read l; echo "got:$l"; echo "err line" >&2; exit 7`,
-					StdoutEvent: "out", StderrEvent: "errout", CloseEvent: "closed", ErrorEvent: "error", StdinEvent: "stdin_flushed",
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				heap(e)["w"] = w
-				log.L("pid>0=%v", w.PID() > 0)
-				if err := e.Kernel.SigChild(w.PID(), "child_exit"); err != nil {
-					t.Fatal(err)
-				}
-				if err := w.Put("ping"); err != nil {
-					t.Fatal(err)
-				}
-				return nil
-			},
-			"out":           func(e *poe.Event) any { log.L("stdout '%s'", e.String(0)); return nil },
-			"errout":        func(e *poe.Event) any { log.L("stderr '%s'", e.String(0)); return nil },
-			"stdin_flushed": func(e *poe.Event) any { log.L("stdin flushed"); return nil },
-			"error": func(e *poe.Event) any {
-				log.L("error op=%s errnum=%d handle=%s", e.String(0), e.Int(1), e.String(4))
-				return nil
-			},
-			"closed": func(e *poe.Event) any {
-				log.L("closed")
-				heap(e)["w"].(*wheel.Run).Close()
-				return nil
-			},
-			"child_exit": func(e *poe.Event) any {
-				log.L("child_exit sig=%s status=%d", e.String(0), e.Int(2))
-				return nil
-			},
-		})
-		got := log.get()
-		// Fixed: the first two lines; stdout/stderr records and EOFs in
-		// any order before "closed"; "closed" and the child event either
-		// way round.
-		idx := func(s string) int { return indexOf(got, s) }
-		for _, l := range []string{"error op=read errnum=0 handle=STDOUT", "error op=read errnum=0 handle=STDERR", "stdout 'got:ping'", "stderr 'err line'"} {
-			if i := idx(l); i < 0 || i > idx("closed") {
-				t.Errorf("%q missing or after closed: %q", l, got)
-			}
+		// e22: the code program is a Func (a registered function run in a
+		// re-executed copy of the test binary, spec Q12 (b)); the same
+		// with a shell program.
+		for _, prog := range []any{wheel.Func("c77"), `read l; echo "got:$l"; echo "err line" >&2; exit 7`} {
+			testC77(t, prog)
 		}
-		sorted := append([]string(nil), got[2:]...)
-		sort.Strings(sorted)
-		(&evlog{lines: append(got[:2:2], sorted...)}).want(t, []string{
-			"pid>0=true", "stdin flushed",
-			"child_exit sig=CHLD status=1792",
-			"closed",
-			"error op=read errnum=0 handle=STDERR",
-			"error op=read errnum=0 handle=STDOUT",
-			"stderr 'err line'",
-			"stdout 'got:ping'",
-		})
 	})
 
 	t.Run("C78", func(t *testing.T) {
-		// A program that dies exits non-zero (here: a shell whose command
-		// is not found, and one killed by a signal).
+		// A code program that dies exits non-zero (a panicking Func: 255,
+		// as POE's code that dies), as do a shell whose command is not
+		// found and one killed by a signal.
 		checkFDs(t)
 		var log evlog
 		run(t, 10*time.Second, map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
-				for _, prog := range []string{"no-such-command-xyz 2>/dev/null", "kill -9 $$"} {
+				for _, prog := range []any{wheel.Func("die"), "no-such-command-xyz 2>/dev/null", "kill -9 $$"} {
 					w, err := wheel.NewRun(e.Kernel, wheel.RunOptions{Program: prog, NoStdin: true})
 					if err != nil {
 						t.Fatal(err)
 					}
-					e.Kernel.SigChild(w.PID(), "child_exit", prog)
+					e.Kernel.SigChild(w.PID(), "child_exit", fmt.Sprint(prog))
 					w.Close()
 				}
 				return nil
@@ -100,6 +47,7 @@ func TestRunConformance(t *testing.T) {
 		got := log.get()
 		sort.Strings(got)
 		(&evlog{lines: got}).want(t, []string{
+			"die: exit!=0 or signal: true (status 65280)",
 			"kill -9 $$: exit!=0 or signal: true (status 9)",
 			"no-such-command-xyz 2>/dev/null: exit!=0 or signal: true (status 32512)",
 		})
@@ -187,6 +135,70 @@ func TestRun(t *testing.T) {
 				}
 				return nil
 			},
+		})
+	})
+}
+
+func testC77(t *testing.T, prog any) {
+	t.Run(fmt.Sprintf("%T", prog), func(t *testing.T) {
+		checkFDs(t)
+		var log evlog
+		run(t, 10*time.Second, map[string]poe.Handler{
+			"_start": func(e *poe.Event) any {
+				w, err := wheel.NewRun(e.Kernel, wheel.RunOptions{
+					Program:     prog,
+					StdoutEvent: "out", StderrEvent: "errout", CloseEvent: "closed", ErrorEvent: "error", StdinEvent: "stdin_flushed",
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				heap(e)["w"] = w
+				log.L("pid>0=%v", w.PID() > 0)
+				if err := e.Kernel.SigChild(w.PID(), "child_exit"); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Put("ping"); err != nil {
+					t.Fatal(err)
+				}
+				return nil
+			},
+			"out":           func(e *poe.Event) any { log.L("stdout '%s'", e.String(0)); return nil },
+			"errout":        func(e *poe.Event) any { log.L("stderr '%s'", e.String(0)); return nil },
+			"stdin_flushed": func(e *poe.Event) any { log.L("stdin flushed"); return nil },
+			"error": func(e *poe.Event) any {
+				log.L("error op=%s errnum=%d handle=%s", e.String(0), e.Int(1), e.String(4))
+				return nil
+			},
+			"closed": func(e *poe.Event) any {
+				log.L("closed")
+				heap(e)["w"].(*wheel.Run).Close()
+				return nil
+			},
+			"child_exit": func(e *poe.Event) any {
+				log.L("child_exit sig=%s status=%d", e.String(0), e.Int(2))
+				return nil
+			},
+		})
+		got := log.get()
+		// Fixed: the first two lines; stdout/stderr records and EOFs in
+		// any order before "closed"; "closed" and the child event either
+		// way round.
+		idx := func(s string) int { return indexOf(got, s) }
+		for _, l := range []string{"error op=read errnum=0 handle=STDOUT", "error op=read errnum=0 handle=STDERR", "stdout 'got:ping'", "stderr 'err line'"} {
+			if i := idx(l); i < 0 || i > idx("closed") {
+				t.Errorf("%q missing or after closed: %q", l, got)
+			}
+		}
+		sorted := append([]string(nil), got[2:]...)
+		sort.Strings(sorted)
+		(&evlog{lines: append(got[:2:2], sorted...)}).want(t, []string{
+			"pid>0=true", "stdin flushed",
+			"child_exit sig=CHLD status=1792",
+			"closed",
+			"error op=read errnum=0 handle=STDERR",
+			"error op=read errnum=0 handle=STDOUT",
+			"stderr 'err line'",
+			"stdout 'got:ping'",
 		})
 	})
 }
