@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
@@ -98,15 +97,24 @@ func adoptListener(o ServerOptions) (serverRole, net.Listener, error) {
 	return roleWorker, ln, nil
 }
 
-// listenerFile returns a descriptor of ln for the workers to inherit.
-func listenerFile(ln net.Listener) (*os.File, error) {
-	switch l := ln.(type) {
-	case *net.TCPListener:
-		return l.File()
-	case *net.UnixListener:
-		return l.File()
+// listenerFD returns ln's descriptor for the workers to inherit. It goes
+// through SyscallConn rather than File or Fd: those switch the open file
+// description, which parent and workers share, to blocking mode, and a
+// worker would then block in accept when another one won the race.
+func listenerFD(ln net.Listener) (int, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("cannot pass a %T to workers", ln)
 	}
-	return nil, fmt.Errorf("cannot pass a %T to workers", ln)
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return -1, err
+	}
+	return fd, nil
 }
 
 // worker is a child the parent knows.
@@ -119,6 +127,10 @@ type worker struct {
 func (s *Server) becomeWorker(e *poe.Event) {
 	k := e.Kernel
 	s.remaining = s.opts.Connections
+	// Hold the session (and its TERM handler) until the worker's last
+	// connection ends, not just its last accept.
+	k.RefcountIncrement(e.Session.ID(), workerHold)
+	s.held = true
 	k.Sig("TERM", "sig_TERM")
 	k.Sig("USR1", "sig_USR1")
 	k.Sig("USR2", "sig_USR2")
@@ -126,10 +138,20 @@ func (s *Server) becomeWorker(e *poe.Event) {
 	k.Signal(k, "__child")
 }
 
+const workerHold = "ikc worker"
+
+// release drops a worker's hold on its session.
+func (s *Server) release() {
+	if s.held {
+		s.held = false
+		s.k.RefcountDecrement(s.sess.ID(), workerHold)
+	}
+}
+
 // fork: start one worker (ARG0: the last of the initial set).
 func (s *Server) fork(e *poe.Event) any {
 	k := e.Kernel
-	if s.isChild || !s.prefork || s.die || s.lnFile == nil {
+	if s.isChild || !s.prefork || s.die || s.lnFD < 0 {
 		return nil
 	}
 	last, _ := e.Arg(poe.ARG0).(bool)
@@ -157,25 +179,19 @@ func (s *Server) fork(e *poe.Event) any {
 	return nil
 }
 
-// spawnWorker re-executes this program as a worker.
+// spawnWorker re-executes this program as a worker, with the listener as
+// fd 3 (raw descriptors: see listenerFD).
 func (s *Server) spawnWorker() (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), WorkerEnv+"="+serverKey(s.opts))
-	cmd.ExtraFiles = []*os.File{s.lnFile}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	pid := cmd.Process.Pid
-	// The kernel reaps it through its own pidfd (SigChild); let go of
-	// os/exec's so that no descriptor stays behind per worker.
-	cmd.Process.Release()
-	return pid, nil
+	env := append(os.Environ(), WorkerEnv+"="+serverKey(s.opts))
+	pid, _, err := syscall.StartProcess(exe, os.Args, &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{0, 1, 2, uintptr(s.lnFD)},
+	})
+	return pid, err
 }
 
 // retry: one fork per failed one.
@@ -279,11 +295,10 @@ func (s *Server) beginShutdown(k *poe.Kernel) {
 	}
 	k.Sig("INT", "")
 	k.Sig("TERM", "")
-	k.Sig("USR1", "")
-	k.Sig("USR2", "")
 	if !s.r.shut {
 		k.Post(ResponderAlias, "shutdown")
 	}
+	s.release()
 }
 
 // kill_workers: the shutdown deadline passed; KILL what is left.

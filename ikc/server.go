@@ -100,7 +100,7 @@ type Server struct {
 	log      *slog.Logger
 	dialect  Dialect
 	ln       net.Listener
-	lnFile   *os.File // the listener as inherited by workers
+	lnFD     int // prefork parent: the listener's descriptor for workers
 	la       *wheel.ListenAccept
 	sess     *poe.Session
 	port     int
@@ -114,6 +114,7 @@ type Server struct {
 	// prefork (13.2)
 	prefork     bool // this server preforks (parent or worker)
 	isChild     bool // a worker
+	held        bool // a worker holds its session until done
 	remaining   int  // worker: connections left to accept
 	children    map[int]*worker
 	failedForks int
@@ -167,7 +168,7 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1}
+	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1}
 	role, err := s.listen()
 	if err != nil {
 		s.reportError("listen", err)
@@ -252,7 +253,7 @@ func (s *Server) listen() (serverRole, error) {
 			return role, fmt.Errorf("ikc: listen: %w", err)
 		}
 		if s.prefork {
-			if s.lnFile, err = listenerFile(s.ln); err != nil {
+			if s.lnFD, err = listenerFD(s.ln); err != nil {
 				s.ln.Close()
 				return role, fmt.Errorf("ikc: listen: %w", err)
 			}
@@ -305,10 +306,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeListener() error {
-	if s.lnFile != nil {
-		s.lnFile.Close()
-		s.lnFile = nil
-	}
+	s.lnFD = -1
 	if s.ln == nil {
 		return nil
 	}
@@ -469,6 +467,7 @@ func (s *Server) channelClosed() {
 		// work and exits (0.2402).
 		s.vlog("ikc: worker done")
 		s.k.Post(ResponderAlias, "shutdown")
+		s.release()
 	}
 }
 
