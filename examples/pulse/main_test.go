@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/poe-go/poe/ikc"
+)
+
+// pulse is a running pulse binary.
+type pulse struct {
+	cmd  *exec.Cmd
+	port int
+	done chan error
+	mu   sync.Mutex
+	out  []string
+}
+
+var buildOnce struct {
+	sync.Once
+	bin string
+	err error
+}
+
+// build compiles the example once per test run.
+func build(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pulse-bin")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.bin = filepath.Join(dir, "pulse")
+		if b, err := exec.Command("go", "build", "-o", buildOnce.bin, ".").CombinedOutput(); err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.bin != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.bin))
+	}
+	os.Exit(code)
+}
+
+var portLine = regexp.MustCompile(`Running server on port (\d+)`)
+
+// startPulse runs the binary on 127.0.0.1 and an ephemeral port.
+func startPulse(t *testing.T, args ...string) *pulse {
+	t.Helper()
+	cmd := exec.Command(build(t), append([]string{"-ip", "127.0.0.1", "-port", "0", "-quiet"}, args...)...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &pulse{cmd: cmd, done: make(chan error, 1)}
+	ready := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out = append(p.out, sc.Text())
+			p.mu.Unlock()
+			if m := portLine.FindStringSubmatch(sc.Text()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				ready <- n
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+			}
+		}
+	})
+	select {
+	case p.port = <-ready:
+	case err := <-p.done:
+		t.Fatalf("pulse exited early: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("pulse did not start")
+	}
+	return p
+}
+
+// stop sends TERM and expects a clean exit.
+func (p *pulse) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("pulse after TERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("pulse still running 20 s after TERM")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last := p.out[len(p.out)-1]; !strings.Contains(last, "Server exited") {
+		t.Errorf("last line %q", last)
+	}
+}
+
+// hello does eg/lite-1 with a Go ClientLite: post_respond on a new
+// connection.
+func hello(ctx context.Context, port int, name string) (any, error) {
+	l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Disconnect()
+	return l.PostRespond(ctx, "Service/event", map[string]any{"Hi": "There"})
+}
+
+func testHello(t *testing.T, processes string) {
+	p := startPulse(t, "-processes", processes, "-connections", "3", "-babysit", "1s")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	want := map[string]any{"hello": "There"}
+	// 20 connections: with 5 processes the 4 workers serve 3 each, so
+	// they are replaced on the way.
+	for i := 0; i < 20; i++ {
+		got, err := hello(ctx, p.port, fmt.Sprintf("Lite%dClient", i))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("request %d: %#v, want %#v", i, got, want)
+		}
+	}
+	p.stop(t)
+}
+
+func TestPulseOneProcess(t *testing.T)   { testHello(t, "1") }
+func TestPulseFiveProcesses(t *testing.T) { testHello(t, "5") }
+
+// TestPulsePerl has a Perl IKC client (on POE and POE::Filter::Reference,
+// ikc/testdata/ikc_peer.pl) post to Service/event with an rsvp of its
+// own; the answer comes back to it, across worker recycling.
+func TestPulsePerl(t *testing.T) {
+	for _, m := range []string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"} {
+		if out, err := exec.Command("perl", "-M"+m, "-e1").CombinedOutput(); err != nil {
+			msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", m, err, strings.TrimSpace(string(out)))
+			if os.Getenv("POE_REQUIRE_PERL") == "1" {
+				t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
+			}
+			t.Skipf("skipping the Perl interop test: %s", msg)
+		}
+	}
+	p := startPulse(t, "-processes", "3", "-connections", "1", "-babysit", "1s")
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("PerlClient%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, "perl", filepath.Join("..", "..", "ikc", "testdata", "ikc_peer.pl"),
+			"--role", "client", "--port", strconv.Itoa(p.port), "--name", name)
+		cmd.Stderr = os.Stderr
+		in, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		post := map[string]any{"op": "post", "to": "poe://Pulse/Service/event",
+			"params": []any{map[string]any{"Hi": "There"}, "poe://" + name + "/perl/hey"}}
+		b, _ := json.Marshal(post)
+		in.Write(append(b, '\n'))
+		var got any
+		sc := bufio.NewScanner(out)
+		for got == nil && sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev["ev"] == "invoke" && ev["state"] == "hey" {
+				got = ev["args"]
+			}
+		}
+		in.Close()
+		cmd.Wait()
+		cancel()
+		want := []any{map[string]any{"hello": "There"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Perl client %d got %#v, want %#v", i, got, want)
+		}
+	}
+	p.stop(t)
+}
+
+// TestPulseRealClientLite runs eg/lite-1 with Perl's own
+// POE::Component::IKC::ClientLite, which Debian does not package: it runs
+// when IKC_PERL5LIB points at a copy of the distribution's lib.
+func TestPulseRealClientLite(t *testing.T) {
+	lib := os.Getenv("IKC_PERL5LIB")
+	if lib == "" {
+		t.Skip("IKC_PERL5LIB not set: no POE::Component::IKC::ClientLite to run")
+	}
+	p := startPulse(t, "-processes", "5", "-connections", "3", "-babysit", "1s")
+	script := `use Data::Dumper; $Data::Dumper::Terse = 1; $Data::Dumper::Indent = 0;
+use POE::Component::IKC::ClientLite;
+my $poe = POE::Component::IKC::ClientLite->spawn(port => $ARGV[0], name => "Lite$$")
+    or die POE::Component::IKC::ClientLite::error();
+my $ret = $poe->post_respond("Service/event", {Hi => "There"})
+    or die POE::Component::IKC::ClientLite::error();
+print Dumper($ret), "\n";`
+	for i := 0; i < 8; i++ {
+		out, err := exec.Command("perl", "-I"+lib, "-e", script, strconv.Itoa(p.port)).CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != `{'hello' => 'There'}` {
+			t.Fatalf("ClientLite %d: %q, %v", i, got, err)
+		}
+	}
+	p.stop(t)
+}
