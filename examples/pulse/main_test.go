@@ -161,7 +161,7 @@ func testHello(t *testing.T, processes string) {
 	p.stop(t)
 }
 
-func TestPulseOneProcess(t *testing.T)   { testHello(t, "1") }
+func TestPulseOneProcess(t *testing.T)    { testHello(t, "1") }
 func TestPulseFiveProcesses(t *testing.T) { testHello(t, "5") }
 
 // TestPulsePerl has a Perl IKC client (on POE and POE::Filter::Reference,
