@@ -194,17 +194,12 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 			return nil
 		}
 		state = "_default"
-		if k.rec != nil {
-			k.rec.begin(ev, s, src, event, state, args, mode)
-		}
 		args = []any{event, append([]any{}, args...)}
-	} else if k.rec != nil {
-		k.rec.begin(ev, s, src, event, state, args, mode)
 	}
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
 	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args = callerState, file, line, args
-	if k.trace != nil {
-		k.trace.dispatch(k, s, src, event, state, args)
+	if k.observed {
+		k.observeDispatch(ev, s, src, event, state, args, mode)
 	}
 	if mode == modeCall && s == k.active {
 		// Self-call: no new active event, no exception trap (POE 1.4).

@@ -123,9 +123,10 @@ type Kernel struct {
 	injN     atomic.Int32
 	finished atomic.Bool // Run has returned (onKernel refuses work)
 
-	trace *tracer
-	rec   *TraceRecorder
-	stats Stats
+	trace    *tracer
+	rec      *TraceRecorder
+	observed bool // trace or rec: one check on the hot paths for both
+	stats    Stats
 }
 
 var kernelCounter atomic.Uint32
@@ -166,6 +167,7 @@ func NewKernel(opts *Options) *Kernel {
 		k.rec = o.Recorder
 		k.rec.attach(k)
 	}
+	k.observed = k.trace != nil || k.rec != nil
 	return k
 }
 
@@ -513,13 +515,10 @@ func (k *Kernel) newItem() *item {
 	} else {
 		it.callerState = ""
 	}
-	if k.trace != nil {
-		it.file, it.line = callerOutside()
+	if k.observed {
+		k.observeItem(it)
 	} else {
 		it.file, it.line = "", 0
-	}
-	if k.rec != nil {
-		it.enq = k.rec.stamp()
 	}
 	return it
 }

@@ -94,6 +94,32 @@ func (r *TraceRecorder) attach(k *Kernel) {
 	r.k, r.epoch, r.kernelID = k, k.epoch, k.id
 }
 
+// observeItem fills what Options.Trace and Options.Recorder want of a new
+// queue item.
+func (k *Kernel) observeItem(it *item) {
+	it.file, it.line = "", 0
+	if k.trace != nil {
+		it.file, it.line = callerOutside()
+	}
+	if k.rec != nil {
+		it.enq = k.rec.stamp()
+	}
+}
+
+// observeDispatch tells Options.Trace and Options.Recorder that a handler
+// is about to run (the recorder hears of its end through end).
+func (k *Kernel) observeDispatch(ev *Event, s, src *Session, event, state string, args []any, mode int) {
+	if k.trace != nil {
+		k.trace.dispatch(k, s, src, event, state, args)
+	}
+	if k.rec != nil {
+		if state != event { // _default: ARG1 holds the event's own arguments
+			args, _ = args[1].([]any)
+		}
+		k.rec.begin(ev, s, src, event, state, args, mode)
+	}
+}
+
 // stamp reads the kernel's clock without disturbing the kernel's own last
 // reading (posted dues depend on it).
 func (r *TraceRecorder) stamp() int64 { return int64(time.Since(r.epoch)) }
