@@ -4,7 +4,9 @@ package loop
 
 import (
 	"errors"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -30,6 +32,14 @@ type epoller struct {
 	// noPwait2 is set once epoll_pwait2 (Linux 5.11+, nanosecond
 	// timeouts in one system call) has answered ENOSYS.
 	noPwait2 bool
+	// The epoll fd as a file registered with the Go runtime's netpoller:
+	// long waits park the goroutine on it instead of blocking a thread
+	// in epoll_wait (see park). nil when the runtime refused it.
+	pf     *os.File
+	rc     syscall.RawConn
+	readFn func(fd uintptr) bool // p.pollNow, bound once
+	pn     int                   // pollNow's results
+	perr   error
 }
 
 func newPoller() (*epoller, error) {
@@ -38,6 +48,14 @@ func newPoller() (*epoller, error) {
 		return nil, err
 	}
 	p := &epoller{epfd: epfd, wakefd: -1, timerfd: -1, events: make([]unix.EpollEvent, 128)}
+	if unix.SetNonblock(epfd, true) == nil {
+		// The runtime polls a non-blocking fd given to NewFile; the file
+		// owns epfd from now on.
+		p.pf = os.NewFile(uintptr(epfd), "epoll")
+		if rc, err := p.pf.SyscallConn(); err == nil {
+			p.rc, p.readFn = rc, p.pollNow
+		}
+	}
 	if p.wakefd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 		p.Close()
 		return nil, err
@@ -172,7 +190,25 @@ func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, 
 // this long); longer ones use the ordinary, scheduler-aware call.
 const rawWaitMax = 500 * time.Microsecond
 
+// parkMargin is how long before a deadline a parked wait hands over to a
+// precise one: the runtime's netpoller wakes with millisecond resolution.
+const parkMargin = 2 * time.Millisecond
+
 func (p *epoller) wait(timeout time.Duration) (int, error) {
+	if p.rc != nil && (timeout < 0 || timeout > 2*parkMargin) {
+		var until time.Time
+		if timeout > 0 {
+			until = time.Now().Add(timeout)
+		}
+		if n, err, done := p.park(until); done {
+			return n, err
+		}
+		if timeout > 0 {
+			if timeout = time.Until(until); timeout <= 0 {
+				return 0, nil
+			}
+		}
+	}
 	if timeout <= 0 {
 		msec := 0
 		if timeout < 0 {
@@ -210,6 +246,42 @@ func (p *epoller) wait(timeout time.Duration) (int, error) {
 	return unix.EpollWait(p.epfd, p.events, -1)
 }
 
+// park waits for readiness with the goroutine parked on the runtime
+// netpoller rather than a thread blocked in epoll_wait. A blocked thread
+// loses its P to sysmon and each wake-up then goes through the scheduler's
+// slow path (tens of µs); a parked goroutine is woken like a net.Conn
+// reader. done is false when the wait stopped parkMargin short of until
+// (the caller finishes it precisely) or parking is unavailable.
+func (p *epoller) park(until time.Time) (n int, err error, done bool) {
+	var deadline time.Time
+	if !until.IsZero() {
+		deadline = until.Add(-parkMargin)
+	}
+	if p.pf.SetReadDeadline(deadline) != nil {
+		p.rc = nil
+		return 0, nil, false
+	}
+	rerr := p.rc.Read(p.readFn)
+	n, err = p.pn, p.perr
+	switch {
+	case rerr == nil:
+		return n, err, true
+	case errors.Is(rerr, os.ErrDeadlineExceeded):
+		return 0, nil, false
+	}
+	p.rc = nil // not pollable after all: block in epoll_wait from now on
+	return 0, nil, false
+}
+
+// pollNow is park's RawConn.Read callback: true once epoll has something.
+func (p *epoller) pollNow(fd uintptr) bool {
+	p.pn, p.perr = unix.EpollWait(int(fd), p.events, 0)
+	if p.perr == unix.EINTR {
+		p.pn, p.perr = 0, nil
+	}
+	return p.pn > 0 || p.perr != nil
+}
+
 func (p *epoller) Wake() error {
 	if !p.woken.CompareAndSwap(0, 1) {
 		return nil
@@ -227,10 +299,16 @@ func (p *epoller) Close() error {
 		return nil
 	}
 	p.closed = true
-	for _, fd := range []int{p.wakefd, p.timerfd, p.epfd} {
+	for _, fd := range []int{p.wakefd, p.timerfd} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
+	}
+	if p.pf != nil {
+		return p.pf.Close()
+	}
+	if p.epfd >= 0 {
+		unix.Close(p.epfd)
 	}
 	return nil
 }
