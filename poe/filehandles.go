@@ -223,6 +223,17 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 		}
 		return nil
 	}
+	if want == 0 && !rec.unpollable {
+		// Every watcher paused: out of epoll altogether, since epoll
+		// reports hangups and errors whatever the interest set, and a
+		// paused watcher on a dead fd would spin the loop.
+		if rec.inPoller {
+			k.poller.Delete(rec.fd)
+			rec.inPoller = false
+		}
+		k.setActive(rec, 0)
+		return nil
+	}
 	if want == rec.interest && (rec.inPoller || rec.unpollable) {
 		return nil
 	}

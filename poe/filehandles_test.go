@@ -117,3 +117,43 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace lines must start with === <pid> ===:\n%s", out)
 	}
 }
+
+// A paused watcher on a descriptor whose peer hung up must not wake the
+// loop: epoll reports HUP whatever the interest set, so the kernel takes
+// a fully paused fd out of epoll until it is resumed.
+func TestPausedWatcherOnHungUpFd(t *testing.T) {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sp[0])
+	k := NewKernel(nil)
+	reads := 0
+	_, err = k.Create(Spec{Inline: map[string]Handler{
+		"_start": func(e *Event) any {
+			e.Kernel.SelectRead(sp[0], "read")
+			e.Kernel.SelectPauseRead(sp[0])
+			unix.Close(sp[1]) // the peer hangs up while we are paused
+			e.Kernel.Delay("resume", 100*time.Millisecond)
+			return nil
+		},
+		"resume": func(e *Event) any { e.Kernel.SelectResumeRead(sp[0]); return nil },
+		"read": func(e *Event) any {
+			reads++
+			e.Kernel.SelectRead(sp[0], "") // end of file: done
+			return nil
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if reads != 1 {
+		t.Errorf("read events after resume: %d, want 1", reads)
+	}
+	if n := k.Stats().Polls; n > 20 {
+		t.Errorf("%d polls in 100 ms with only a paused, hung-up fd: the loop spun", n)
+	}
+}
