@@ -55,6 +55,7 @@ type dispatchRec struct {
 	event    string
 	state    string // the handler run: event, "_default", or "" when none
 	kind     string
+	cause    string    // the queued item's event when it is not event (a signal's name)
 	item     uint64    // the queued item (0 for synchronous dispatches)
 	flow     uint64    // flow arrow ID; 0: none
 	flowFrom int64     // when the arrow starts (the post, or the call)
@@ -141,18 +142,24 @@ func (r *TraceRecorder) begin(ev *Event, s, src *Session, event, state string, a
 		start: now, depth: tok, args: appendArgs(d.args[:0], args), ev: ev,
 	}
 	switch {
-	case tok == 0 && k.cur != nil && k.cur.id != r.lastLinked:
-		// The first dispatch of the queued item being run: an arrow
-		// from its post (or its timer's setting) to here.
+	case tok == 0 && k.cur != nil:
+		// A dispatch of the queued item being run (a signal has one per
+		// watcher, a stop a _stop per session): the first gets an arrow
+		// from the item's post (or its timer's setting).
 		it := k.cur
-		r.lastLinked = it.id
 		d.kind, d.item = it.kind.String(), it.id
-		d.flow, d.flowFrom, d.from = 2*it.id, it.enq, it.src.id
+		if it.event != event {
+			d.cause = it.event
+		}
 		d.wait = now - it.enq
 		if it.kind == kindAlarm {
 			d.late = now - it.due
 		}
-		r.name(it.src)
+		if it.id != r.lastLinked {
+			r.lastLinked = it.id
+			d.flow, d.flowFrom, d.from = 2*it.id, it.enq, it.src.id
+			r.name(it.src)
+		}
 	case mode == modeCall:
 		d.kind = "call"
 	case mode == modeQueued:
@@ -351,14 +358,15 @@ func appendArg(b []byte, a any) []byte {
 // Dispatch is one recorded dispatch.
 type Dispatch struct {
 	Seq         uint64        `json:"seq"`          // 1 for the first dispatch recorded
-	Kind        string        `json:"kind"`         // post, alarm, signal, stop, call, io or mgmt (_start, _stop, _child...)
+	Kind        string        `json:"kind"`         // what caused it: a queued post, alarm, signal or stop; a call; io readiness; mgmt (_start, _child... outside those)
 	Session     SessionID     `json:"session"`      // the session that ran it
 	SessionName string        `json:"session_name"` // "session 3 (alias)": every alias it was seen with
 	Sender      SessionID     `json:"sender"`       // SENDER (0: the kernel)
 	SenderName  string        `json:"sender_name"`
 	Event       string        `json:"event"`
-	State       string        `json:"state"` // the handler run: Event, "_default", or "" when the session had none
-	Args        string        `json:"args"`  // a short summary
+	Cause       string        `json:"cause,omitempty"` // the queued item's event when not Event: the signal (ZOMBIE) behind a watcher's event or a _stop
+	State       string        `json:"state"`           // the handler run: Event, "_default", or "" when the session had none
+	Args        string        `json:"args"`            // a short summary
 	Item        uint64        `json:"item,omitempty"`
 	Depth       int           `json:"depth"` // 0 for a queued event, more for calls made from handlers
 	Start       time.Time     `json:"start"`
@@ -389,7 +397,7 @@ func (r *TraceRecorder) Dispatches(n int) []Dispatch {
 	for i, d := range recs {
 		out[i] = Dispatch{
 			Seq: d.seq, Kind: d.kind, Session: d.session, SessionName: r.nameOf(d.session),
-			Sender: d.sender, SenderName: r.nameOf(d.sender), Event: d.event, State: d.state,
+			Sender: d.sender, SenderName: r.nameOf(d.sender), Event: d.event, Cause: d.cause, State: d.state,
 			Args: string(d.args), Item: d.item, Depth: d.depth,
 			Start: r.epoch.Add(time.Duration(d.start)), Wait: time.Duration(d.wait),
 			Late: time.Duration(d.late), Handler: time.Duration(d.end - d.start), Panicked: d.panicked,
@@ -465,6 +473,9 @@ func (r *TraceRecorder) WriteTo(w io.Writer) (int64, error) {
 		args := map[string]any{"sender": r.nameOf(d.sender), "args": string(d.args), "depth": d.depth, "seq": d.seq}
 		if d.state != d.event {
 			args["state"] = d.state
+		}
+		if d.cause != "" {
+			args["cause"] = d.cause
 		}
 		if d.item != 0 {
 			args["item"] = d.item

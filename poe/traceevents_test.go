@@ -392,3 +392,47 @@ func TestTraceAllocs(t *testing.T) {
 		}
 	}
 }
+
+// A signal reaches each watcher in its own dispatch, all of kind signal
+// and of the same item; one arrow goes from the signal to the first.
+func TestTraceSignalWatchers(t *testing.T) {
+	rec := NewTraceRecorder(0)
+	k := NewKernel(&Options{Recorder: rec})
+	for i := 0; i < 2; i++ {
+		k.Create(Spec{Inline: map[string]Handler{
+			"_start": func(e *Event) any { e.Kernel.Sig("HELLO", "got"); return nil },
+			"got":    func(e *Event) any { e.Kernel.Sig("HELLO", ""); return nil },
+		}})
+	}
+	if err := k.Signal(k, "HELLO", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var got []Dispatch
+	for _, d := range rec.Dispatches(0) {
+		if d.Event == "got" {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 2 || got[0].Kind != "signal" || got[1].Kind != "signal" || got[0].Item == 0 || got[0].Item != got[1].Item ||
+		got[0].Session == got[1].Session || got[0].Args != "HELLO x" {
+		t.Fatalf("%+v", got)
+	}
+	var buf bytes.Buffer
+	rec.WriteTo(&buf)
+	var tf traceFile
+	if err := json.Unmarshal(buf.Bytes(), &tf); err != nil {
+		t.Fatal(err)
+	}
+	flows := 0
+	for _, e := range tf.TraceEvents {
+		if e.Ph == "f" && e.ID == 2*got[0].Item {
+			flows++
+		}
+	}
+	if flows != 1 {
+		t.Fatalf("%d arrows to the signal's dispatches", flows)
+	}
+}
