@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,6 +235,37 @@ print Dumper($ret), "\n";`
 		out, err := exec.Command("perl", "-I"+lib, "-e", script, strconv.Itoa(p.port)).CombinedOutput()
 		if got := strings.TrimSpace(string(out)); err != nil || got != `{'hello' => 'There'}` {
 			t.Fatalf("ClientLite %d: %q, %v", i, got, err)
+		}
+	}
+	p.stop(t)
+}
+
+var pageLine = regexp.MustCompile(`kernel page on (http://\S+)`)
+
+// TestPulseKernelPage: -http serves the kernel peek; its JSON shows the
+// parent's sessions.
+func TestPulseKernelPage(t *testing.T) {
+	p := startPulse(t, "-processes", "2", "-http", "127.0.0.1:0")
+	var url string
+	p.mu.Lock()
+	for _, l := range p.out {
+		if m := pageLine.FindStringSubmatch(l); m != nil {
+			url = m[1]
+		}
+	}
+	p.mu.Unlock()
+	if url == "" {
+		t.Fatal("no kernel page address printed")
+	}
+	resp, err := http.Get(url + "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`"Service"`, `"IKC"`, "waste_time"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("kernel JSON lacks %s:\n%s", want, body)
 		}
 	}
 	p.stop(t)
