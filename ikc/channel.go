@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/poe-go/poe/ikc/freezer"
@@ -66,11 +67,35 @@ type channel struct {
 	closed     bool
 	remoteID   string
 	frameBuf   []byte
-	// encBuf and encHash are write's scratch (Storable freezer): the
-	// image is encoded in place, then copied once into the frame.
+	// encBuf, encHash and putRec are write's scratch (Storable freezer):
+	// the image is encoded after room for the frame header, which is
+	// then written just before it; the driver copies the frame.
 	encBuf  []byte
 	encHash storable.Hash
+	putRec  filter.Bytes
+	// msg is input's scratch: every frame decodes into it.
+	msg decodedMessage
 }
+
+// frameThawer is the Reference filter's serializer for a Storable
+// channel: one Decoder reused for every frame, since input has converted
+// a frame's values (FromValue, strings) before the next one is thawed.
+type frameThawer struct {
+	freezer.Storable
+	dec storable.Decoder
+}
+
+// Thaw decodes one frame payload; the value is valid until the next Thaw.
+func (t *frameThawer) Thaw(p []byte) (any, error) {
+	v, err := t.dec.Decode(p)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// frameHeaderRoom: the most a frame header takes (20 digits and a NUL).
+const frameHeaderRoom = 21
 
 // startChannel creates the channel session for a connected socket. It
 // must run on the kernel's goroutine.
@@ -180,7 +205,7 @@ func (c *channel) input(e *poe.Event) any {
 		}
 		return nil
 	}
-	msg, err := DecodeMessage(storableValue(e.Arg(poe.ARG0)))
+	msg, err := c.msg.decode(storableValue(e.Arg(poe.ARG0)))
 	if msg == nil {
 		// Not a hash: Perl dies (p5); we drop the connection (16 #1).
 		c.fail("read", 0, fmt.Sprintf("bad frame: %v", err))
@@ -205,8 +230,12 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
 		pid = res.RemotePID
 	}
 	c.rw.SetOutputFilter(filter.NewStream(filter.StreamOptions{}))
+	var ser filter.Serializer = filter.FreezerSerializer{Freezer: res.Freezer}
+	if st, ok := res.Freezer.(freezer.Storable); ok {
+		ser = &frameThawer{Storable: st, dec: storable.Decoder{Options: st.Options}}
+	}
 	ref, err := filter.NewReference(filter.ReferenceOptions{
-		Serializer: filter.FreezerSerializer{Freezer: res.Freezer},
+		Serializer: ser,
 		MaxBuffer:  c.cfg.maxFrame,
 	})
 	if err != nil {
@@ -257,13 +286,20 @@ func (c *channel) write(m *Message) error {
 		// Same bytes as FreezeMessage (Storable.Freeze is storable.Marshal
 		// of the *storable.Hash), without the per-message hash and buffer.
 		c.encHash.Entries = m.appendEntries(c.encHash.Entries[:0])
-		img, err := storable.AppendEncode(c.encBuf[:0], &c.encHash)
+		var room [frameHeaderRoom]byte
+		img, err := storable.AppendEncode(append(c.encBuf[:0], room[:]...), &c.encHash)
 		clear(c.encHash.Entries) // drop references to the message
 		if err != nil {
 			return err
 		}
 		c.encBuf = img
-		c.rw.Put(freezer.AppendFrame(make([]byte, 0, len(img)+12), img))
+		hdr := strconv.AppendInt(room[:0], int64(len(img)-frameHeaderRoom), 10)
+		hdr = append(hdr, 0)
+		start := frameHeaderRoom - len(hdr)
+		copy(img[start:], hdr)
+		c.putRec.B = img[start:]
+		c.rw.Put(&c.putRec)
+		c.putRec.B = nil
 		return nil
 	}
 	payload, err := FreezeMessage(c.fz, m)

@@ -169,12 +169,21 @@ func (m *Message) WantList() bool { return perlTrueValue(m.WantArray) }
 // addressed to the empty specifier and replies with the check-phase error
 // for the empty session name ("is not available for remote kernels").
 func DecodeMessage(v storable.Value) (*Message, error) {
+	if _, ok := v.(*storable.Hash); !ok {
+		return nil, &MessageError{Err: fmt.Errorf("%w (a %s)", ErrNotHash, kindOf(v))}
+	}
+	// One allocation for the message, its addresses and key order.
+	return new(decodedMessage).decode(v)
+}
+
+// decode is DecodeMessage into x, which it resets first: a channel reuses
+// one for every frame (the message is done with when receive returns).
+func (x *decodedMessage) decode(v storable.Value) (*Message, error) {
 	h, ok := v.(*storable.Hash)
 	if !ok {
 		return nil, &MessageError{Err: fmt.Errorf("%w (a %s)", ErrNotHash, kindOf(v))}
 	}
-	// One allocation for the message and its key order (up to 4 keys).
-	x := &decodedMessage{}
+	*x = decodedMessage{}
 	m := &x.m
 	if len(h.Entries) <= len(x.keys) {
 		m.KeyOrder = x.keys[:0:len(h.Entries)]
@@ -223,9 +232,11 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 				continue
 			}
 			if e.Key == KeyRSVP {
-				m.RSVP = &a
+				x.rsvp = a
+				m.RSVP = &x.rsvp
 			} else {
-				m.From = &a
+				x.from = a
+				m.From = &x.from
 			}
 		case KeyWantArray:
 			m.WantArray = e.Value
@@ -243,8 +254,9 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 
 // decodedMessage is what DecodeMessage allocates at once.
 type decodedMessage struct {
-	m    Message
-	keys [4]string
+	m          Message
+	rsvp, from Address
+	keys       [4]string
 }
 
 // Encode returns the message as the hash to freeze. Keys are written in

@@ -63,6 +63,12 @@ func (d *decoder) boxInt(i int64) Value {
 	if i >= 0 && i < 256 {
 		return Int(i) // the runtime boxes these without allocating
 	}
+	if a := d.arena; a != nil && int(a.ni) < len(a.ints) {
+		a.ints[a.ni] = i
+		p := unsafe.Pointer(&a.ints[a.ni])
+		a.ni++
+		return makeIface(intTab, p)
+	}
 	if len(d.intSlab) == cap(d.intSlab) {
 		d.intSlab = make([]int64, 0, slabSize(d.intUsed, (len(d.s)-d.pos)/2))
 	}

@@ -18,14 +18,24 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{0x05, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00})
 	f.Add([]byte{0x05, 0x0b, 0x04, 0x04, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00})
+	// One Decoder across inputs, as a connection uses it: whatever the
+	// previous input left in its arena, it must agree with Decode.
+	reused := &Decoder{Options: DecodeOptions{MaxDepth: 200}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := DecodeOptions{MaxDepth: 200}.Decode(data)
+		rv, rerr := reused.Decode(data)
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("Decode error %v, Decoder.Decode error %v", err, rerr)
+		}
 		if err != nil {
 			return
 		}
 		b1, err := Encode(v)
 		if err != nil {
 			t.Fatalf("Encode of a decoded value failed: %v", err)
+		}
+		if rb, err := Encode(rv); err != nil || !bytes.Equal(rb, b1) {
+			t.Fatalf("Decoder.Decode differs from Decode (%v):\n% x\n% x", err, rb, b1)
 		}
 		v2, err := Decode(b1)
 		if err != nil {
