@@ -62,6 +62,9 @@ func (e *MessageError) Unwrap() error { return e.Err }
 type Address struct {
 	Specifier
 	raw storable.Value // *storable.Hash, Bytes or String as received; nil when built
+	// rawSpec is what raw parses to: Value compares it with Specifier
+	// instead of parsing raw again for every message.
+	rawSpec Specifier
 }
 
 // NewAddress returns the hash form of a specifier.
@@ -70,11 +73,11 @@ func NewAddress(s Specifier) Address { return Address{Specifier: s} }
 // StringAddress returns the string form: text is sent verbatim (a Perl
 // receiver parses it with the 9.1 grammar). It must be a valid specifier.
 func StringAddress(text string) (Address, error) {
-	s, err := ParseSpecifier(text)
+	s, raw, err := parseSpecifierValue(text)
 	if err != nil {
 		return Address{}, err
 	}
-	return Address{Specifier: s, raw: textValue(text)}, nil
+	return Address{Specifier: s, raw: raw, rawSpec: s}, nil
 }
 
 // AddressFromValue reads an address from a message value (string or hash).
@@ -83,7 +86,7 @@ func AddressFromValue(v storable.Value) (Address, error) {
 	if err != nil {
 		return Address{}, err
 	}
-	return Address{Specifier: s, raw: v}, nil
+	return Address{Specifier: s, raw: v, rawSpec: s}, nil
 }
 
 // IsString reports whether the address will be written in string form.
@@ -100,10 +103,8 @@ func (a Address) IsString() bool {
 // plus state and args when not empty (ClientLite's from has no state key;
 // numeric sessions are written as integers, as Perl does).
 func (a Address) Value() storable.Value {
-	if a.raw != nil {
-		if s, err := SpecifierFromValue(a.raw); err == nil && s == a.Specifier {
-			return a.raw
-		}
+	if a.raw != nil && a.rawSpec == a.Specifier {
+		return a.raw
 	}
 	h := &storable.Hash{Entries: make([]storable.Entry, 0, 4)}
 	h.Entries = append(h.Entries,

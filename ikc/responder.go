@@ -76,6 +76,11 @@ type Responder struct {
 	callbacks map[string]func(any)     // reply state -> Go callback
 	cbSeq     int
 	shut      bool
+
+	// Per-message scratch and caches of the receive and send paths.
+	arg1      [1]any              // receive's args of a plain request
+	names1    map[string]any      // session name -> itself boxed
+	fromAddrs map[string]*Address // session name -> its from (fromAddress)
 }
 
 var registry = struct {
@@ -112,6 +117,8 @@ func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 		receipts:  map[string]*subscription{},
 		callbacks: map[string]func(any){},
 		thunks:    map[string]*poe.Session{},
+		names1:    map[string]any{},
+		fromAddrs: map[string]*Address{},
 	}
 	if opts != nil && opts.Logger != nil {
 		r.log = opts.Logger
@@ -480,20 +487,20 @@ func (r *Responder) hasMonitor(op, name string) bool {
 // ---------------------------------------------------------------------
 // Sending (10.8)
 
-// routes returns the IDs a kernel part selects, or an error text.
-func (r *Responder) routes(kernel string) ([]string, string) {
+// routes appends the IDs a kernel part selects to dst, or returns an
+// error text.
+func (r *Responder) routes(dst []string, kernel string) ([]string, string) {
 	switch kernel {
 	case "*":
-		ids := append([]string{r.kernelID}, r.Kernels()...)
-		return ids, ""
+		return append(append(dst, r.kernelID), r.Kernels()...), ""
 	case "":
 		if r.defKernel == "" {
 			return nil, fmt.Sprintf("%d: Not connected to any foreign kernels.", os.Getpid())
 		}
-		return []string{r.defKernel}, ""
+		return append(dst, r.defKernel), ""
 	}
 	if id, ok := r.names[kernel]; ok {
-		return []string{id}, ""
+		return append(dst, id), ""
 	}
 	return nil, fmt.Sprintf("%d: Unknown kernel '%s'.", os.Getpid(), kernel)
 }
@@ -506,11 +513,26 @@ func (r *Responder) fromFor(s *poe.Session) *Address {
 	}
 	for _, n := range r.sessionNames(s) {
 		if len(r.published[n]) > 0 {
-			a := NewAddress(Specifier{Kernel: r.kernelID, Session: n, State: proxyState})
-			return &a
+			return r.fromAddress(n)
 		}
 	}
 	return nil
+}
+
+// fromAddress returns the from of session name n, its hash built once
+// (the same bytes NewAddress(...).Value() gives). Read-only: shared by
+// every message that session sends.
+func (r *Responder) fromAddress(n string) *Address {
+	if a := r.fromAddrs[n]; a != nil {
+		return a
+	}
+	if len(r.fromAddrs) >= 256 {
+		clear(r.fromAddrs)
+	}
+	a := NewAddress(Specifier{Kernel: r.kernelID, Session: n, State: proxyState})
+	a.raw, a.rawSpec = a.Value(), a.Specifier
+	r.fromAddrs[n] = &a
+	return &a
 }
 
 // send routes m (filling its from for behalf when it has none) and
@@ -528,7 +550,8 @@ func (r *Responder) send(m *Message, behalf *poe.Session) (int, error) {
 	if m.From == nil && !m.IsError {
 		m.From = r.fromFor(behalf)
 	}
-	ids, errText := r.routes(to.Kernel)
+	var one [1]string
+	ids, errText := r.routes(one[:0], to.Kernel)
 	if errText != "" {
 		r.inform("error", "*", false, "resolve", errText)
 		return 0, fmt.Errorf("%w: %s", ErrUnknownKernel, errText)
@@ -744,13 +767,14 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 	if r.shut {
 		return
 	}
-	errorsTo := NewAddress(Specifier{Kernel: rid, Session: ResponderAlias, State: "remote_error"})
 	to := msg.Event.Specifier
-	var rkernel storable.Value = goString(to.Kernel)
-	var me *MessageError
-	if errors.As(decodeErr, &me) && me.Key == KeyEvent {
-		to = Specifier{}
-		rkernel = storable.Undef{}
+	badEvent := false
+	if decodeErr != nil {
+		var me *MessageError
+		if errors.As(decodeErr, &me) && me.Key == KeyEvent {
+			to = Specifier{}
+			badEvent = true
+		}
 	}
 	fail := func(phase, text string) {
 		text = strings.TrimSuffix(text, "\n") + ".  Request " + to.String()
@@ -768,6 +792,11 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 		if msg.IsError {
 			return
 		}
+		var rkernel storable.Value = goString(to.Kernel)
+		if badEvent {
+			rkernel = storable.Undef{}
+		}
+		errorsTo := NewAddress(Specifier{Kernel: rid, Session: ResponderAlias, State: "remote_error"})
 		reply := &Message{
 			Event:   errorsTo,
 			Params:  storable.NewArray(goString(text), rkernel, goString(phase)),
@@ -799,7 +828,9 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 			args[i] = FromValue(v)
 		}
 	} else {
-		args = []any{FromValue(msg.Params)}
+		args = r.arg1[:1:1]
+		args[0] = FromValue(msg.Params)
+		defer func() { r.arg1[0] = nil }()
 	}
 
 	key := rsvpKey(to)
@@ -879,6 +910,20 @@ func listOf(v any) []any {
 	return []any{v}
 }
 
+// boxedName returns name as an any for AliasResolve, boxed once per name
+// (session names of incoming requests repeat).
+func (r *Responder) boxedName(name string) any {
+	if v, ok := r.names1[name]; ok {
+		return v
+	}
+	if len(r.names1) >= 256 {
+		clear(r.names1)
+	}
+	var v any = name
+	r.names1[name] = v
+	return v
+}
+
 // resolveSession finds a local session by alias or numeric ID.
 func (r *Responder) resolveSession(name string) *poe.Session {
 	if name == "" {
@@ -895,7 +940,7 @@ func (r *Responder) resolveSession(name string) *poe.Session {
 		}
 		return s
 	}
-	s := r.k.AliasResolve(name)
+	s := r.k.AliasResolve(r.boxedName(name))
 	if s == nil || s.IsKernel() {
 		return nil
 	}

@@ -74,14 +74,32 @@ func ParseSpecifier(s string) (Specifier, error) {
 	if s == "" || s == "0" {
 		return Specifier{}, fmt.Errorf("%w: %q", ErrBadSpecifier, s)
 	}
-	if sp, ok := specCache.get(s); ok {
-		return sp, nil
+	sp, _, err := parseSpecifierValue(s)
+	return sp, err
+}
+
+// parseSpecifierValue is ParseSpecifier that also returns s as a message
+// value (textValue), boxed once per cached specifier, not per message.
+func parseSpecifierValue(s string) (Specifier, storable.Value, error) {
+	if s == "" || s == "0" {
+		return Specifier{}, nil, fmt.Errorf("%w: %q", ErrBadSpecifier, s)
+	}
+	if c, ok := specCache.get(s); ok {
+		return c.sp, c.raw, nil
 	}
 	sp, err := parseSpecifier(s)
-	if err == nil {
-		specCache.put(s, sp)
+	if err != nil {
+		return sp, nil, err
 	}
-	return sp, err
+	raw := textValue(s)
+	specCache.put(s, cachedSpecifier{sp, raw})
+	return sp, raw, nil
+}
+
+// cachedSpecifier is a specCache entry.
+type cachedSpecifier struct {
+	sp  Specifier
+	raw storable.Value
 }
 
 // specCache remembers recent successful parses: every message carries its
@@ -94,7 +112,7 @@ var specCache = newSpecifierCache()
 const specCacheMax = 1024
 
 type specifierCache struct {
-	m atomic.Pointer[sync.Map] // string -> Specifier
+	m atomic.Pointer[sync.Map] // string -> cachedSpecifier
 	n atomic.Int64             // entries stored in m (approximately)
 }
 
@@ -104,14 +122,14 @@ func newSpecifierCache() *specifierCache {
 	return c
 }
 
-func (c *specifierCache) get(s string) (Specifier, bool) {
+func (c *specifierCache) get(s string) (cachedSpecifier, bool) {
 	if v, ok := c.m.Load().Load(s); ok {
-		return v.(Specifier), true
+		return v.(cachedSpecifier), true
 	}
-	return Specifier{}, false
+	return cachedSpecifier{}, false
 }
 
-func (c *specifierCache) put(s string, sp Specifier) {
+func (c *specifierCache) put(s string, sp cachedSpecifier) {
 	if c.n.Add(1) > specCacheMax {
 		c.m.Store(new(sync.Map))
 		c.n.Store(1)

@@ -186,8 +186,16 @@ func goString(s string) storable.Value {
 // map[string]any, references to scalars their scalar, blessed references
 // storable.Object (see storable.UnmarshalValue).
 func FromValue(v storable.Value) any {
-	if v == nil {
+	// Scalars as UnmarshalValue converts them, without its machinery.
+	switch x := v.(type) {
+	case nil, storable.Undef:
 		return nil
+	case storable.Int:
+		return int64(x)
+	case storable.Bytes:
+		return string(x)
+	case storable.String:
+		return string(x)
 	}
 	var out any
 	if err := storable.UnmarshalValue(v, &out); err != nil {
