@@ -136,6 +136,19 @@ type Lite struct {
 	seq      int    // next response<N>
 	queue    []*Message
 	frameBuf []byte
+
+	// Per-request scratch, so that a request allocates little: the raw
+	// connection for alive, the last target, the from address (its hash
+	// built once), the encoder's hash, and one Decoder and message for
+	// the answers (Storable), each done with before the next frame.
+	rc       syscall.RawConn
+	lastSpec string
+	lastTo   Address
+	from     *Address
+	encHash  storable.Hash
+	encBuf   []byte
+	dec      storable.Decoder
+	msg      decodedMessage
 }
 
 // DialLite connects to an IKC server and runs the handshake. It returns
@@ -222,7 +235,7 @@ func (l *Lite) drop() error {
 		return nil
 	}
 	err := l.conn.Close()
-	l.conn, l.br, l.fr = nil, nil, nil
+	l.conn, l.br, l.fr, l.rc = nil, nil, nil, nil
 	l.queue = nil
 	return err
 }
@@ -308,6 +321,9 @@ func (l *Lite) connect(ctx context.Context) error {
 	conn.SetDeadline(time.Time{})
 	l.conn, l.br = conn, br
 	l.fr = freezer.NewReader(br, l.opts.MaxFrame)
+	if sc, ok := conn.(syscall.Conn); ok {
+		l.rc, _ = sc.SyscallConn()
+	}
 	l.fz = res.Freezer
 	l.queue = nil
 	if res.IKC0 {
@@ -402,17 +418,12 @@ func (l *Lite) alive() bool {
 	if l.br.Buffered() > 0 {
 		return true
 	}
-	sc, ok := l.conn.(syscall.Conn)
-	if !ok {
+	if l.rc == nil {
 		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
 	}
 	open := true
 	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
+	err := l.rc.Read(func(fd uintptr) bool {
 		n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
@@ -427,6 +438,10 @@ func (l *Lite) alive() bool {
 // target expands a specifier the way ClientLite does: without "poe:" it
 // becomes poe://<remote kernel>/<spec>. It must name a session and a state.
 func (l *Lite) target(spec string) (Address, error) {
+	if spec == l.lastSpec && spec != "" {
+		return l.lastTo, nil
+	}
+	orig := spec
 	if !strings.HasPrefix(spec, "poe:") {
 		spec = "poe://" + l.remote + "/" + spec
 	}
@@ -437,6 +452,7 @@ func (l *Lite) target(spec string) (Address, error) {
 	if a.Session == "" || a.State == "" {
 		return Address{}, fmt.Errorf("%w: %s", ErrNoState, spec)
 	}
+	l.lastSpec, l.lastTo = orig, a
 	return a, nil
 }
 
@@ -460,8 +476,12 @@ func (l *Lite) request(spec string, args []any) (*Message, error) {
 			return nil, err
 		}
 	}
-	from := NewAddress(Specifier{Kernel: l.opts.Name, Session: liteSession})
-	return &Message{Event: to, Params: params, From: &from}, nil
+	if l.from == nil {
+		a := NewAddress(Specifier{Kernel: l.opts.Name, Session: liteSession})
+		a.raw, a.rawSpec = a.Value(), a.Specifier
+		l.from = &a
+	}
+	return &Message{Event: to, Params: params, From: l.from}, nil
 }
 
 // nextRSVP returns the next {kernel: name, session: IKCLite, state:
@@ -482,14 +502,12 @@ func (l *Lite) send(ctx context.Context, m *Message) error {
 				return err
 			}
 		}
-		payload, err := FreezeMessage(l.fz, m)
-		if err != nil {
+		if err := l.frame(m); err != nil {
 			return err
 		}
-		l.frameBuf = freezer.AppendFrame(l.frameBuf[:0], payload)
 		l.conn.SetWriteDeadline(l.deadline(ctx))
 		stop := watch(ctx, l.conn)
-		_, err = l.conn.Write(l.frameBuf)
+		_, err := l.conn.Write(l.frameBuf)
 		stop()
 		if err == nil {
 			l.conn.SetWriteDeadline(time.Time{})
@@ -500,6 +518,46 @@ func (l *Lite) send(ctx context.Context, m *Message) error {
 			return ioErr(ctx, "sending to "+l.remote, err)
 		}
 	}
+}
+
+// frame puts m's frame in l.frameBuf.
+func (l *Lite) frame(m *Message) error {
+	if _, ok := l.fz.(freezer.Storable); ok {
+		// As channel.write: encoded after room for the header.
+		l.encHash.Entries = m.appendEntries(l.encHash.Entries[:0])
+		var room [frameHeaderRoom]byte
+		img, err := storable.AppendEncode(append(l.encBuf[:0], room[:]...), &l.encHash)
+		clear(l.encHash.Entries)
+		if err != nil {
+			return err
+		}
+		hdr := strconv.AppendInt(room[:0], int64(len(img)-frameHeaderRoom), 10)
+		hdr = append(hdr, 0)
+		start := frameHeaderRoom - len(hdr)
+		copy(img[start:], hdr)
+		l.encBuf, l.frameBuf = img, img[start:]
+		return nil
+	}
+	payload, err := FreezeMessage(l.fz, m)
+	if err != nil {
+		return err
+	}
+	l.frameBuf = freezer.AppendFrame(l.frameBuf[:0], payload)
+	return nil
+}
+
+// thaw decodes an answer. A Storable one goes into l.msg and l.dec, valid
+// until the next thaw; keep is true when it must outlive that (queued):
+// then it is thawed into memory of its own.
+func (l *Lite) thaw(payload []byte, keep bool) (*Message, error) {
+	if _, ok := l.fz.(freezer.Storable); ok && !keep {
+		v, err := l.dec.Decode(payload)
+		if err != nil {
+			return nil, err
+		}
+		return l.msg.decode(v)
+	}
+	return ThawMessage(l.fz, payload)
 }
 
 // wait reads messages until one addressed to session/state arrives and
@@ -515,7 +573,7 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 	if l.conn == nil {
 		return nil, fmt.Errorf("%w (waiting for %s/%s)", ErrConnClosed, session, state)
 	}
-	what := "waiting for response poe://" + l.opts.Name + "/" + session + "/" + state
+	what := func() string { return "waiting for response poe://" + l.opts.Name + "/" + session + "/" + state }
 	conn := l.conn
 	conn.SetReadDeadline(l.deadline(ctx))
 	defer conn.SetReadDeadline(time.Time{})
@@ -531,9 +589,9 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
 				return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
 			}
-			return nil, ioErr(ctx, what, err)
+			return nil, ioErr(ctx, what(), err)
 		}
-		m, err := ThawMessage(l.fz, payload)
+		m, err := l.thaw(payload, false)
 		if m == nil {
 			l.drop()
 			return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
@@ -554,6 +612,10 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 			continue
 		}
 		l.log("ikc: lite: kept an answer for later", "event", to.String(), "expecting", session+"/"+state)
+		if m, err = l.thaw(payload, true); m == nil {
+			l.drop()
+			return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
+		}
 		if len(l.queue) >= liteQueueMax {
 			l.queue = l.queue[1:]
 		}
