@@ -225,24 +225,24 @@ func SpecifierFromHash(h *storable.Hash) (Specifier, error) {
 	if h == nil {
 		return Specifier{}, fmt.Errorf("%w: nil hash", ErrBadSpecifier)
 	}
-	var s Specifier
-	for _, f := range [...]struct {
-		key string
-		dst *string
-	}{{"kernel", &s.Kernel}, {"session", &s.Session}, {"state", &s.State}, {"args", &s.Args}} {
-		v, ok := h.Get(f.key)
+	// An array of the parts, not pointers into a Specifier: those made
+	// it escape (one allocation per received address).
+	keys := [...]string{"kernel", "session", "state", "args"}
+	var parts [4]string
+	for i, key := range keys {
+		v, ok := h.Get(key)
 		if !ok {
 			continue
 		}
 		t, ok := storable.Text(v)
 		if !ok {
-			return Specifier{}, fmt.Errorf("%w: %s is a %s, not a string", ErrBadSpecifier, f.key, kindOf(v))
+			return Specifier{}, fmt.Errorf("%w: %s is a %s, not a string", ErrBadSpecifier, key, kindOf(v))
 		}
 		if perlTrue(t) {
-			*f.dst = t
+			parts[i] = t
 		}
 	}
-	return s, nil
+	return Specifier{Kernel: parts[0], Session: parts[1], State: parts[2], Args: parts[3]}, nil
 }
 
 // SpecifierFromValue reads a specifier as it travels in a message: a
