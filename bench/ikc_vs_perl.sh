@@ -8,13 +8,17 @@
 #   COUNT=5 IKC_PERL5LIB=/path/to/lib bench/ikc_vs_perl.sh
 #
 # IKC_PERL5LIB is the directory holding POE/Component/IKC.pm (never part
-# of this repository); without it only the Go column is filled.
+# of this repository); without it only the Go column is filled. KEEP=dir
+# keeps the raw outputs (go.txt, perl.txt) in dir; bench/run-all.sh runs
+# this with KEEP to reuse them in its summary.
 set -euo pipefail
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && KEEP=$(cd "$KEEP" && pwd); fi
 cd "$(dirname "$0")"
 COUNT=${COUNT:-3}
 PERL_DIR=${PERL_DIR:-../../shared/bench/perl}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+[ -z "${KEEP:-}" ] || { rmdir "$tmp"; tmp=$KEEP; trap - EXIT; }
 
 # Throughput and round trips: 1 s each. Connects: 2,000 per run (each
 # leaves a socket in TIME_WAIT; Perl's runs are capped at 1,000). Idle: one
@@ -28,9 +32,13 @@ trap 'rm -rf "$tmp"' EXIT
 have_perl=0
 if [ -n "${IKC_PERL5LIB:-}" ] && PERL5LIB="$IKC_PERL5LIB${PERL5LIB:+:$PERL5LIB}" perl -MPOE::Component::IKC::Server -e1 2>/dev/null; then
 	have_perl=1
-	for i in $(seq "$COUNT"); do
-		PERL5LIB="$IKC_PERL5LIB${PERL5LIB:+:$PERL5LIB}" timeout -k 5 300 perl "$PERL_DIR/ikc.pl"
-	done >"$tmp/perl.txt" 2>"$tmp/perl.err" || { cat "$tmp/perl.err" >&2; exit 1; }
+	failed=0
+	for _ in $(seq "$COUNT"); do
+		PERL5LIB="$IKC_PERL5LIB${PERL5LIB:+:$PERL5LIB}" timeout -k 5 300 perl "$PERL_DIR/ikc.pl" || failed=1
+	done >"$tmp/perl.txt" 2>"$tmp/perl.err"
+	[ "$failed" = 0 ] || { echo "ikc_vs_perl.sh: ikc.pl failed:" >&2; cat "$tmp/perl.err" >&2; exit 1; }
+else
+	echo "ikc_vs_perl.sh: IKC_PERL5LIB unset or without POE::Component::IKC: Go column only" >&2
 fi
 
 # gomed NAME UNIT: median over the Go runs of the value before UNIT

@@ -5,23 +5,32 @@
 #
 #   bench/kernel_vs_perl.sh            # COUNT=3
 #   COUNT=5 bench/kernel_vs_perl.sh
+#   KEEP=dir bench/kernel_vs_perl.sh   # keep the raw outputs (go.txt, perl.txt) in dir
+#
+# bench/run-all.sh runs this with KEEP to reuse the outputs in its summary.
 set -euo pipefail
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && KEEP=$(cd "$KEEP" && pwd); fi
 cd "$(dirname "$0")"
 COUNT=${COUNT:-3}
 PERL_DIR=${PERL_DIR:-../../shared/bench/perl}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+[ -z "${KEEP:-}" ] || { rmdir "$tmp"; tmp=$KEEP; trap - EXIT; }
 
 go test -run '^$' -bench '^Benchmark(YieldChain|PostPingPong|Call|DelaySetFire|AlarmSetRemove|SessionCreateGC|BareLoop)$' \
-	-count "$COUNT" . >"$tmp/go.txt"
+	-count "$COUNT" . >"$tmp/go.txt" 2>"$tmp/go.err" || { cat "$tmp/go.txt" "$tmp/go.err" >&2; exit 1; }
 have_perl=0
 if perl -MPOE -e1 2>/dev/null; then
 	have_perl=1
-	for i in $(seq "$COUNT"); do
+	failed=0
+	for _ in $(seq "$COUNT"); do
 		for mode in yield_chain post_pingpong call_rate timers sessions; do
-			perl "$PERL_DIR/core.pl" "$mode"
+			timeout -k 5 300 perl "$PERL_DIR/core.pl" "$mode" || failed=1
 		done
 	done >"$tmp/perl.txt" 2>"$tmp/perl.err"
+	[ "$failed" = 0 ] || { echo "kernel_vs_perl.sh: core.pl failed:" >&2; cat "$tmp/perl.err" >&2; exit 1; }
+else
+	echo "kernel_vs_perl.sh: no perl -MPOE, Go column only" >&2
 fi
 
 # median NAME FIELD-UNIT: median over the Go runs of the value before UNIT
