@@ -134,6 +134,15 @@ func (s *Server) becomeWorker(e *poe.Event) {
 	k.Sig("TERM", "sig_TERM")
 	k.Sig("USR1", "sig_USR1")
 	k.Sig("USR2", "sig_USR2")
+	// A worker whose parent died (KILLed: no TERM came) stops accepting
+	// instead of serving on as an orphan: a pidfd of the parent becomes
+	// readable when it exits.
+	if ppid := os.Getppid(); ppid == 1 {
+		k.Yield("parent_gone")
+	} else if fd, err := unix.PidfdOpen(ppid, 0); err == nil {
+		s.parentFD = fd
+		k.SelectRead(fd, "parent_gone")
+	}
 	s.vlog("ikc: worker started", "connections", s.remaining)
 	k.Signal(k, "__child")
 }
@@ -146,6 +155,20 @@ func (s *Server) release() {
 		s.held = false
 		s.k.RefcountDecrement(s.sess.ID(), workerHold)
 	}
+	if s.parentFD >= 0 {
+		fd := s.parentFD
+		s.parentFD = -1
+		s.sess.Do(func() { s.k.SelectRead(fd, "") })
+		unix.Close(fd)
+	}
+}
+
+// parent_gone: the parent exited without telling this worker.
+func (s *Server) parentGone(e *poe.Event) any {
+	s.log.Warn("ikc: worker's parent is gone; shutting down", "pid", os.Getpid())
+	s.beginShutdown(e.Kernel)
+	s.release()
+	return nil
 }
 
 // fork: start one worker (ARG0: the last of the initial set).

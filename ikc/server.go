@@ -115,6 +115,7 @@ type Server struct {
 	prefork     bool // this server preforks (parent or worker)
 	isChild     bool // a worker
 	held        bool // a worker holds its session until done
+	parentFD    int  // a worker's pidfd of its parent (-1: none)
 	remaining   int  // worker: connections left to accept
 	children    map[int]*worker
 	failedForks int
@@ -168,7 +169,7 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1}
+	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1, parentFD: -1}
 	role, err := s.listen()
 	if err != nil {
 		s.reportError("listen", err)
@@ -201,8 +202,10 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 				"sig_TERM":   s.sigTERM,
 				"sig_USR1":   s.sigUSR,
 				"sig_USR2":   s.sigUSR,
-				// Go additions: end of the graceful shutdown's wait.
+				// Go additions: end of the graceful shutdown's wait;
+				// a worker's parent exited.
 				"kill_workers": s.killWorkers,
+				"parent_gone":  s.parentGone,
 			}),
 		}})
 	})

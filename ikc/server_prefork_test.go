@@ -566,3 +566,57 @@ func TestServerAddressInUse(t *testing.T) {
 		a.Close()
 	})
 }
+
+// A parent that is KILLed cannot tell its workers; they notice through a
+// pidfd of the parent and shut down instead of serving on as orphans.
+func TestPreforkOrphanedWorkersExit(t *testing.T) {
+	c := scenario{Processes: 3, Connections: 1000}
+	js, _ := json.Marshal(c)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), scenarioEnv+"="+string(js), "GORACE=atexit_sleep_ms=0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var workers []int
+	defer func() {
+		for _, p := range append(workers, cmd.Process.Pid) {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+	}()
+	if line, err := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
+		t.Fatalf("parent said %q, %v", line, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(workers) < 2; time.Sleep(20 * time.Millisecond) {
+		workers = children(cmd.Process.Pid)
+		if time.Now().After(deadline) {
+			t.Fatalf("workers of the parent: %v", workers)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range workers {
+		for alive(p) && !zombie(p) {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker %d still running 10 s after its parent was killed", p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// zombie reports whether pid has exited but not been reaped (orphans are
+// reaped by init or a subreaper, which may take a moment).
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	st, ok, err := parseProcStat(b)
+	return err == nil && ok && st.state == 'Z'
+}
