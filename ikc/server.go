@@ -286,7 +286,8 @@ func (s *Server) Addr() net.Addr {
 // Session returns the server's session (nil for an inert server).
 func (s *Server) Session() *poe.Session { return s.sess }
 
-// Workers returns the PIDs of a prefork parent's workers.
+// Workers returns the PIDs of a prefork parent's workers. Like every
+// Server method but Port and Addr, call it on the kernel's goroutine.
 func (s *Server) Workers() []int {
 	pids := make([]int, 0, len(s.children))
 	for pid := range s.children {
