@@ -2,7 +2,7 @@
 # Every benchmark of bench/ and its Perl counterpart in one run, on one
 # machine, summarised for bench/README.md:
 #
-#   bench/run-all.sh                 # COUNT=5, about 12 minutes on 2 vCPUs
+#   bench/run-all.sh                 # COUNT=5, about 8 minutes on 2 vCPUs
 #   COUNT=3 OUT=/tmp/r bench/run-all.sh
 #   FAMILIES='kernel echo' bench/run-all.sh
 #   IKC_PERL5LIB=<dir holding POE/Component/IKC.pm> bench/run-all.sh
@@ -231,10 +231,10 @@ perlmed() {
 num() {
 	[ -n "$1" ] || { echo "—"; return; }
 	awk -v v="$1" 'BEGIN {
-		s = ""; a = v < 0 ? -v : v
-		if (a >= 1e6) { v /= 1e6; s = "M" } else if (a >= 1e4) { v /= 1e3; s = "k" }
+		s = ""; a = v < 0 ? -v : v; whole = (v == int(v))
+		if (a >= 1e6) { v /= 1e6; s = "M"; whole = 0 } else if (a >= 1e4) { v /= 1e3; s = "k"; whole = 0 }
 		a = v < 0 ? -v : v
-		f = (a >= 100 || v == int(v)) ? "%.0f" : (a >= 10) ? "%.1f" : (a >= 1) ? "%.2f" : "%.3g"
+		f = (a >= 100 || whole) ? "%.0f" : (a >= 10) ? "%.1f" : (a >= 1) ? "%.2f" : "%.3g"
 		printf f s, v }'
 }
 # ns S, rate S: seconds per op as nanoseconds, as ops per second (empty if S is).
@@ -252,7 +252,7 @@ entry() {
 	R="—" V=""
 	[ -n "$g" ] && [ -n "$o" ] || return 0
 	r=$(awk -v g="$g" -v o="$o" -v b="$better" 'BEGIN { printf "%.6g", b == "higher" ? g / o : o / g }')
-	R=$(awk -v r="$r" 'BEGIN { f = (r >= 10) ? "%.0f×" : (r >= 1) ? "%.1f×" : "%.2f×"; printf f, r }')
+	R=$(awk -v r="$r" 'BEGIN { f = (r >= 10) ? "%.0f×" : (r >= 1) ? "%.1f×" : "%.2g×"; printf f, r }')
 	[ -z "$target" ] || V=$(awk -v r="$r" -v t="$target" 'BEGIN { v = (r >= t) ? "met" : "missed"; print v }')
 	printf '{"group": "%s", "workload": "%s", "vs": "%s", "kind": "%s", "go": %s, "other": %s, "unit": "%s", "better": "%s", "ratio": %s, "target": %s}\n' \
 		"$group" "$workload" "$vs" "$kind" "$g" "$o" "$unit" "$better" "$r" "${target:-0}" >>"$tmp/entries"
