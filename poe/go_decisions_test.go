@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"reflect"
 	"sync"
 	"syscall"
 	"testing"
@@ -344,4 +345,42 @@ func TestGoRunAgain(t *testing.T) {
 		"two start", "two tick", "two stop",
 		"three start", "three tick", "three stop",
 	})
+}
+
+// Defer runs at the end of the timeslice, after the batch of events, once
+// per call; what a deferred function defers waits for the next timeslice.
+func TestDeferEndOfTimeslice(t *testing.T) {
+	k := NewKernel(nil)
+	var log []string
+	_, err := k.Create(Spec{Inline: map[string]Handler{
+		"_start": func(e *Event) any {
+			e.Kernel.Yield("a")
+			e.Kernel.Yield("b")
+			return nil
+		},
+		"a": func(e *Event) any {
+			log = append(log, "a")
+			e.Kernel.Defer(func() {
+				log = append(log, "deferred by a")
+				e.Kernel.Defer(func() { log = append(log, "deferred by a deferred") })
+			})
+			return nil
+		},
+		"b": func(e *Event) any {
+			log = append(log, "b")
+			e.Kernel.Yield("c")
+			return nil
+		},
+		"c": func(e *Event) any { log = append(log, "c"); return nil },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a", "b", "deferred by a", "c", "deferred by a deferred"}
+	if !reflect.DeepEqual(log, want) {
+		t.Errorf("order %q, want %q", log, want)
+	}
 }

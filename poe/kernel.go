@@ -74,6 +74,9 @@ type Kernel struct {
 	now        int64 // last clock reading
 	lastFifo   int64
 	freeItems  []*item
+	// deferred runs at the end of the timeslice (Defer); deferring is
+	// the slice being run, kept to reuse its array.
+	deferred, deferring []func()
 
 	// dispatch
 	active        *Session
@@ -342,7 +345,7 @@ func (k *Kernel) timeslice() {
 	} else if t := k.timers.head(); t != nil {
 		timeout = max(0, time.Duration(t.due-k.clock()))
 	}
-	if k.alwaysFds > 0 {
+	if k.alwaysFds > 0 || len(k.deferred) > 0 {
 		timeout = 0
 	}
 	if k.activeFds > 0 || timeout != 0 {
@@ -352,6 +355,29 @@ func (k *Kernel) timeslice() {
 		}
 	}
 	k.dispatchDue()
+	if len(k.deferred) > 0 {
+		k.runDeferred()
+	}
+}
+
+// Defer runs fn on the kernel's goroutine at the end of the current
+// timeslice: after the batch of events and the I/O callbacks, before the
+// loop waits again. Wheels use it to coalesce work per timeslice
+// (ReadWrite writes its output once, after every Put of the batch,
+// without a round trip through the poller). fn runs outside any session:
+// use Session.Do to act as one. Call Defer on the kernel's goroutine.
+func (k *Kernel) Defer(fn func()) { k.deferred = append(k.deferred, fn) }
+
+// runDeferred runs the functions deferred so far; those they defer in
+// turn wait for the next timeslice, so that I/O is never starved.
+func (k *Kernel) runDeferred() {
+	batch := k.deferred
+	k.deferred = k.deferring[:0]
+	for i, fn := range batch {
+		batch[i] = nil
+		fn()
+	}
+	k.deferring = batch[:0]
 }
 
 // dispatchDue runs one batch: every queued item that was due when the

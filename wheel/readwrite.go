@@ -67,6 +67,12 @@ type ReadWrite struct {
 	highMark, lowMark int
 	highState         bool
 	autoFlush         bool
+	// A flush is deferred to the end of the timeslice (poe.Kernel.Defer):
+	// all the Puts of a batch leave in one write, and a socket that takes
+	// it all never has its write watcher resumed.
+	flushDeferred bool
+	deferredFn    func() // w.deferredFlush, bound once
+	flushFn       func() // w.flushAndArm, bound once
 
 	stRead, stWrite string
 	reading         bool // the read watcher is registered
@@ -127,6 +133,7 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 		highMark: o.HighMark, lowMark: o.LowMark, autoFlush: o.AutoFlush,
 		drv: o.Driver,
 	}
+	w.deferredFn, w.flushFn = w.deferredFlush, w.flushAndArm
 	switch {
 	case o.Filter != nil:
 		w.inFilter, w.outFilter = o.Filter, o.Filter
@@ -354,9 +361,30 @@ func (w *ReadWrite) queued(was int) {
 			if w.outOctets > 0 && w.writing && !w.closed {
 				w.k.SelectResumeWrite(w.out.fd)
 			}
-		} else {
-			w.k.SelectResumeWrite(w.out.fd)
+		} else if !w.flushDeferred {
+			w.flushDeferred = true
+			w.k.Defer(w.deferredFn)
 		}
+	}
+}
+
+// deferredFlush is the end-of-timeslice flush queued by Put.
+func (w *ReadWrite) deferredFlush() {
+	w.flushDeferred = false
+	if !w.closed {
+		w.owner.Do(w.flushFn)
+	}
+}
+
+// flushAndArm writes what the socket takes now and leaves the rest to the
+// write watcher.
+func (w *ReadWrite) flushAndArm() {
+	if w.drv.OutOctets() == 0 {
+		return
+	}
+	w.flush()
+	if w.outOctets > 0 && w.writing && !w.closed {
+		w.k.SelectResumeWrite(w.out.fd)
 	}
 }
 
