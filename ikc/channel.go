@@ -150,7 +150,7 @@ func (c *channel) start(e *poe.Event) any {
 		KernelID:     c.r.kernelID,
 		Names:        c.cfg.names,
 		Freezers:     c.cfg.freezers,
-		PID:          os.Getpid(),
+		PID:          processID,
 		Dialect:      c.cfg.dialect,
 		MaxLine:      c.cfg.maxLine,
 		Timeout:      c.cfg.timeout,
@@ -388,3 +388,7 @@ func (c *channel) close() {
 		c.r.unregister(c.remoteID)
 	}
 }
+
+// processID is this process's PID, announced in every handshake; read
+// once, as os.Getpid is a system call each time.
+var processID = os.Getpid()

@@ -339,7 +339,7 @@ func (l *Lite) handshake(conn net.Conn) (*Result, *bufio.Reader, error) {
 	cn, err := NewClientNegotiator(Config{
 		Names:    []string{l.opts.Name},
 		Freezers: []string{l.opts.Serializer},
-		PID:      os.Getpid(),
+		PID:      processID,
 		Dialect:  l.dialect,
 		Timeout:  -1, // the connection deadline bounds it
 	})
