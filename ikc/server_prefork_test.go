@@ -431,9 +431,11 @@ func children(pid int) []int {
 	return out
 }
 
-func TestPreforkTermLeavesNothing(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "pulse.sock")
-	c := scenario{Processes: 3, Connections: 5, Unix: sock}
+// subprocessParent runs scenario c as a prefork parent in a child
+// process, waits until it is listening and has two workers, and kills
+// whatever is left of them when the test ends.
+func subprocessParent(t *testing.T, c scenario) (*exec.Cmd, []int) {
+	t.Helper()
 	js, _ := json.Marshal(c)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), scenarioEnv+"="+string(js), "GORACE=atexit_sleep_ms=0")
@@ -445,29 +447,34 @@ func TestPreforkTermLeavesNothing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
 	var workers []int
-	defer func() {
+	t.Cleanup(func() {
 		for _, p := range append(workers, cmd.Process.Pid) {
 			syscall.Kill(p, syscall.SIGKILL)
 		}
-	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if !strings.HasPrefix(line, "ready") {
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
 		t.Fatalf("parent said %q, %v", line, err)
-	}
-	go func() { exited <- cmd.Wait() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pid, err := askPID(ctx, 0, sock)
-	if err != nil {
-		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(20 * time.Second); len(workers) < 2; time.Sleep(20 * time.Millisecond) {
 		workers = children(cmd.Process.Pid)
 		if time.Now().After(deadline) {
 			t.Fatalf("workers of the parent: %v", workers)
 		}
+	}
+	return cmd, workers
+}
+
+func TestPreforkTermLeavesNothing(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "pulse.sock")
+	cmd, workers := subprocessParent(t, scenario{Processes: 3, Connections: 5, Unix: sock})
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pid, err := askPID(ctx, 0, sock)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if pid == cmd.Process.Pid {
 		t.Error("the parent served")
@@ -570,33 +577,7 @@ func TestServerAddressInUse(t *testing.T) {
 // A parent that is KILLed cannot tell its workers; they notice through a
 // pidfd of the parent and shut down instead of serving on as orphans.
 func TestPreforkOrphanedWorkersExit(t *testing.T) {
-	c := scenario{Processes: 3, Connections: 1000}
-	js, _ := json.Marshal(c)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), scenarioEnv+"="+string(js), "GORACE=atexit_sleep_ms=0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var workers []int
-	defer func() {
-		for _, p := range append(workers, cmd.Process.Pid) {
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-	}()
-	if line, err := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
-		t.Fatalf("parent said %q, %v", line, err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); len(workers) < 2; time.Sleep(20 * time.Millisecond) {
-		workers = children(cmd.Process.Pid)
-		if time.Now().After(deadline) {
-			t.Fatalf("workers of the parent: %v", workers)
-		}
-	}
+	cmd, workers := subprocessParent(t, scenario{Processes: 3, Connections: 1000})
 	cmd.Process.Kill()
 	cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
