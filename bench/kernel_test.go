@@ -26,9 +26,11 @@ func run(b *testing.B, k *poe.Kernel) {
 
 // BenchmarkYieldChain: one session yields an event to itself b.N times
 // (perl core.pl yield_chain). One op = one event.
-func BenchmarkYieldChain(b *testing.B) {
+func BenchmarkYieldChain(b *testing.B) { yieldChain(b, poe.NewKernel(nil)) }
+
+// yieldChain runs BenchmarkYieldChain's workload on k.
+func yieldChain(b *testing.B, k *poe.Kernel) {
 	b.ReportAllocs()
-	k := poe.NewKernel(nil)
 	seen := 0
 	k.Create(poe.Spec{Inline: H{
 		"_start": func(e *poe.Event) any { e.Kernel.Yield("step"); return nil },
@@ -41,6 +43,7 @@ func BenchmarkYieldChain(b *testing.B) {
 	}})
 	b.ResetTimer()
 	run(b, k)
+	b.StopTimer()
 	if seen != b.N {
 		b.Fatalf("saw %d of %d", seen, b.N)
 	}
@@ -48,9 +51,11 @@ func BenchmarkYieldChain(b *testing.B) {
 
 // BenchmarkPostPingPong: two sessions post an event back and forth by
 // alias (perl core.pl post_pingpong). One op = one event.
-func BenchmarkPostPingPong(b *testing.B) {
+func BenchmarkPostPingPong(b *testing.B) { postPingPong(b, poe.NewKernel(nil)) }
+
+// postPingPong runs BenchmarkPostPingPong's workload on k.
+func postPingPong(b *testing.B, k *poe.Kernel) {
 	b.ReportAllocs()
-	k := poe.NewKernel(nil)
 	seen := 0
 	mk := func(me, peer string, starts bool) {
 		k.Create(poe.Spec{Inline: H{
@@ -77,6 +82,7 @@ func BenchmarkPostPingPong(b *testing.B) {
 	b.ResetTimer()
 	mk("ping", "pong", true)
 	run(b, k)
+	b.StopTimer()
 	if seen != b.N {
 		b.Fatalf("saw %d of %d", seen, b.N)
 	}
@@ -85,9 +91,11 @@ func BenchmarkPostPingPong(b *testing.B) {
 // BenchmarkCall: synchronous Call into another session by alias, the
 // handler returning its argument plus one (perl core.pl call_rate). One op
 // = one call.
-func BenchmarkCall(b *testing.B) {
+func BenchmarkCall(b *testing.B) { callRate(b, poe.NewKernel(nil)) }
+
+// callRate runs BenchmarkCall's workload on k.
+func callRate(b *testing.B, k *poe.Kernel) {
 	b.ReportAllocs()
-	k := poe.NewKernel(nil)
 	k.Create(poe.Spec{Inline: H{
 		"_start": func(e *poe.Event) any { e.Kernel.AliasSet("callee"); return nil },
 		"add":    func(e *poe.Event) any { return e.Arg(0).(*int) },
