@@ -33,6 +33,15 @@ var pulseBin struct {
 	err  error
 }
 
+// TestMain removes the pulse binary built for the benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pulseBin.path != "" {
+		os.RemoveAll(filepath.Dir(pulseBin.path))
+	}
+	os.Exit(code)
+}
+
 func buildPulse(b *testing.B) string {
 	pulseBin.Do(func() {
 		dir, err := os.MkdirTemp("", "pulse-bench")
