@@ -10,7 +10,18 @@
 //
 // On top of it, on the POE kernel and its wheels: the Channel (one
 // session per connection), the Responder (the session aliased IKC), the
-// Client and the Server.
+// Client and the Server. ClientLite (DialLite) is a blocking client for Go
+// code outside any kernel.
+//
+// A Server with ServerOptions.Processes above 1 preforks as the seed's
+// POE::Component::IKC::Server does, but Go cannot fork a running program:
+// each worker is this program executed again, with the listening socket
+// inherited and WorkerEnv set. So main must do the same things in every
+// process up to Kernel.Run: the same NewServer calls with the same options
+// (a worker's server is found by its Name, IP, Port and Unix), and the
+// sessions and published states the workers serve. IsWorker, and the
+// __parent and __child signals the server sends once the kernel runs,
+// tell the roles apart; examples/pulse is a complete program.
 package ikc
 
 import (
