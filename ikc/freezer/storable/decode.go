@@ -58,12 +58,15 @@ type DecodeOptions struct {
 func Decode(data []byte) (Value, error) { return DecodeOptions{}.Decode(data) }
 
 // Decode is like the package-level Decode with these options.
-func (o DecodeOptions) Decode(data []byte) (Value, error) {
+func (o DecodeOptions) Decode(data []byte) (Value, error) { return o.decode(data, nil) }
+
+// decode thaws data with a pooled decoder, allocating from a if not nil.
+func (o DecodeOptions) decode(data []byte, a *arena) (Value, error) {
 	if len(data) > math.MaxInt32 {
 		return nil, &SyntaxError{Err: ErrTooLarge, Detail: "images of 2 GiB and more are not supported"}
 	}
 	d := decoderPool.Get().(*decoder)
-	d.s, d.maxDepth = string(data), o.MaxDepth
+	d.s, d.maxDepth, d.arena = string(data), o.MaxDepth, a
 	if d.maxDepth <= 0 {
 		d.maxDepth = DefaultMaxDepth
 	}
@@ -88,18 +91,8 @@ type Decoder struct {
 // Decode thaws data like DecodeOptions.Decode; see Decoder for how long
 // the result is valid.
 func (x *Decoder) Decode(data []byte) (Value, error) {
-	if len(data) > math.MaxInt32 {
-		return nil, &SyntaxError{Err: ErrTooLarge, Detail: "images of 2 GiB and more are not supported"}
-	}
 	x.a.reset()
-	d := decoderPool.Get().(*decoder)
-	d.s, d.maxDepth, d.arena = string(data), x.Options.MaxDepth, &x.a
-	if d.maxDepth <= 0 {
-		d.maxDepth = DefaultMaxDepth
-	}
-	v, err := d.decode()
-	d.release()
-	return v, err
+	return x.Options.decode(data, &x.a)
 }
 
 type decoder struct {
