@@ -178,7 +178,7 @@ func (s *Server) fork(e *poe.Event) any {
 		return nil
 	}
 	last, _ := e.Arg(poe.ARG0).(bool)
-	pid, err := s.spawnWorker()
+	pid, err := s.spawn()
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ECHILD) {
 			s.failedForks++

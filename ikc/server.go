@@ -112,11 +112,12 @@ type Server struct {
 	active int
 
 	// prefork (13.2)
-	prefork     bool // this server preforks (parent or worker)
-	isChild     bool // a worker
-	held        bool // a worker holds its session until done
-	parentFD    int  // a worker's pidfd of its parent (-1: none)
-	remaining   int  // worker: connections left to accept
+	prefork     bool                // this server preforks (parent or worker)
+	isChild     bool                // a worker
+	held        bool                // a worker holds its session until done
+	parentFD    int                 // a worker's pidfd of its parent (-1: none)
+	spawn       func() (int, error) // spawnWorker; tests replace it
+	remaining   int                 // worker: connections left to accept
 	children    map[int]*worker
 	failedForks int
 	die         bool // shutting down
@@ -170,6 +171,7 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 		log = slog.Default()
 	}
 	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1, parentFD: -1}
+	s.spawn = s.spawnWorker
 	role, err := s.listen()
 	if err != nil {
 		s.reportError("listen", err)

@@ -601,3 +601,73 @@ func zombie(pid int) bool {
 	st, ok, err := parseProcStat(b)
 	return err == nil && ok && st.state == 'Z'
 }
+
+// A fork that fails with EAGAIN is retried a second later; one that fails
+// otherwise is reported to OnError and ends the server.
+func TestPreforkForkFailures(t *testing.T) {
+	t.Run("EAGAIN", func(t *testing.T) {
+		c := scenario{Processes: 2, Connections: 1, Verbose: true}
+		js, _ := json.Marshal(c)
+		t.Setenv(scenarioEnv, string(js))
+		t.Setenv("GORACE", "atexit_sleep_ms=0")
+		var logs syncBuffer
+		var s *Server
+		var calls []time.Time
+		n := startNode(t, func(k *poe.Kernel) {
+			var err error
+			if s, err = NewServer(k, c.options(slog.New(slog.NewTextHandler(&logs, nil)))); err != nil {
+				t.Error(err)
+				return
+			}
+			failures := 0
+			real := s.spawn
+			s.spawn = func() (int, error) {
+				calls = append(calls, time.Now())
+				if failures < 2 {
+					failures++
+					return 0, syscall.EAGAIN
+				}
+				return real()
+			}
+		})
+		if s == nil {
+			t.FailNow()
+		}
+		waitWorkers(t, n, s, 1)
+		n.do(func(*poe.Kernel) {
+			if len(calls) != 3 {
+				t.Fatalf("%d spawns, want 3", len(calls))
+			}
+			for i := 1; i < 3; i++ {
+				if gap := calls[i].Sub(calls[i-1]); gap < 900*time.Millisecond {
+					t.Errorf("retry %d came after %v, want about 1 s", i, gap)
+				}
+			}
+		})
+		if got := strings.Count(logs.String(), "fork failed, retrying in 1 s"); got != 2 {
+			t.Errorf("%d retries logged, want 2; log:\n%s", got, logs.String())
+		}
+		stopParent(t, n, s)
+	})
+	t.Run("ENOENT", func(t *testing.T) {
+		c := scenario{Processes: 2, Connections: 1}
+		var reported []string
+		n := startNode(t, func(k *poe.Kernel) {
+			o := c.options(nil)
+			o.OnError = func(op string, errno int, text string) { reported = append(reported, fmt.Sprint(op, " ", errno)) }
+			s, err := NewServer(k, o)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			s.spawn = func() (int, error) { return 0, syscall.ENOENT }
+			releaseKernel(k)
+		})
+		if !n.exited() {
+			t.Fatal("the server did not end after a fatal fork error")
+		}
+		if want := fmt.Sprint("fork ", int(syscall.ENOENT)); len(reported) != 1 || reported[0] != want {
+			t.Errorf("OnError got %v, want [%s]", reported, want)
+		}
+	})
+}
