@@ -559,7 +559,8 @@ func TestServerAddressInUse(t *testing.T) {
 	n.do(func(k *poe.Kernel) {
 		a, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "A"})
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return
 		}
 		var reported []string
 		_, err = NewServer(k, ServerOptions{IP: "127.0.0.1", Port: a.Port(), Name: "B",
