@@ -177,7 +177,11 @@ func (s *Server) fork(e *poe.Event) any {
 	if s.isChild || !s.prefork || s.die || s.lnFD < 0 {
 		return nil
 	}
-	last, _ := e.Arg(poe.ARG0).(bool)
+	if last, _ := e.Arg(poe.ARG0).(bool); last {
+		// The initial set is queued: keep the parent's loop alive and
+		// tell the sessions, whether this fork succeeds or is retried.
+		k.Yield("waste_time")
+	}
 	pid, err := s.spawn()
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ECHILD) {
@@ -196,9 +200,6 @@ func (s *Server) fork(e *poe.Event) any {
 		s.log.Warn("ikc: watching worker", "worker", pid, "err", err)
 	}
 	s.vlog("ikc: forked a worker", "worker", pid, "workers", len(s.children))
-	if last {
-		k.Yield("waste_time")
-	}
 	return nil
 }
 
