@@ -270,3 +270,51 @@ func TestPulseKernelPage(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestPulseKernelPageChromium loads the kernel page of a running pulse in
+// Debian's headless Chromium and checks that the rendered DOM shows the
+// parent's sessions and its pending timer. Without chromium it skips,
+// unless POE_REQUIRE_CHROMIUM=1 (CI), which makes it fail.
+func TestPulseKernelPageChromium(t *testing.T) {
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("POE_REQUIRE_CHROMIUM") == "1" {
+			t.Fatalf("chromium not found and POE_REQUIRE_CHROMIUM=1: %v", err)
+		}
+		t.Skip("chromium not installed (apt-get install chromium)")
+	}
+	p := startPulse(t, "-processes", "2", "-http", "127.0.0.1:0")
+	var url string
+	p.mu.Lock()
+	for _, l := range p.out {
+		if m := pageLine.FindStringSubmatch(l); m != nil {
+			url = m[1]
+		}
+	}
+	p.mu.Unlock()
+	if url == "" {
+		t.Fatal("no kernel page address printed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu",
+		"--disable-dev-shm-usage", "--no-first-run", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=3000", "--dump-dom", url)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	dom, err := cmd.Output()
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers it left behind
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	for _, want := range []string{`data-state="ok"`, `data-aliases="Service"`, `data-aliases="IKC"`, `data-event="waste_time"`} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("rendered page lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+	p.stop(t)
+}
