@@ -133,71 +133,54 @@ type GrepOptions struct {
 }
 
 // Grep is POE::Filter::Grep: it passes on the records for which Get (on
-// input) or Put (on output) is true.
-type Grep struct {
-	get, put func(any) bool
-	in       recQueue
-	out      []any
-	pout     []any
+// input) or Put (on output) is true. It is a Map whose functions keep or
+// drop each record.
+type Grep struct{ m Map }
+
+// keep turns a predicate into the MapFunc that keeps what it accepts.
+func keep(fn func(any) bool) MapFunc {
+	if fn == nil {
+		return nil
+	}
+	return func(dst []any, rec any) []any {
+		if fn(rec) {
+			dst = append(dst, rec)
+		}
+		return dst
+	}
 }
 
 // NewGrep returns a Grep filter, or an error (wrapping ErrParameter)
 // without Code or without both Get and Put.
 func NewGrep(o GrepOptions) (*Grep, error) {
-	switch {
-	case o.Code != nil:
-		return &Grep{get: o.Code, put: o.Code}, nil
-	case o.Get != nil && o.Put != nil:
-		return &Grep{get: o.Get, put: o.Put}, nil
+	if o.Code == nil && (o.Get == nil || o.Put == nil) {
+		return nil, paramError("Grep requires a Code or both Get and Put functions")
 	}
-	return nil, paramError("Grep requires a Code or both Get and Put functions")
+	g := &Grep{}
+	g.Modify(o)
+	return g, nil
 }
 
 // Modify replaces the functions given (non-nil): Code both, or Get, Put.
 func (f *Grep) Modify(o GrepOptions) {
-	if o.Code != nil {
-		f.get, f.put = o.Code, o.Code
-	}
-	if o.Get != nil {
-		f.get = o.Get
-	}
-	if o.Put != nil {
-		f.put = o.Put
-	}
+	f.m.Modify(MapOptions{Code: keep(o.Code), Get: keep(o.Get), Put: keep(o.Put)})
 }
 
 // GetOneStart buffers records.
-func (f *Grep) GetOneStart(records []any) { f.in.push(records) }
+func (f *Grep) GetOneStart(records []any) { f.m.GetOneStart(records) }
 
 // GetOne returns the next buffered record for which Get is true, skipping
 // the others, or nothing.
-func (f *Grep) GetOne() ([]any, error) {
-	for f.in.len() > 0 {
-		r := f.in.pop()
-		if f.get(r) {
-			f.out = append(f.out[:0], r)
-			return f.out, nil
-		}
-	}
-	return nil, nil
-}
+func (f *Grep) GetOne() ([]any, error) { return f.m.GetOne() }
 
 // Put returns the records for which Put is true.
-func (f *Grep) Put(records []any) ([]any, error) {
-	f.pout = f.pout[:0]
-	for _, r := range records {
-		if f.put(r) {
-			f.pout = append(f.pout, r)
-		}
-	}
-	return f.pout, nil
-}
+func (f *Grep) Put(records []any) ([]any, error) { return f.m.Put(records) }
 
 // GetPending returns the buffered (unfiltered) records, or nil.
-func (f *Grep) GetPending() []any { return f.in.pending() }
+func (f *Grep) GetPending() []any { return f.m.GetPending() }
 
 // DiscardPending drops the buffered records.
-func (f *Grep) DiscardPending() { f.in.reset() }
+func (f *Grep) DiscardPending() { f.m.DiscardPending() }
 
 // Clone returns a Grep with the same functions and no buffered records.
-func (f *Grep) Clone() Filter { return &Grep{get: f.get, put: f.put} }
+func (f *Grep) Clone() Filter { return &Grep{m: Map{get: f.m.get, put: f.m.put}} }
