@@ -391,6 +391,14 @@ func (t *ftParser) empty() (storable.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !bless(v, class) {
+		return nil, t.fail("repeated entry is not a reference")
+	}
+	return v, nil
+}
+
+// bless sets the class of a reference value; false if v is not one.
+func bless(v storable.Value, class string) bool {
 	switch x := v.(type) {
 	case *storable.Array:
 		x.Class = class
@@ -399,9 +407,9 @@ func (t *ftParser) empty() (storable.Value, error) {
 	case *storable.Ref:
 		x.Class = class
 	default:
-		return nil, t.fail("repeated entry is not a reference")
+		return false
 	}
-	return v, nil
+	return true
 }
 
 // instance reads the contents of a repeated entry and copies them into
@@ -526,14 +534,7 @@ func (t *ftParser) scalar() (storable.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch x := v.(type) {
-		case *storable.Array:
-			x.Class = c
-		case *storable.Hash:
-			x.Class = c
-		case *storable.Ref:
-			x.Class = c
-		default:
+		if !bless(v, c) {
 			return nil, t.fail("blessed value is not a reference")
 		}
 		return v, nil
