@@ -2,6 +2,7 @@ package poe
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -135,10 +136,7 @@ func (k *Kernel) AlarmRemoveAll() ([]Alarm, error) {
 	if s == k.self {
 		return nil, ErrNoActiveSession
 	}
-	var its []*item
-	for it := s.alarmHead; it != nil; it = it.anext {
-		its = append(its, it)
-	}
+	its := slices.Clone(s.alarms)
 	sortItems(its)
 	out := make([]Alarm, len(its))
 	for i, it := range its {
@@ -175,6 +173,9 @@ func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
 	if id == 0 {
 		return nil, errnof(einval, op+": no alarm ID given")
 	}
+	if !k.alarmsIndexed {
+		k.indexAlarms()
+	}
 	it := k.alarms.get(uint64(id))
 	if it == nil {
 		return nil, errnof(esrch, fmt.Sprintf("%s: no alarm %d", op, id))
@@ -191,12 +192,11 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 	it.args = append(it.args[:0], args...)
 	k.hold(it)
 	k.timers.push(it)
-	k.alarms.put(it.id, it)
-	it.anext = s.alarmHead
-	if s.alarmHead != nil {
-		s.alarmHead.aprev = it
+	if k.alarmsIndexed {
+		k.alarms.put(it.id, it)
 	}
-	s.alarmHead = it
+	it.aidx = int32(len(s.alarms))
+	s.alarms = append(s.alarms, it)
 	if s.alarmNames != nil {
 		s.alarmNames[name]++
 	}
@@ -209,15 +209,16 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 // unlinkAlarm takes a timer out of its session's list.
 func (k *Kernel) unlinkAlarm(it *item) {
 	s := it.dest
-	if it.aprev != nil {
-		it.aprev.anext = it.anext
-	} else if s.alarmHead == it {
-		s.alarmHead = it.anext
+	// Swap-remove: one other timer moves (a doubly linked list would
+	// touch two neighbours, each a likely cache miss).
+	last := len(s.alarms) - 1
+	if i := it.aidx; int(i) != last {
+		m := s.alarms[last]
+		s.alarms[i] = m
+		m.aidx = i
 	}
-	if it.anext != nil {
-		it.anext.aprev = it.aprev
-	}
-	it.anext, it.aprev = nil, nil
+	s.alarms[last] = nil
+	s.alarms = s.alarms[:last]
 	if s.alarmNames != nil {
 		if n := s.alarmNames[it.event] - 1; n > 0 {
 			s.alarmNames[it.event] = n
@@ -227,9 +228,19 @@ func (k *Kernel) unlinkAlarm(it *item) {
 	}
 }
 
+// indexAlarms builds the ID index the first time a timer is looked up by
+// ID: a kernel whose timers are only set and fired (or removed by name)
+// never pays for it.
+func (k *Kernel) indexAlarms() {
+	k.alarmsIndexed = true
+	k.timers.each(func(it *item) { k.alarms.put(it.id, it) })
+}
+
 func (k *Kernel) removeTimer(it *item) {
 	k.timers.remove(it)
-	k.alarms.del(it.id)
+	if k.alarmsIndexed {
+		k.alarms.del(it.id)
+	}
 	k.unlinkAlarm(it)
 	k.release(it)
 	k.freeItem(it)
@@ -241,18 +252,17 @@ func (k *Kernel) removeNamed(s *Session, name string) {
 		// timers by name: sessions that only use DelaySet/AlarmSet
 		// never pay for it.
 		s.alarmNames = map[string]int{}
-		for it := s.alarmHead; it != nil; it = it.anext {
+		for _, it := range s.alarms {
 			s.alarmNames[it.event]++
 		}
 	}
 	if s.alarmNames[name] == 0 {
 		return
 	}
-	for it := s.alarmHead; it != nil; {
-		next := it.anext
-		if it.event == name {
-			k.removeTimer(it)
+	// Backwards, as a removal moves the last timer into its place.
+	for i := len(s.alarms) - 1; i >= 0; i-- {
+		if s.alarms[i].event == name {
+			k.removeTimer(s.alarms[i])
 		}
-		it = next
 	}
 }

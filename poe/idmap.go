@@ -1,15 +1,25 @@
 package poe
 
-// idMap maps IDs (of timers, of sessions) to their values: an open-addressing hash table with
-// linear probing and tombstones. IDs come from one counter and live timers
-// have IDs close to each other, so the ID itself (modulo the table size)
-// is the hash: consecutive timers land in consecutive slots, inserting
-// many is a sequential walk, and a lookup is usually one probe. It does
-// the work of a map[uint64]*item on the hottest timer paths for less.
+// idMap maps IDs (of timers, of sessions) to their values: an
+// open-addressing hash table with linear probing and tombstones. IDs come
+// from one counter and live timers have IDs close to each other, so the ID
+// itself (modulo the table size) is the hash: consecutive timers land in
+// consecutive slots, inserting many is a sequential walk, and a lookup is
+// usually one probe. It does the work of a map[uint64]*item on the hottest
+// timer paths for less.
+//
+// IDs are never reused, so an insert may take the first tombstone of its
+// probe run, and no ID sits further than maxDisp slots from its home: a
+// lookup of an ID that is gone stops there, however full of tombstones the
+// table is. The table is rebuilt in place (without tombstones, growing if
+// the live entries need it) when tombstones fill it or an insert lands far
+// from home; rebuilding allocates nothing once the table has its size.
 type idMap[T any] struct {
-	slots []idSlot[T]
-	n     int // live entries
-	used  int // live entries and tombstones
+	slots   []idSlot[T]
+	n       int // live entries
+	used    int // live entries and tombstones
+	maxDisp int // the farthest any entry sits from its home slot
+	spare   []idSlot[T]
 }
 
 type idSlot[T any] struct {
@@ -17,12 +27,18 @@ type idSlot[T any] struct {
 	it *T
 }
 
+// farDisp is how far from home an insert may land before the table is
+// rebuilt (a long run of live entries: the table is too small for the
+// span of live IDs).
+const farDisp = 32
+
 func (m *idMap[T]) get(id uint64) *T {
 	if m.n == 0 || id == 0 {
 		return nil
 	}
 	mask := len(m.slots) - 1
-	for i := int(id) & mask; ; i = (i + 1) & mask {
+	i := int(id) & mask
+	for d := 0; d <= m.maxDisp; d++ {
 		s := &m.slots[i]
 		if s.id == id {
 			return s.it
@@ -30,33 +46,47 @@ func (m *idMap[T]) get(id uint64) *T {
 		if s.id == 0 {
 			return nil
 		}
+		i = (i + 1) & mask
 	}
+	return nil
 }
 
 // put adds an ID that is not in the map (IDs are never reused).
 func (m *idMap[T]) put(id uint64, it *T) {
-	if (m.used+1)*4 > len(m.slots)*3 {
-		m.rehash()
+	if (m.n+1)*8 > len(m.slots)*3 || (m.used+1)*8 > len(m.slots)*7 {
+		m.rebuild(false)
 	}
 	mask := len(m.slots) - 1
-	for i := int(id) & mask; ; i = (i + 1) & mask {
-		if m.slots[i].id == 0 {
-			m.slots[i] = idSlot[T]{id, it}
+	i := int(id) & mask
+	for d := 0; ; d++ {
+		s := &m.slots[i]
+		if s.id == 0 || s.it == nil {
+			// Empty, or a tombstone: the new ID is not further along
+			// this run, so it can take the place.
+			if s.id == 0 {
+				m.used++
+			}
+			*s = idSlot[T]{id, it}
 			m.n++
-			m.used++
+			m.maxDisp = max(m.maxDisp, d)
+			if d > farDisp {
+				m.rebuild(true)
+			}
 			return
 		}
+		i = (i + 1) & mask
 	}
 }
 
 // del leaves a tombstone (the ID with no item) so that probe runs stay
-// intact; rehash clears them.
+// intact; rebuilds clear them.
 func (m *idMap[T]) del(id uint64) {
 	if m.n == 0 {
 		return
 	}
 	mask := len(m.slots) - 1
-	for i := int(id) & mask; ; i = (i + 1) & mask {
+	i := int(id) & mask
+	for d := 0; d <= m.maxDisp; d++ {
 		s := &m.slots[i]
 		if s.id == id {
 			if s.it != nil {
@@ -68,36 +98,49 @@ func (m *idMap[T]) del(id uint64) {
 		if s.id == 0 {
 			return
 		}
+		i = (i + 1) & mask
 	}
 }
 
-// rehash rebuilds the table without tombstones, doubling it only when the
-// live entries need the room.
-func (m *idMap[T]) rehash() {
-	old := m.slots
+// rebuild re-inserts the live entries without tombstones. The size keeps
+// the live load under 3/8; it doubles when crowded says an insert landed
+// far from home with few tombstones about (the live IDs span more than the
+// table).
+func (m *idMap[T]) rebuild(crowded bool) {
 	size := 16
-	for size*3 < (m.n+1)*8 { // keep the live load under 3/8 after rebuilding
+	for size*3 < (m.n+1)*8 {
 		size *= 2
 	}
-	if size < len(old) && m.n*8 > len(old) {
-		size = len(old)
+	// Like a Go map, the table never shrinks: timer counts rise and fall
+	// together, and regrowing would allocate again each time.
+	size = max(size, len(m.slots))
+	if crowded && size == len(m.slots) && m.used-m.n < m.n {
+		size *= 2
 	}
-	m.slots = make([]idSlot[T], size)
-	m.n, m.used = 0, 0
+	live := m.spare[:0]
+	for _, s := range m.slots {
+		if s.it != nil {
+			live = append(live, s)
+		}
+	}
+	if size == len(m.slots) {
+		clear(m.slots)
+	} else {
+		m.slots = make([]idSlot[T], size)
+	}
+	m.n, m.used, m.maxDisp = 0, 0, 0
 	mask := size - 1
-	for _, s := range old {
-		if s.it == nil {
-			continue
+	for _, s := range live {
+		i, d := int(s.id)&mask, 0
+		for m.slots[i].id != 0 {
+			i, d = (i+1)&mask, d+1
 		}
-		for i := int(s.id) & mask; ; i = (i + 1) & mask {
-			if m.slots[i].id == 0 {
-				m.slots[i] = s
-				break
-			}
-		}
-		m.n++
-		m.used++
+		m.slots[i] = s
+		m.maxDisp = max(m.maxDisp, d)
 	}
+	m.n, m.used = len(live), len(live)
+	clear(live)
+	m.spare = live[:0]
 }
 
 func (m *idMap[T]) len() int { return m.n }

@@ -45,3 +45,45 @@ func TestIDMapAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+// Live IDs that span far more than the table (a few long-lived timers among
+// many short ones) must not build long probe runs: inserts stay near home,
+// lookups of removed IDs stop early, and the table grows instead.
+func TestIDMapWideSpan(t *testing.T) {
+	var m idMap[item]
+	rng := rand.New(rand.NewPCG(3, 4))
+	var live, gone []uint64
+	next := uint64(1)
+	for step := 0; step < 300000; step++ {
+		id := next
+		next += uint64(1 + rng.IntN(4))
+		m.put(id, &item{id: id})
+		live = append(live, id)
+		if len(live) > 1000 {
+			// Keep one in a hundred for good; drop the rest in random order.
+			i := rng.IntN(len(live))
+			if live[i]%100 != 0 {
+				m.del(live[i])
+				gone = append(gone, live[i])
+			}
+			live[i] = live[len(live)-1]
+			live = live[:len(live)-1]
+		}
+		if m.maxDisp > farDisp {
+			t.Fatalf("step %d: an entry sits %d slots from home", step, m.maxDisp)
+		}
+	}
+	for _, id := range live {
+		if id%100 != 0 && m.get(id) == nil {
+			t.Fatalf("get(%d) lost", id)
+		}
+	}
+	for _, id := range gone {
+		if m.get(id) != nil {
+			t.Fatalf("removed ID %d was found", id)
+		}
+	}
+	if m.get(next+1) != nil {
+		t.Fatal("an ID never added was found")
+	}
+}

@@ -64,16 +64,17 @@ type Kernel struct {
 	running   bool
 
 	// queue
-	fifo       ring
-	timers     timerHeap
-	alarms     idMap[item]
-	lastItemID uint64
-	queued     int // live items
-	gcItems    int // live internal GC items (they count as work for the idle check, as in POE)
-	epoch      time.Time
-	now        int64 // last clock reading
-	lastFifo   int64
-	freeItems  []*item
+	fifo          ring
+	timers        timerHeap
+	alarms        idMap[item] // timers by ID, built on the first lookup by ID
+	alarmsIndexed bool
+	lastItemID    uint64
+	queued        int // live items
+	gcItems       int // live internal GC items (they count as work for the idle check, as in POE)
+	epoch         time.Time
+	now           int64 // last clock reading
+	lastFifo      int64
+	freeItems     []*item
 	// deferred runs at the end of the timeslice (Defer); deferring is
 	// the slice being run, kept to reuse its array.
 	deferred, deferring []func()
@@ -412,7 +413,9 @@ func (k *Kernel) runBatch() {
 			it = k.fifo.pop()
 		case t != nil:
 			it = k.timers.pop()
-			k.alarms.del(it.id)
+			if k.alarmsIndexed {
+				k.alarms.del(it.id)
+			}
 			k.unlinkAlarm(it)
 		default:
 			k.inBatch = false
@@ -469,8 +472,9 @@ func (k *Kernel) batchPanic(r any) {
 		default:
 			info := &DieInfo{
 				Err: err, Value: r, Event: it.event, Dest: it.dest, Source: it.src,
-				FromState: it.callerState, File: it.file, Line: it.line, Stack: debug.Stack(),
+				FromState: it.callerState, Stack: debug.Stack(),
 			}
+			info.File, info.Line = it.where()
 			k.enqueuePost(kindSignal, it.dest, k.self, "DIE", []any{info})
 		}
 	}
@@ -496,7 +500,8 @@ func (k *Kernel) dispatchItem(it *item) {
 		if it.dest == k.self {
 			return // the kernel swallows events posted to it
 		}
-		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, it.file, it.line, modeBatch)
+		file, line := it.where()
+		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, file, line, modeBatch)
 	}
 }
 
@@ -544,7 +549,7 @@ func (k *Kernel) newItem() *item {
 	if k.observed {
 		k.observeItem(it)
 	} else {
-		it.file, it.line = "", 0
+		it.obs = nil
 	}
 	return it
 }
@@ -552,7 +557,7 @@ func (k *Kernel) newItem() *item {
 func (k *Kernel) freeItem(it *item) {
 	clear(it.args)
 	it.args = it.args[:0]
-	it.dest, it.src, it.anext, it.aprev = nil, nil, nil, nil
+	it.dest, it.src = nil, nil
 	if cap(it.args) > 64 {
 		it.args = nil
 	}

@@ -84,9 +84,7 @@ func (k *Kernel) Peek() Snapshot {
 		for _, c := range s.Children() {
 			info.Children = append(info.Children, c.id)
 		}
-		for it := s.alarmHead; it != nil; it = it.anext {
-			info.Timers++
-		}
+		info.Timers = len(s.alarms)
 		if len(s.extra) > 0 {
 			info.ExtraRefs = map[string]int{}
 			for t, n := range s.extra {

@@ -41,17 +41,31 @@ type item struct {
 	hseq  uint64 // the timer heap's seq of this item's live entry; 0 when not in the heap
 	dest  *Session
 	src   *Session
-	anext *item // session alarm list
-	aprev *item
 	kind  itemKind
-	dead  bool // removed while still in the ring
+	dead  bool  // removed while still in the ring
+	aidx  int32 // index in dest.alarms while a timer
+	event string
 
-	event       string
 	args        []any
 	callerState string
-	file        string
-	line        int
-	enq         int64 // when it was queued, read only with a TraceRecorder
+	obs         *itemObs // only with Options.Trace or a Recorder
+	_           [16]byte // 128 bytes: two whole cache lines in a slab
+}
+
+// itemObs is what tracing wants of an item, kept out of item so that an
+// item is two cache lines (128 bytes, and slabs of 64 are page-aligned).
+type itemObs struct {
+	file string
+	line int
+	enq  int64 // when it was queued, read only with a TraceRecorder
+}
+
+// where returns the file and line the item was queued from, when traced.
+func (it *item) where() (string, int) {
+	if it.obs == nil {
+		return "", 0
+	}
+	return it.obs.file, it.obs.line
 }
 
 // less orders items as POE's queue does.
@@ -279,6 +293,17 @@ func (t *timerHeap) maybeCompact() {
 	if t.stale < 256 || t.stale <= t.live {
 		return
 	}
+	if t.live == 0 {
+		// Everything is stale: drop it without looking at the items.
+		t.near.reset()
+		t.far.reset()
+		for i, b := range t.buckets {
+			clear(b)
+			t.buckets[i] = b[:0]
+		}
+		t.inWheel, t.stale = 0, 0
+		return
+	}
 	t.near.compact()
 	t.far.compact()
 	t.inWheel = 0
@@ -338,6 +363,11 @@ func (q *heap4) popTop() {
 	if n > 0 {
 		q.down(0)
 	}
+}
+
+func (q *heap4) reset() {
+	clear(q.h)
+	q.h = q.h[:0]
 }
 
 // compact drops stale entries and restores the heap order.

@@ -41,7 +41,7 @@ type Session struct {
 	pendFrom int
 	refcount int
 
-	alarmHead  *item          // this session's alarms, a doubly linked list
+	alarms     []*item        // this session's timers, each knowing its index (aidx)
 	alarmNames map[string]int // built on first removal by name
 
 	marked, stopping, freed bool

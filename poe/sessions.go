@@ -172,10 +172,8 @@ func (k *Kernel) free(s *Session) {
 // purge drops every queued item addressed to s or sent by it (POE drops
 // both: events a stopped session posted to others never arrive).
 func (k *Kernel) purge(s *Session) {
-	for it := s.alarmHead; it != nil; {
-		next := it.anext
-		k.removeTimer(it)
-		it = next
+	for len(s.alarms) > 0 {
+		k.removeTimer(s.alarms[len(s.alarms)-1])
 	}
 	if s.pendTo == 0 && s.pendFrom == 0 {
 		return

@@ -19,8 +19,9 @@ func (t *tracer) linef(prefix, format string, args ...any) {
 }
 
 func (t *tracer) enqueue(k *Kernel, it *item) {
+	file, line := it.where()
 	t.linef("<ev>", "enqueued event %d ``%s'' from %s to %s at %s line %d, priority=%.6f",
-		it.id, it.event, it.src, it.dest, it.file, it.line, float64(it.due)/1e9)
+		it.id, it.event, it.src, it.dest, file, line, float64(it.due)/1e9)
 }
 
 func (t *tracer) dispatch(k *Kernel, s, src *Session, event, state string, args []any) {

@@ -98,12 +98,16 @@ func (r *TraceRecorder) attach(k *Kernel) {
 // observeItem fills what Options.Trace and Options.Recorder want of a new
 // queue item.
 func (k *Kernel) observeItem(it *item) {
-	it.file, it.line = "", 0
+	if it.obs == nil {
+		it.obs = new(itemObs)
+	}
+	o := it.obs
+	o.file, o.line, o.enq = "", 0, 0
 	if k.trace != nil {
-		it.file, it.line = callerOutside()
+		o.file, o.line = callerOutside()
 	}
 	if k.rec != nil {
-		it.enq = k.rec.stamp()
+		o.enq = k.rec.stamp()
 	}
 }
 
@@ -151,13 +155,17 @@ func (r *TraceRecorder) begin(ev *Event, s, src *Session, event, state string, a
 		if it.event != event {
 			d.cause = it.event
 		}
-		d.wait = now - it.enq
+		enq := int64(0)
+		if it.obs != nil {
+			enq = it.obs.enq
+		}
+		d.wait = now - enq
 		if it.kind == kindAlarm {
 			d.late = now - it.due
 		}
 		if it.id != r.lastLinked {
 			r.lastLinked = it.id
-			d.flow, d.flowFrom, d.from = 2*it.id, it.enq, it.src.id
+			d.flow, d.flowFrom, d.from = 2*it.id, enq, it.src.id
 			r.name(it.src)
 		}
 	case mode == modeCall:
