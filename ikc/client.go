@@ -177,7 +177,7 @@ func (c *Client) connected(e *poe.Event) any {
 		names = append(names, UnixClientName(c.opts.Unix, os.Getpid(), fd))
 		peer = UnixName(c.opts.Unix)
 	} else {
-		if sa, err := unix.Getsockname(fd); err == nil {
+		if sa, err := wheel.Getsockname(fd); err == nil {
 			if n := sockaddrName(sa); n != "" {
 				names = append(names, n)
 			}

@@ -99,6 +99,10 @@ type LiteOptions struct {
 	// MaxFrame caps the payload of a received frame (0:
 	// freezer.DefaultMaxFrame).
 	MaxFrame int
+	// KeepAlive is the TCP keep-alive period. 0 (the default) leaves
+	// keep-alives off, as Perl's ClientLite does; it also saves four
+	// system calls per connection.
+	KeepAlive time.Duration
 	// Logger receives notes about skipped messages (nil: discarded).
 	Logger *slog.Logger
 }
@@ -293,7 +297,10 @@ func (l *Lite) connect(ctx context.Context) error {
 	dl := l.deadline(ctx)
 	dctx, cancel := context.WithDeadline(ctx, dl)
 	defer cancel()
-	var d net.Dialer
+	d := net.Dialer{KeepAlive: -1}
+	if l.opts.KeepAlive > 0 {
+		d.KeepAlive = l.opts.KeepAlive
+	}
 	var conn net.Conn
 	var err error
 	if l.opts.Unix != "" {

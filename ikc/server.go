@@ -428,7 +428,7 @@ func (s *Server) accept(e *poe.Event) any {
 	if s.opts.Unix != "" {
 		names = append(names, s.sockName)
 	} else {
-		if sa, err := unix.Getsockname(fd); err == nil {
+		if sa, err := wheel.Getsockname(fd); err == nil {
 			if n := sockaddrName(sa); n != "" {
 				names = append(names, n)
 			}

@@ -27,8 +27,12 @@ type fdRec struct {
 	handle     any
 	watchers   [3][]*fdWatch
 	paused     [3]bool
-	interest   loop.Events // what the poller is asked for now
+	interest   loop.Events // what the watchers want now
+	reg        loop.Events // what epoll was last told (while inPoller)
 	inPoller   bool
+	checked    bool // added to epoll once: known to be pollable
+	dirty      bool // in Kernel.dirtyFds: interest and reg differ
+	gone       bool // forgotten: nobody watches it any more
 	unpollable bool // regular files: always ready, like select()
 	internal   func()
 	counted    bool // in watchedFds (user watches; internal ones are not)
@@ -195,8 +199,12 @@ func (k *Kernel) unwatchAll(s *Session, fd int) {
 	}
 }
 
-// updateInterest tells the poller what to watch for rec, and forgets rec
-// when nobody watches it.
+// updateInterest works out what rec wants of the poller and forgets rec
+// when nobody watches it. A first registration is made at once (so that an
+// fd epoll refuses is known to the caller) and so is a removal (the fd may
+// be closed next); changes in between are applied by applyInterest just
+// before the reactor waits, so that a pause and resume, or the watch-then-
+// pause of a new wheel, within one timeslice cost no system call.
 func (k *Kernel) updateInterest(rec *fdRec) error {
 	var want loop.Events
 	n := 0
@@ -216,45 +224,69 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 		k.setActive(rec, 0)
 		if rec.inPoller {
 			k.poller.Delete(rec.fd) // the fd may be closed already
+			rec.inPoller = false
 		}
+		rec.gone = true
 		delete(k.fds, rec.fd)
 		if rec.counted {
 			k.watchedFds--
 		}
 		return nil
 	}
-	if want == 0 && !rec.unpollable {
-		// Every watcher paused: out of epoll altogether, since epoll
-		// reports hangups and errors whatever the interest set, and a
-		// paused watcher on a dead fd would spin the loop.
-		if rec.inPoller {
-			k.poller.Delete(rec.fd)
-			rec.inPoller = false
+	if !rec.inPoller && !rec.checked && !rec.unpollable && want != 0 {
+		err := k.poller.Add(rec.fd, want)
+		switch {
+		case err == loop.ErrNotPollable:
+			rec.unpollable = true
+		case err != nil:
+			return fmt.Errorf("poe: watching fd %d: %w", rec.fd, err)
+		default:
+			rec.inPoller, rec.reg = true, want
 		}
-		k.setActive(rec, 0)
-		return nil
-	}
-	if want == rec.interest && (rec.inPoller || rec.unpollable) {
-		return nil
-	}
-	var err error
-	switch {
-	case rec.unpollable:
-	case !rec.inPoller:
-		err = k.poller.Add(rec.fd, want)
-		if err == loop.ErrNotPollable {
-			rec.unpollable, err = true, nil
-		} else if err == nil {
-			rec.inPoller = true
-		}
-	default:
-		err = k.poller.Modify(rec.fd, want)
-	}
-	if err != nil {
-		return fmt.Errorf("poe: watching fd %d: %w", rec.fd, err)
+		rec.checked = true
 	}
 	k.setActive(rec, want)
+	if !rec.unpollable && !rec.dirty && (want != rec.reg || rec.inPoller != (want != 0)) {
+		rec.dirty = true
+		k.dirtyFds = append(k.dirtyFds, rec)
+	}
 	return nil
+}
+
+// applyInterest brings the poller up to date with the fds whose interest
+// changed since the last wait. A watcher whose every mode is paused takes
+// its fd out of epoll altogether, since epoll reports hangups and errors
+// whatever the interest set, and a paused watcher on a dead fd would spin
+// the loop.
+func (k *Kernel) applyInterest() {
+	for i, rec := range k.dirtyFds {
+		k.dirtyFds[i] = nil
+		rec.dirty = false
+		if rec.gone {
+			continue
+		}
+		want := rec.interest
+		var err error
+		switch {
+		case want == 0:
+			if rec.inPoller {
+				err = k.poller.Delete(rec.fd)
+				rec.inPoller = false
+			}
+		case !rec.inPoller:
+			if err = k.poller.Add(rec.fd, want); err == nil {
+				rec.inPoller, rec.reg = true, want
+			}
+		case want != rec.reg:
+			if err = k.poller.Modify(rec.fd, want); err == nil {
+				rec.reg = want
+			}
+		}
+		if err != nil {
+			k.log.Warn("poe: updating the watch of a file descriptor failed (was it closed while watched?)", "fd", rec.fd, "err", err)
+		}
+	}
+	k.dirtyFds = k.dirtyFds[:0]
 }
 
 func (k *Kernel) setActive(rec *fdRec, want loop.Events) {
@@ -282,6 +314,9 @@ func (k *Kernel) onReady(fd int, ev loop.Events) {
 func (k *Kernel) poll(timeout time.Duration) {
 	k.ready = k.ready[:0]
 	k.stats.Polls++
+	if len(k.dirtyFds) > 0 {
+		k.applyInterest()
+	}
 	var t0 time.Duration
 	if timeout != 0 {
 		t0 = time.Since(k.epoch)

@@ -109,9 +109,10 @@ type Kernel struct {
 	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
 	readyFn    func(fd int, ev loop.Events)
 	fds        map[int]*fdRec
-	watchedFds int // fds with at least one watcher (paused included)
-	activeFds  int // fds with an unpaused mode registered in the poller
-	alwaysFds  int // unpollable fds (regular files): always ready
+	watchedFds int      // fds with at least one watcher (paused included)
+	activeFds  int      // fds with an unpaused mode registered in the poller
+	dirtyFds   []*fdRec // fds whose interest changed since the last wait
+	alwaysFds  int      // unpollable fds (regular files): always ready
 	ready      []readyFd
 	ioArgs     []any
 

@@ -121,8 +121,11 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 	if o.LowEvent != "" && o.LowMark == 0 {
 		return nil, errors.New("wheel: ReadWrite: LowEvent needs LowMark")
 	}
-	for _, h := range []handle{in, out} {
-		if err := h.setNonblock(); err != nil {
+	if err := in.setNonblock(); err != nil {
+		return nil, err
+	}
+	if out.fd != in.fd {
+		if err := out.setNonblock(); err != nil {
 			return nil, err
 		}
 	}
@@ -159,13 +162,8 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 	w.stWrite = stateName("ReadWrite", w.id, "select write")
 	s.SetState(w.stRead, w.onRead, nil)
 	s.SetState(w.stWrite, w.onWrite, nil)
-	if err := k.SelectWrite(out.fd, w.stWrite); err != nil {
-		w.unregister()
-		freeID(w.id)
-		return nil, err
-	}
-	w.writing = true
-	k.SelectPauseWrite(out.fd)
+	// Read first: on a socket, the write watch and its pause then change
+	// nothing epoll has to hear of (the kernel applies changes lazily).
 	if w.inputEvent != "" {
 		if err := k.SelectRead(in.fd, w.stRead); err != nil {
 			w.unregister()
@@ -174,6 +172,13 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 		}
 		w.reading = true
 	}
+	if err := k.SelectWrite(out.fd, w.stWrite); err != nil {
+		w.unregister()
+		freeID(w.id)
+		return nil, err
+	}
+	w.writing = true
+	k.SelectPauseWrite(out.fd)
 	s.AddCloser(w)
 	return w, nil
 }

@@ -354,7 +354,7 @@ const acceptBatch = 16
 
 func (w *SocketFactory) onAccept(e *poe.Event) any {
 	for i := 0; i < acceptBatch && !w.closed && !w.userPaused && !w.backoff && w.fd >= 0; i++ {
-		nfd, sa, err := unix.Accept4(w.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := accept4(w.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
 			if acceptRetry(err) {
 				if err == unix.EAGAIN {
@@ -421,7 +421,7 @@ func (w *SocketFactory) Getsockname() (unix.Sockaddr, error) {
 	if w.fd < 0 {
 		return nil, unix.EBADF
 	}
-	return unix.Getsockname(w.fd)
+	return Getsockname(w.fd)
 }
 
 // Port returns the local port of an INET or INET6 socket (0 if none).
