@@ -189,7 +189,7 @@ func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
 func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item {
 	it := k.newItem()
 	it.kind, it.dest, it.src, it.event, it.due = kindAlarm, s, s, name, due
-	it.args = append(it.args[:0], args...)
+	it.setArgs(args)
 	k.hold(it)
 	k.timers.push(it)
 	if k.alarmsIndexed {

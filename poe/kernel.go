@@ -510,7 +510,7 @@ func (k *Kernel) dispatchItem(it *item) {
 func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, args []any) *item {
 	it := k.newItem()
 	it.kind, it.dest, it.src, it.event = kind, dest, src, event
-	it.args = append(it.args[:0], args...)
+	it.setArgs(args)
 	// Posted dues strictly increase and never pass the real clock: each
 	// post is 1ns after the last reading or the previous post. That keeps
 	// POE's order against timers without reading the clock per post.

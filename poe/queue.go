@@ -49,7 +49,18 @@ type item struct {
 	args        []any
 	callerState string
 	obs         *itemObs // only with Options.Trace or a Recorder
-	_           [16]byte // 128 bytes: two whole cache lines in a slab
+	arg0        [1]any   // args' storage for one argument: no separate cache line to miss
+}
+
+// setArgs copies args in. An item that has never carried more than one
+// argument keeps them inside itself; one that has keeps its own array, so
+// that reusing items never allocates.
+func (it *item) setArgs(args []any) {
+	if cap(it.args) > 1 || len(args) > 1 {
+		it.args = append(it.args[:0], args...)
+		return
+	}
+	it.args = append(it.arg0[:0], args...)
 }
 
 // itemObs is what tracing wants of an item, kept out of item so that an
