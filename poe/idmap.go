@@ -14,37 +14,43 @@ package poe
 // table is. The table is rebuilt in place (without tombstones, growing if
 // the live entries need it) when tombstones fill it or an insert lands far
 // from home; rebuilding allocates nothing once the table has its size.
-type idMap[T any] struct {
-	slots   []idSlot[T]
+//
+// A slot is just the value's pointer (the ID is read from the value, which
+// the caller is about to use anyway): half the memory of an (ID, pointer)
+// pair, so twice the slots per cache line.
+type idMap[T any, P interface {
+	*T
+	mapID() uint64
+}] struct {
+	slots   []*T // nil: empty; tomb: a tombstone
+	tomb    *T
 	n       int // live entries
 	used    int // live entries and tombstones
 	maxDisp int // the farthest any entry sits from its home slot
-	spare   []idSlot[T]
+	spare   []*T
 }
 
-type idSlot[T any] struct {
-	id uint64 // 0: empty; tombstone: id set, it nil
-	it *T
-}
+func (it *item) mapID() uint64   { return it.id }
+func (s *Session) mapID() uint64 { return uint64(s.id) }
 
 // farDisp is how far from home an insert may land before the table is
 // rebuilt (a long run of live entries: the table is too small for the
 // span of live IDs).
 const farDisp = 32
 
-func (m *idMap[T]) get(id uint64) *T {
+func (m *idMap[T, P]) get(id uint64) *T {
 	if m.n == 0 || id == 0 {
 		return nil
 	}
 	mask := len(m.slots) - 1
 	i := int(id) & mask
 	for d := 0; d <= m.maxDisp; d++ {
-		s := &m.slots[i]
-		if s.id == id {
-			return s.it
-		}
-		if s.id == 0 {
+		s := m.slots[i]
+		if s == nil {
 			return nil
+		}
+		if s != m.tomb && P(s).mapID() == id {
+			return s
 		}
 		i = (i + 1) & mask
 	}
@@ -52,7 +58,7 @@ func (m *idMap[T]) get(id uint64) *T {
 }
 
 // put adds an ID that is not in the map (IDs are never reused).
-func (m *idMap[T]) put(id uint64, it *T) {
+func (m *idMap[T, P]) put(id uint64, it *T) {
 	if (m.n+1)*8 > len(m.slots)*3 || (m.used+1)*8 > len(m.slots)*7 {
 		m.rebuild(false)
 	}
@@ -60,13 +66,13 @@ func (m *idMap[T]) put(id uint64, it *T) {
 	i := int(id) & mask
 	for d := 0; ; d++ {
 		s := &m.slots[i]
-		if s.id == 0 || s.it == nil {
+		if *s == nil || *s == m.tomb {
 			// Empty, or a tombstone: the new ID is not further along
 			// this run, so it can take the place.
-			if s.id == 0 {
+			if *s == nil {
 				m.used++
 			}
-			*s = idSlot[T]{id, it}
+			*s = it
 			m.n++
 			m.maxDisp = max(m.maxDisp, d)
 			if d > farDisp {
@@ -80,7 +86,7 @@ func (m *idMap[T]) put(id uint64, it *T) {
 
 // del leaves a tombstone (the ID with no item) so that probe runs stay
 // intact; rebuilds clear them.
-func (m *idMap[T]) del(id uint64) {
+func (m *idMap[T, P]) del(id uint64) {
 	if m.n == 0 {
 		return
 	}
@@ -88,14 +94,12 @@ func (m *idMap[T]) del(id uint64) {
 	i := int(id) & mask
 	for d := 0; d <= m.maxDisp; d++ {
 		s := &m.slots[i]
-		if s.id == id {
-			if s.it != nil {
-				s.it = nil
-				m.n--
-			}
+		if *s == nil {
 			return
 		}
-		if s.id == 0 {
+		if *s != m.tomb && P(*s).mapID() == id {
+			*s = m.tomb
+			m.n--
 			return
 		}
 		i = (i + 1) & mask
@@ -106,7 +110,7 @@ func (m *idMap[T]) del(id uint64) {
 // the live load under 3/8; it doubles when crowded says an insert landed
 // far from home with few tombstones about (the live IDs span more than the
 // table).
-func (m *idMap[T]) rebuild(crowded bool) {
+func (m *idMap[T, P]) rebuild(crowded bool) {
 	size := 16
 	for size*3 < (m.n+1)*8 {
 		size *= 2
@@ -117,22 +121,25 @@ func (m *idMap[T]) rebuild(crowded bool) {
 	if crowded && size == len(m.slots) && m.used-m.n < m.n {
 		size *= 2
 	}
+	if m.tomb == nil {
+		m.tomb = new(T)
+	}
 	live := m.spare[:0]
 	for _, s := range m.slots {
-		if s.it != nil {
+		if s != nil && s != m.tomb {
 			live = append(live, s)
 		}
 	}
 	if size == len(m.slots) {
 		clear(m.slots)
 	} else {
-		m.slots = make([]idSlot[T], size)
+		m.slots = make([]*T, size)
 	}
 	m.n, m.used, m.maxDisp = 0, 0, 0
 	mask := size - 1
 	for _, s := range live {
-		i, d := int(s.id)&mask, 0
-		for m.slots[i].id != 0 {
+		i, d := int(P(s).mapID())&mask, 0
+		for m.slots[i] != nil {
 			i, d = (i+1)&mask, d+1
 		}
 		m.slots[i] = s
@@ -143,13 +150,13 @@ func (m *idMap[T]) rebuild(crowded bool) {
 	m.spare = live[:0]
 }
 
-func (m *idMap[T]) len() int { return m.n }
+func (m *idMap[T, P]) len() int { return m.n }
 
 // each calls fn for every entry, in no particular order.
-func (m *idMap[T]) each(fn func(id uint64, v *T)) {
+func (m *idMap[T, P]) each(fn func(id uint64, v *T)) {
 	for _, s := range m.slots {
-		if s.it != nil {
-			fn(s.id, s.it)
+		if s != nil && s != m.tomb {
+			fn(P(s).mapID(), s)
 		}
 	}
 }

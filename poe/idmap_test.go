@@ -8,7 +8,7 @@ import (
 // The table must agree with a Go map through random inserts and deletes,
 // including deletions inside probe runs that wrap around the table.
 func TestIDMapAgainstMap(t *testing.T) {
-	var m idMap[item]
+	var m idMap[item, *item]
 	ref := map[uint64]*item{}
 	rng := rand.New(rand.NewPCG(7, 9))
 	next := uint64(1)
@@ -50,7 +50,7 @@ func TestIDMapAgainstMap(t *testing.T) {
 // many short ones) must not build long probe runs: inserts stay near home,
 // lookups of removed IDs stop early, and the table grows instead.
 func TestIDMapWideSpan(t *testing.T) {
-	var m idMap[item]
+	var m idMap[item, *item]
 	rng := rand.New(rand.NewPCG(3, 4))
 	var live, gone []uint64
 	next := uint64(1)

@@ -56,7 +56,7 @@ type Kernel struct {
 	log  *slog.Logger
 
 	self      *Session
-	sessions  idMap[Session]
+	sessions  idMap[Session, *Session]
 	nsessions int
 	lastSID   SessionID
 	aliases   map[string]*Session
@@ -66,7 +66,7 @@ type Kernel struct {
 	// queue
 	fifo          ring
 	timers        timerHeap
-	alarms        idMap[item] // timers by ID, built on the first lookup by ID
+	alarms        idMap[item, *item] // timers by ID, built on the first lookup by ID
 	alarmsIndexed bool
 	lastItemID    uint64
 	queued        int // live items
