@@ -149,7 +149,10 @@ func (r *ring) each(fn func(*item)) {
 // Removal is lazy: a removed or adjusted timer leaves its old entry
 // behind, recognised as stale because its seq no longer matches the
 // item's, and dropped when met. Removing a timer is O(1); the entries are
-// compacted when stale ones outnumber live ones.
+// compacted when stale ones outnumber live ones three to one: compaction
+// reads every entry's item (a cache miss each), so waiting that long costs
+// 1.33 reads per removal instead of 2, for at most 72 bytes of stale
+// entries per live timer.
 type timerHeap struct {
 	seq     uint64
 	live    int
@@ -301,7 +304,7 @@ func (t *timerHeap) fix(it *item) {
 }
 
 func (t *timerHeap) maybeCompact() {
-	if t.stale < 256 || t.stale <= t.live {
+	if t.stale < 256 || t.stale <= 3*t.live {
 		return
 	}
 	if t.live == 0 {
