@@ -136,6 +136,7 @@ func (k *Kernel) AlarmRemoveAll() ([]Alarm, error) {
 	if s == k.self {
 		return nil, ErrNoActiveSession
 	}
+	k.listTimers()
 	its := slices.Clone(s.alarms)
 	sortItems(its)
 	out := make([]Alarm, len(its))
@@ -195,8 +196,11 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 	if k.alarmsIndexed {
 		k.alarms.put(it.id, it)
 	}
-	it.aidx = int32(len(s.alarms))
-	s.alarms = append(s.alarms, it)
+	s.ntimers++
+	if k.timersBySession {
+		it.aidx = int32(len(s.alarms))
+		s.alarms = append(s.alarms, it)
+	}
 	if s.alarmNames != nil {
 		s.alarmNames[name]++
 	}
@@ -209,16 +213,19 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 // unlinkAlarm takes a timer out of its session's list.
 func (k *Kernel) unlinkAlarm(it *item) {
 	s := it.dest
-	// Swap-remove: one other timer moves (a doubly linked list would
-	// touch two neighbours, each a likely cache miss).
-	last := len(s.alarms) - 1
-	if i := it.aidx; int(i) != last {
-		m := s.alarms[last]
-		s.alarms[i] = m
-		m.aidx = i
+	s.ntimers--
+	if k.timersBySession {
+		// Swap-remove: one other timer moves (a doubly linked list
+		// would touch two neighbours, each a likely cache miss).
+		last := len(s.alarms) - 1
+		if i := it.aidx; int(i) != last {
+			m := s.alarms[last]
+			s.alarms[i] = m
+			m.aidx = i
+		}
+		s.alarms[last] = nil
+		s.alarms = s.alarms[:last]
 	}
-	s.alarms[last] = nil
-	s.alarms = s.alarms[:last]
 	if s.alarmNames != nil {
 		if n := s.alarmNames[it.event] - 1; n > 0 {
 			s.alarmNames[it.event] = n
@@ -246,7 +253,27 @@ func (k *Kernel) removeTimer(it *item) {
 	k.freeItem(it)
 }
 
+// listTimers starts keeping each session's list of timers, for the
+// operations that need one session's timers. A kernel whose timers are
+// only set, fired and removed by ID never pays for the lists: each costs
+// a likely cache miss per removal (the timer moved into the gap).
+func (k *Kernel) listTimers() {
+	if k.timersBySession {
+		return
+	}
+	k.timersBySession = true
+	k.timers.each(func(it *item) {
+		s := it.dest
+		it.aidx = int32(len(s.alarms))
+		s.alarms = append(s.alarms, it)
+	})
+}
+
 func (k *Kernel) removeNamed(s *Session, name string) {
+	if s.ntimers == 0 {
+		return
+	}
+	k.listTimers()
 	if s.alarmNames == nil {
 		// The name index is built the first time a session removes
 		// timers by name: sessions that only use DelaySet/AlarmSet

@@ -68,13 +68,17 @@ type Kernel struct {
 	timers        timerHeap
 	alarms        idMap[item, *item] // timers by ID, built on the first lookup by ID
 	alarmsIndexed bool
-	lastItemID    uint64
-	queued        int // live items
-	gcItems       int // live internal GC items (they count as work for the idle check, as in POE)
-	epoch         time.Time
-	now           int64 // last clock reading
-	lastFifo      int64
-	freeItems     []*item
+	// timersBySession: every session's alarms slice is kept, from the
+	// first time one session's timers had to be listed (a removal by
+	// name, AlarmRemoveAll, a session stopping with timers).
+	timersBySession bool
+	lastItemID      uint64
+	queued          int // live items
+	gcItems         int // live internal GC items (they count as work for the idle check, as in POE)
+	epoch           time.Time
+	now             int64 // last clock reading
+	lastFifo        int64
+	freeItems       []*item
 	// deferred runs at the end of the timeslice (Defer); deferring is
 	// the slice being run, kept to reuse its array.
 	deferred, deferring []func()

@@ -84,7 +84,7 @@ func (k *Kernel) Peek() Snapshot {
 		for _, c := range s.Children() {
 			info.Children = append(info.Children, c.id)
 		}
-		info.Timers = len(s.alarms)
+		info.Timers = s.ntimers
 		if len(s.extra) > 0 {
 			info.ExtraRefs = map[string]int{}
 			for t, n := range s.extra {

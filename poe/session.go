@@ -41,7 +41,8 @@ type Session struct {
 	pendFrom int
 	refcount int
 
-	alarms     []*item        // this session's timers, each knowing its index (aidx)
+	alarms     []*item        // this session's timers, each knowing its index (aidx), once Kernel.timersBySession
+	ntimers    int            // how many timers it has
 	alarmNames map[string]int // built on first removal by name
 
 	marked, stopping, freed bool

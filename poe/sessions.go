@@ -172,6 +172,9 @@ func (k *Kernel) free(s *Session) {
 // purge drops every queued item addressed to s or sent by it (POE drops
 // both: events a stopped session posted to others never arrive).
 func (k *Kernel) purge(s *Session) {
+	if s.ntimers > 0 {
+		k.listTimers()
+	}
 	for len(s.alarms) > 0 {
 		k.removeTimer(s.alarms[len(s.alarms)-1])
 	}

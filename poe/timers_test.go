@@ -1,6 +1,7 @@
 package poe
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -84,5 +85,104 @@ func TestTimerHeapAgainstSortedList(t *testing.T) {
 	h.each(func(*item) { n++ })
 	if n != len(live) {
 		t.Fatalf("each saw %d timers, want %d", n, len(live))
+	}
+}
+
+// Timers are indexed by ID and listed by session only from the first
+// operation that needs it. Timers set, fired and removed before that must
+// be found exactly by the first AlarmRemove, AlarmRemoveAll, removal by
+// name and session stop, with other sessions' timers untouched.
+func TestTimerIndexesBuiltLate(t *testing.T) {
+	far := time.Now().Add(time.Hour)
+	timersOf := func(k *Kernel, s *Session) int {
+		for _, si := range k.Peek().Sessions {
+			if si.ID == s.ID() {
+				return si.Timers
+			}
+		}
+		return -1
+	}
+	k := NewKernel(nil)
+	var ids []AlarmID
+	var removed, again error
+	var all []string
+	var afterSet, afterNamed, otherLeft int
+	other, _ := k.Create(Spec{Inline: map[string]Handler{
+		"_start": func(e *Event) any {
+			e.Kernel.AlarmSet("o_far", far)
+			e.Kernel.AlarmSet("o_far", far)
+			return nil
+		},
+	}})
+	k.Create(Spec{Inline: map[string]Handler{
+		"_start": func(e *Event) any {
+			for i := 0; i < 6; i++ {
+				id, _ := e.Kernel.AlarmSet(fmt.Sprintf("a%d", i), far, i)
+				ids = append(ids, id)
+			}
+			e.Kernel.DelaySet("soon", time.Millisecond)
+			return nil
+		},
+		"soon": func(e *Event) any {
+			kk := e.Kernel
+			if kk.timersBySession || kk.alarmsIndexed {
+				t.Error("indexes built before any lookup")
+			}
+			_, removed = kk.AlarmRemove(ids[1]) // builds the ID index
+			_, again = kk.AlarmRemove(ids[1])
+			kk.AlarmRemove(ids[4])
+			if kk.timersBySession {
+				t.Error("session lists built by a removal by ID")
+			}
+			list, _ := kk.AlarmRemoveAll() // builds the session lists
+			for _, a := range list {
+				all = append(all, a.Name)
+			}
+			kk.AlarmSet("x", far)
+			kk.AlarmSet("x", far)
+			kk.AlarmSet("y", far)
+			afterSet = timersOf(kk, e.Session)
+			kk.Alarm("x", time.Time{}) // removes both x
+			afterNamed = timersOf(kk, e.Session)
+			otherLeft = timersOf(kk, other)
+			// The other one stopped with its two pending, then this one
+			// with "y" (in that order: a stopped session's posts are
+			// dropped).
+			kk.Signal(other, "KILL")
+			kk.Signal(e.Session, "KILL")
+			return nil
+		},
+	}})
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if removed != nil || again == nil {
+		t.Fatalf("AlarmRemove: first %v, second %v (want nil, ESRCH)", removed, again)
+	}
+	if want := []string{"a0", "a2", "a3", "a5"}; !slices.Equal(all, want) {
+		t.Fatalf("AlarmRemoveAll gave %v, want %v", all, want)
+	}
+	if afterSet != 3 || afterNamed != 1 || otherLeft != 2 {
+		t.Fatalf("timers: %d after x, x, y (want 3), %d after removing x by name (want 1), other session %d (want 2)", afterSet, afterNamed, otherLeft)
+	}
+	if n := k.timers.live; n != 0 {
+		t.Fatalf("%d timers left after both sessions stopped", n)
+	}
+	// A session stopping with timers is the first to need the lists.
+	k = NewKernel(nil)
+	k.Create(Spec{Inline: map[string]Handler{
+		"_start": func(e *Event) any {
+			for i := 0; i < 3; i++ {
+				e.Kernel.AlarmSet("a", far)
+			}
+			e.Kernel.Signal(e.Session, "KILL")
+			return nil
+		},
+	}})
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.timers.live; n != 0 || !k.timersBySession {
+		t.Fatalf("%d timers left after the session stopped (lists built: %v)", n, k.timersBySession)
 	}
 }
