@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -325,77 +326,113 @@ func BenchmarkIKCClientLite(b *testing.B) {
 // ClientLite (DialLite, Disconnect) and with a Client kernel (NewClient,
 // on_connect, channel shutdown), in both dialects (ikc_client.pl and
 // ikc_lite.pl connect). One op = one connection.
+//
+// The IKC0 cases run twice: with the process's GOMAXPROCS, and with
+// GOMAXPROCS=1 (suffix _procs1), where the client and the server kernel
+// share one thread as each Perl process has one. Each hand-off between
+// them is then a goroutine switch rather than a wake-up of the other
+// vCPU, which on a small virtual machine costs tens of microseconds
+// (docs/design.md, "Wake-up latency").
 func BenchmarkIKCConnect(b *testing.B) {
 	for _, proto := range []string{"IKC0", "IKC"} {
-		b.Run("lite_"+strings.ToLower(proto), func(b *testing.B) {
-			b.ReportAllocs()
-			srv := startBenchServer(b)
-			defer srv.stop(b)
-			ctx, cancel := context.WithTimeout(context.Background(), ikcWait)
-			defer cancel()
-			b.ResetTimer()
-			t0 := time.Now()
-			for i := range b.N {
-				l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: srv.port,
-					Name: "BenchLiteConn-" + strconv.Itoa(i), Protocol: proto})
-				if err != nil {
-					b.Fatal(err)
-				}
-				l.Disconnect()
+		procs := []int{0}
+		if proto == "IKC0" {
+			procs = append(procs, 1)
+		}
+		for _, p := range procs {
+			suffix := ""
+			if p > 0 {
+				suffix = fmt.Sprintf("_procs%d", p)
 			}
-			b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "conns/s")
-		})
-		// A Client kernel announces its kernel ID on every connection
-		// and the Go server refuses a second registration of an ID (spec
-		// 16 #2; Perl's accepts it), so each connection waits until the
-		// server has seen the previous one go.
-		b.Run("client_"+strings.ToLower(proto), func(b *testing.B) {
-			b.ReportAllocs()
-			srv := startBenchServer(b)
-			defer srv.stop(b)
-			cli := startIKCKernel(b, func(*poe.Kernel) {})
-			defer cli.stop(b)
-			up := make(chan error, 1)
-			dial := func(i int) func() {
-				return func() {
-					k := cli.k
-					var c *ikc.Client
-					var err error
-					c, err = ikc.NewClient(k, ikc.ClientOptions{
-						Host: "127.0.0.1", Port: srv.port, Protocol: proto,
-						Name: "BenchConn-" + strconv.Itoa(i),
-						OnConnect: func() {
-							k.Call(c.Channel(), "shutdown")
-							up <- nil
-						},
-						OnError: func(op string, errno int, text string) { up <- fmt.Errorf("%s: %s", op, text) },
-					})
-					if err != nil {
-						up <- err
-					}
-				}
-			}
-			b.ResetTimer()
-			t0 := time.Now()
-			for i := range b.N {
-				cli.k.PostFromGoroutine("ctl", "do", dial(i))
-				select {
-				case err := <-up:
-					if err != nil {
-						b.Fatal(err)
-					}
-				case <-time.After(ikcWait):
-					b.Fatalf("connection %d not up", i)
-				}
-				select {
-				case <-srv.unreg:
-				case <-time.After(ikcWait):
-					b.Fatalf("connection %d not closed", i)
-				}
-			}
-			b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "conns/s")
-		})
+			b.Run("lite_"+strings.ToLower(proto)+suffix, func(b *testing.B) {
+				defer withProcs(p)()
+				benchConnectLite(b, proto)
+			})
+			b.Run("client_"+strings.ToLower(proto)+suffix, func(b *testing.B) {
+				defer withProcs(p)()
+				benchConnectClient(b, proto)
+			})
+		}
 	}
+}
+
+// withProcs sets GOMAXPROCS to n (0: leaves it) and returns the undo.
+func withProcs(n int) func() {
+	if n <= 0 {
+		return func() {}
+	}
+	old := runtime.GOMAXPROCS(n)
+	return func() { runtime.GOMAXPROCS(old) }
+}
+
+func benchConnectLite(b *testing.B, proto string) {
+	b.ReportAllocs()
+	srv := startBenchServer(b)
+	defer srv.stop(b)
+	ctx, cancel := context.WithTimeout(context.Background(), ikcWait)
+	defer cancel()
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := range b.N {
+		l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: srv.port,
+			Name: "BenchLiteConn-" + strconv.Itoa(i), Protocol: proto})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Disconnect()
+	}
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "conns/s")
+}
+
+// A Client kernel announces its kernel ID on every connection and the Go
+// server refuses a second registration of an ID (spec 16 #2; Perl's
+// accepts it), so each connection waits until the server has seen the
+// previous one go.
+func benchConnectClient(b *testing.B, proto string) {
+	b.ReportAllocs()
+	srv := startBenchServer(b)
+	defer srv.stop(b)
+	cli := startIKCKernel(b, func(*poe.Kernel) {})
+	defer cli.stop(b)
+	up := make(chan error, 1)
+	dial := func(i int) func() {
+		return func() {
+			k := cli.k
+			var c *ikc.Client
+			var err error
+			c, err = ikc.NewClient(k, ikc.ClientOptions{
+				Host: "127.0.0.1", Port: srv.port, Protocol: proto,
+				Name: "BenchConn-" + strconv.Itoa(i),
+				OnConnect: func() {
+					k.Call(c.Channel(), "shutdown")
+					up <- nil
+				},
+				OnError: func(op string, errno int, text string) { up <- fmt.Errorf("%s: %s", op, text) },
+			})
+			if err != nil {
+				up <- err
+			}
+		}
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := range b.N {
+		cli.k.PostFromGoroutine("ctl", "do", dial(i))
+		select {
+		case err := <-up:
+			if err != nil {
+				b.Fatal(err)
+			}
+		case <-time.After(ikcWait):
+			b.Fatalf("connection %d not up", i)
+		}
+		select {
+		case <-srv.unreg:
+		case <-time.After(ikcWait):
+			b.Fatalf("connection %d not closed", i)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "conns/s")
 }
 
 // buildIKCServer compiles examples/ikc-server into dir.

@@ -406,6 +406,8 @@ if have ikc; then
 		"IKCClientLite roundtrips/s ikc_clientlite 'ClientLite post_respond round trips' 10 'ClientLite post_respond'" \
 		"IKCConnect/lite_ikc0 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0' 10 'connect ClientLite IKC0'" \
 		"IKCConnect/client_ikc0 conns/s ikc_connect_client_ikc0 'connect+negotiate+close, Client kernel, IKC0' 10 'connect Client IKC0'" \
+		"IKCConnect/lite_ikc0_procs1 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0, GOMAXPROCS=1' 10 'connect ClientLite IKC0, GOMAXPROCS=1'" \
+		"IKCConnect/client_ikc0_procs1 conns/s ikc_connect_client_ikc0 'connect+negotiate+close, Client kernel, IKC0, GOMAXPROCS=1' 10 'connect Client IKC0, GOMAXPROCS=1'" \
 		"IKCConnect/lite_ikc conns/s ikc_connect_lite_ikc 'connect+negotiate+close, ClientLite, IKC' '' 'connect ClientLite IKC'" \
 		"IKCConnect/client_ikc conns/s ikc_connect_client_ikc 'connect+negotiate+close, Client kernel, IKC' '' 'connect Client IKC'"; do
 		eval "set -- $w"
