@@ -346,10 +346,12 @@ func (k *Kernel) timeslice() {
 	}
 	k.maybeIdle()
 	timeout := time.Duration(-1)
-	if k.fifo.peek(k.dropDead) != nil {
+	if k.fifoHead() != nil {
 		timeout = 0
-	} else if t := k.timers.head(); t != nil {
-		timeout = max(0, time.Duration(t.due-k.clock()))
+	} else if k.timers.live > 0 {
+		if t := k.timers.head(); t != nil {
+			timeout = max(0, time.Duration(t.due-k.clock()))
+		}
 	}
 	if k.alwaysFds > 0 || len(k.deferred) > 0 {
 		timeout = 0
@@ -405,13 +407,15 @@ func (k *Kernel) dispatchDue() {
 func (k *Kernel) runBatch() {
 	for {
 		var it *item
-		f := k.fifo.peek(k.dropDead)
+		f := k.fifoHead()
 		if f != nil && f.id > k.batchCut {
 			f = nil
 		}
-		t := k.timers.head()
-		if t != nil && t.due > k.batchNow {
-			t = nil
+		var t *item
+		if k.timers.live > 0 {
+			if t = k.timers.head(); t != nil && t.due > k.batchNow {
+				t = nil
+			}
 		}
 		switch {
 		case f != nil && (t == nil || f.less(t)):
@@ -491,7 +495,20 @@ func (k *Kernel) batchPanic(r any) {
 	}
 }
 
-func (k *Kernel) dropDead(it *item) { k.freeItem(it) }
+// fifoHead returns the first live posted item, freeing dead ones met on
+// the way.
+func (k *Kernel) fifoHead() *item {
+	r := &k.fifo
+	for r.n > 0 {
+		it := r.buf[r.head]
+		if !it.dead {
+			return it
+		}
+		r.pop()
+		k.freeItem(it)
+	}
+	return nil
+}
 
 func (k *Kernel) dispatchItem(it *item) {
 	switch it.kind {

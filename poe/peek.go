@@ -209,7 +209,7 @@ func (k *Kernel) EventCount() int { return k.queued }
 // NextEventTime returns when the queue's next item is due, if any.
 func (k *Kernel) NextEventTime() (time.Time, bool) {
 	var best *item
-	if f := k.fifo.peek(k.dropDead); f != nil {
+	if f := k.fifoHead(); f != nil {
 		best = f
 	}
 	if t := k.timers.head(); t != nil && (best == nil || t.less(best)) {

@@ -56,6 +56,14 @@ type item struct {
 // argument keeps them inside itself; one that has keeps its own array, so
 // that reusing items never allocates.
 func (it *item) setArgs(args []any) {
+	if len(args) == 0 {
+		if cap(it.args) > 1 {
+			it.args = it.args[:0]
+		} else {
+			it.args = it.arg0[:0]
+		}
+		return
+	}
 	if cap(it.args) > 1 || len(args) > 1 {
 		it.args = append(it.args[:0], args...)
 		return
@@ -101,20 +109,6 @@ func (r *ring) push(it *item) {
 	}
 	r.buf[(r.head+r.n)&(len(r.buf)-1)] = it
 	r.n++
-}
-
-// peek returns the first live item, discarding dead ones (the caller
-// frees them through drop).
-func (r *ring) peek(drop func(*item)) *item {
-	for r.n > 0 {
-		it := r.buf[r.head]
-		if !it.dead {
-			return it
-		}
-		r.pop()
-		drop(it)
-	}
-	return nil
 }
 
 func (r *ring) pop() *item {
