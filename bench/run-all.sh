@@ -404,9 +404,9 @@ if have ikc; then
 	for w in "IKCPost events/s ikc_post 'post (Client kernel to Server kernel)' 30 post" \
 		"IKCCall roundtrips/s ikc_call 'call round trips (call + rsvp)' 20 call" \
 		"IKCClientLite roundtrips/s ikc_clientlite 'ClientLite post_respond round trips' 10 'ClientLite post_respond'" \
-		"IKCConnect/lite_ikc0 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0' 10 'connect ClientLite IKC0'" \
+		"IKCConnect/lite_ikc0 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0' '' 'connect ClientLite IKC0'" \
 		"IKCConnect/client_ikc0 conns/s ikc_connect_client_ikc0 'connect+negotiate+close, Client kernel, IKC0' 10 'connect Client IKC0'" \
-		"IKCConnect/lite_ikc0_procs1 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0, GOMAXPROCS=1' 10 'connect ClientLite IKC0, GOMAXPROCS=1'" \
+		"IKCConnect/lite_ikc0_procs1 conns/s ikc_connect_lite_ikc0 'connect+negotiate+close, ClientLite, IKC0, GOMAXPROCS=1' '' 'connect ClientLite IKC0, GOMAXPROCS=1'" \
 		"IKCConnect/client_ikc0_procs1 conns/s ikc_connect_client_ikc0 'connect+negotiate+close, Client kernel, IKC0, GOMAXPROCS=1' 10 'connect Client IKC0, GOMAXPROCS=1'" \
 		"IKCConnect/lite_ikc conns/s ikc_connect_lite_ikc 'connect+negotiate+close, ClientLite, IKC' '' 'connect ClientLite IKC'" \
 		"IKCConnect/client_ikc conns/s ikc_connect_client_ikc 'connect+negotiate+close, Client kernel, IKC' '' 'connect Client IKC'"; do
