@@ -57,7 +57,11 @@ func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
 		return nil, nil
 	}
 	ev := k.getEvent()
-	ev.buf = append(ev.buf[:0], args...)
+	if len(args) == 1 {
+		ev.buf = append(ev.buf[:0], args[0]) // a plain store, not a slice copy
+	} else {
+		ev.buf = append(ev.buf[:0], args...)
+	}
 	file, line := "", 0
 	if k.trace != nil {
 		file, line = callerOutside()
@@ -155,7 +159,11 @@ func (k *Kernel) getEvent() *Event {
 }
 
 func (k *Kernel) putEvent(ev *Event) {
-	clear(ev.buf)
+	if len(ev.buf) == 1 {
+		ev.buf[0] = nil
+	} else {
+		clear(ev.buf)
+	}
 	ev.buf = ev.buf[:0]
 	ev.Args, ev.Heap, ev.Session, ev.Sender, ev.Object = nil, nil, nil, nil, nil
 	k.freeEvents = append(k.freeEvents, ev)
@@ -216,7 +224,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	if k.opts.NoCatch || mode == modeBatch {
 		ret = h(ev)
 	} else {
-		ret = k.trapped(h, ev, s, src, event, callerState, file, line)
+		ret = k.trapped(h, ev, event)
 	}
 	k.active, k.activeEvent = prevS, prevE
 	if k.rec != nil {
@@ -226,30 +234,37 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	return ret
 }
 
-// trapped runs a handler inside POE's exception trap (section 1.13).
-func (k *Kernel) trapped(h Handler, ev *Event, s, src *Session, event, callerState, file string, line int) (ret any) {
+// trapped runs a handler inside POE's exception trap (section 1.13). The
+// deferred function captures little: the rest of what a DIE needs is in
+// ev, filled by dispatchWith.
+func (k *Kernel) trapped(h Handler, ev *Event, event string) (ret any) {
 	defer func() {
-		r := recover()
-		if r == nil {
-			return
+		if r := recover(); r != nil {
+			ret = nil
+			k.died(r, ev, event)
 		}
-		ret = nil
-		if _, ok := r.(fatalPanic); ok {
-			return // already pending; the kernel stops after this item
-		}
-		err := panicError(r)
-		if event == "_stop" || k.dieDepth > 0 || k.active == k.self {
-			k.setFatal(err)
-			k.active = s // restored by dispatchWith
-			return
-		}
-		info := &DieInfo{
-			Err: err, Value: r, Event: event, Dest: s, Source: src,
-			FromState: callerState, File: file, Line: line, Stack: debug.Stack(),
-		}
-		k.enqueuePost(kindSignal, s, k.self, "DIE", []any{info})
 	}()
 	return h(ev)
+}
+
+// died handles a panic caught by trapped: a DIE signal to the session, or
+// the kernel's fatal error.
+func (k *Kernel) died(r any, ev *Event, event string) {
+	if _, ok := r.(fatalPanic); ok {
+		return // already pending; the kernel stops after this item
+	}
+	s := ev.Session
+	err := panicError(r)
+	if event == "_stop" || k.dieDepth > 0 || k.active == k.self {
+		k.setFatal(err)
+		k.active = s // restored by dispatchWith
+		return
+	}
+	info := &DieInfo{
+		Err: err, Value: r, Event: event, Dest: s, Source: ev.Sender,
+		FromState: ev.CallerState, File: ev.CallerFile, Line: ev.CallerLine, Stack: debug.Stack(),
+	}
+	k.enqueuePost(kindSignal, s, k.self, "DIE", []any{info})
 }
 
 // DieInfo is ARG1 of a DIE signal: what POE puts in its exception hash.
