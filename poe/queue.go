@@ -132,13 +132,16 @@ func (r *ring) each(fn func(*item)) {
 //
 // It is a hierarchy built for many pending timers. Timers due before
 // limit sit in a small 4-ary heap (near); those due within the next
-// wheelSlots buckets of about a millisecond each sit unsorted in their
-// bucket; later ones in a second heap (far). Only near is ever popped: when
-// it runs dry, the next bucket is moved into it and limit advances. So
-// the heap that is sifted on every firing holds a millisecond's worth of
-// timers, not all of them, and setting a timer within the next second is
-// an append. (A single heap of 100k timers spends its time in cache
-// misses.)
+// fineSlots buckets of about a millisecond each sit unsorted in their fine
+// bucket; those due within the next two seconds or so in coarse buckets of
+// fineSlots milliseconds; later ones in a second heap (far). Only near is
+// ever popped: when it runs dry, the next fine bucket is moved into it and
+// limit advances, and each time limit enters a coarse bucket's span that
+// bucket is spread over the fine ones. So the heap that is sifted on every
+// firing holds a millisecond's worth of timers, and setting a timer within
+// the next two seconds is an append, to one of a few dozen buckets whose
+// ends stay in cache (with a thousand one-level buckets, each append was a
+// cache miss). A single heap of 100k timers spends its time in misses.
 //
 // Removal is lazy: a removed or adjusted timer leaves its old entry
 // behind, recognised as stale because its seq no longer matches the
@@ -148,22 +151,27 @@ func (r *ring) each(fn func(*item)) {
 // 1.33 reads per removal instead of 2, for at most 72 bytes of stale
 // entries per live timer.
 type timerHeap struct {
-	seq     uint64
-	live    int
-	stale   int
-	near    heap4
-	far     heap4
-	buckets [][]heapEntry
-	inWheel int   // entries (stale included) in the buckets
-	limit   int64 // near: due < limit; buckets: limit <= due < limit+wheelSpan; far: the rest
-	touched uint8 // written by advance so that its reads are not optimised away
+	seq      uint64
+	live     int
+	stale    int
+	near     heap4
+	far      heap4
+	fine     [][]heapEntry
+	coarse   [][]heapEntry
+	inFine   int   // entries (stale included) in the fine buckets
+	inCoarse int   // and in the coarse ones
+	limit    int64 // near: due < limit; fine: limit <= due < limit+fineSpan; coarse: up to coarseEnd(); far: the rest
+	touched  uint8 // written by advance so that its reads are not optimised away
 }
 
 const (
-	wheelShift = 20 // buckets of 2^20 ns, about a millisecond
-	wheelSlots = 1024
-	wheelWidth = int64(1) << wheelShift
-	wheelSpan  = wheelSlots * wheelWidth
+	fineShift   = 20 // fine buckets of 2^20 ns, about a millisecond
+	fineSlots   = 32
+	fineWidth   = int64(1) << fineShift
+	fineSpan    = fineSlots * fineWidth // = coarseWidth
+	coarseShift = fineShift + 5
+	coarseSlots = 64
+	coarseWidth = int64(1) << coarseShift
 )
 
 type heapEntry struct {
@@ -185,17 +193,31 @@ func (t *timerHeap) push(it *item) {
 	t.place(heapEntry{it.due, t.seq, it})
 }
 
+// coarseEnd is where the coarse buckets end: coarseSlots spans of
+// coarseWidth from the one holding limit (whose own bucket is empty: its
+// timers were spread over the fine buckets when limit entered it).
+func (t *timerHeap) coarseEnd() int64 {
+	return t.limit&^(coarseWidth-1) + coarseSlots*coarseWidth
+}
+
 func (t *timerHeap) place(e heapEntry) {
 	switch {
 	case e.due < t.limit:
 		t.near.push(e)
-	case e.due < t.limit+wheelSpan:
-		if t.buckets == nil {
-			t.buckets = make([][]heapEntry, wheelSlots)
+	case e.due < t.limit+fineSpan:
+		if t.fine == nil {
+			t.fine = make([][]heapEntry, fineSlots)
 		}
-		i := (e.due >> wheelShift) & (wheelSlots - 1)
-		t.buckets[i] = append(t.buckets[i], e)
-		t.inWheel++
+		i := (e.due >> fineShift) & (fineSlots - 1)
+		t.fine[i] = append(t.fine[i], e)
+		t.inFine++
+	case e.due < t.coarseEnd():
+		if t.coarse == nil {
+			t.coarse = make([][]heapEntry, coarseSlots)
+		}
+		i := (e.due >> coarseShift) & (coarseSlots - 1)
+		t.coarse[i] = append(t.coarse[i], e)
+		t.inCoarse++
 	default:
 		t.far.push(e)
 	}
@@ -218,45 +240,71 @@ func (t *timerHeap) head() *item {
 	}
 }
 
-// advance moves the next bucket into near (or, with an empty wheel, jumps
-// to the far heap's first timer). It reports whether anything is left.
+// advance moves the next fine bucket into near (or, with empty buckets,
+// jumps to the far heap's first timer). It reports whether anything is
+// left.
 func (t *timerHeap) advance() bool {
-	if t.inWheel == 0 {
+	if t.inFine == 0 && t.inCoarse == 0 {
 		e := t.far.top()
 		if e == nil {
 			return false
 		}
-		t.limit = e.due &^ (wheelWidth - 1)
+		t.limit = e.due &^ (fineWidth - 1)
 		t.fromFar()
 		return true
 	}
-	i := (t.limit >> wheelShift) & (wheelSlots - 1)
-	b := t.buckets[i]
-	for j := range b {
-		if b[j].valid() {
-			t.near.push(b[j])
-			// Touch the item's second cache line too, while the
-			// first is being fetched: the dispatch reads both, and
-			// misses taken together here overlap, where one at a
-			// time at dispatch would not.
-			t.touched += uint8(len(b[j].it.args))
-		} else {
-			t.stale--
+	if t.inFine > 0 {
+		i := (t.limit >> fineShift) & (fineSlots - 1)
+		b := t.fine[i]
+		for j := range b {
+			if b[j].valid() {
+				t.near.push(b[j])
+				// Touch the item's second cache line too, while
+				// the first is being fetched: the dispatch reads
+				// both, and misses taken together here overlap,
+				// where one at a time at dispatch would not.
+				t.touched += uint8(len(b[j].it.args))
+			} else {
+				t.stale--
+			}
+			b[j] = heapEntry{}
 		}
-		b[j] = heapEntry{}
+		t.inFine -= len(b)
+		t.fine[i] = b[:0]
 	}
-	t.inWheel -= len(b)
-	t.buckets[i] = b[:0]
-	t.limit += wheelWidth
+	t.limit += fineWidth
+	if t.limit&(coarseWidth-1) == 0 && t.inCoarse > 0 {
+		t.spread()
+	}
 	t.fromFar()
 	return true
 }
 
-// fromFar moves the far timers that now fall inside the wheel into it.
+// spread moves the coarse bucket that limit has just entered into the
+// fine buckets.
+func (t *timerHeap) spread() {
+	c := (t.limit >> coarseShift) & (coarseSlots - 1)
+	b := t.coarse[c]
+	for j := range b {
+		i := (b[j].due >> fineShift) & (fineSlots - 1)
+		if t.fine == nil {
+			t.fine = make([][]heapEntry, fineSlots)
+		}
+		t.fine[i] = append(t.fine[i], b[j])
+		b[j] = heapEntry{}
+	}
+	t.inCoarse -= len(b)
+	t.inFine += len(b)
+	t.coarse[c] = b[:0]
+}
+
+// fromFar moves the far timers that now fall inside the buckets into
+// them.
 func (t *timerHeap) fromFar() {
+	end := t.coarseEnd()
 	for {
 		e := t.far.top()
-		if e == nil || e.due >= t.limit+wheelSpan {
+		if e == nil || e.due >= end {
 			return
 		}
 		x := *e
@@ -311,17 +359,27 @@ func (t *timerHeap) maybeCompact() {
 		// Everything is stale: drop it without looking at the items.
 		t.near.reset()
 		t.far.reset()
-		for i, b := range t.buckets {
-			clear(b)
-			t.buckets[i] = b[:0]
+		for _, bs := range [][][]heapEntry{t.fine, t.coarse} {
+			for i, b := range bs {
+				clear(b)
+				bs[i] = b[:0]
+			}
 		}
-		t.inWheel, t.stale = 0, 0
+		t.inFine, t.inCoarse, t.stale = 0, 0, 0
 		return
 	}
 	t.near.compact()
 	t.far.compact()
-	t.inWheel = 0
-	for i, b := range t.buckets {
+	t.inFine = compactBuckets(t.fine)
+	t.inCoarse = compactBuckets(t.coarse)
+	t.stale = 0
+}
+
+// compactBuckets drops the stale entries of bs and returns how many are
+// left.
+func compactBuckets(bs [][]heapEntry) int {
+	n := 0
+	for i, b := range bs {
 		kept := b[:0]
 		for _, e := range b {
 			if e.valid() {
@@ -329,10 +387,10 @@ func (t *timerHeap) maybeCompact() {
 			}
 		}
 		clear(b[len(kept):])
-		t.buckets[i] = kept
-		t.inWheel += len(kept)
+		bs[i] = kept
+		n += len(kept)
 	}
-	t.stale = 0
+	return n
 }
 
 // each calls fn for every live timer, in no particular order.
@@ -344,10 +402,12 @@ func (t *timerHeap) each(fn func(*item)) {
 			}
 		}
 	}
-	for _, b := range t.buckets {
-		for i := range b {
-			if b[i].valid() {
-				fn(b[i].it)
+	for _, bs := range [][][]heapEntry{t.fine, t.coarse} {
+		for _, b := range bs {
+			for i := range b {
+				if b[i].valid() {
+					fn(b[i].it)
+				}
 			}
 		}
 	}
