@@ -43,7 +43,7 @@ type item struct {
 	src   *Session
 	kind  itemKind
 	dead  bool  // removed while still in the ring
-	aidx  int32 // index in dest.alarms while a timer
+	aidx  int32 // index in dest.alarms while a timer (once the kernel keeps those lists)
 	event string
 
 	args        []any

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // The tiered timer queue (near heap, wheel, far heap; lazy removal) must
@@ -184,5 +185,13 @@ func TestTimerIndexesBuiltLate(t *testing.T) {
 	}
 	if n := k.timers.live; n != 0 || !k.timersBySession {
 		t.Fatalf("%d timers left after the session stopped (lists built: %v)", n, k.timersBySession)
+	}
+}
+
+// An item is two whole cache lines: the timer paths count on it (slabs of
+// 64 items are page-aligned, so no item straddles a third line).
+func TestItemIsTwoCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(item{}); n != 128 {
+		t.Fatalf("item is %d bytes, want 128", n)
 	}
 }
