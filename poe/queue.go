@@ -256,14 +256,19 @@ func (t *timerHeap) advance() bool {
 	if t.inFine > 0 {
 		i := (t.limit >> fineShift) & (fineSlots - 1)
 		b := t.fine[i]
+		// First only load both cache lines of every item of the
+		// bucket: the loads are independent, so their misses overlap
+		// (the dispatch reads both lines; one miss at a time there,
+		// or here between heap pushes, would not overlap).
+		var touch uint64
+		for j := range b {
+			it := b[j].it
+			touch += it.hseq + uint64(len(it.args))
+		}
+		t.touched += uint8(touch)
 		for j := range b {
 			if b[j].valid() {
 				t.near.push(b[j])
-				// Touch the item's second cache line too, while
-				// the first is being fetched: the dispatch reads
-				// both, and misses taken together here overlap,
-				// where one at a time at dispatch would not.
-				t.touched += uint8(len(b[j].it.args))
 			} else {
 				t.stale--
 			}
