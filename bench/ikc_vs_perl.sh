@@ -41,16 +41,8 @@ else
 	echo "ikc_vs_perl.sh: IKC_PERL5LIB unset or without POE::Component::IKC: Go column only" >&2
 fi
 
-# gomed NAME UNIT: median over the Go runs of the value before UNIT
-gomed() {
-	awk -v b="$1" -v u="$2" '$1 ~ "^Benchmark"b"-" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$tmp/go.txt" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
-perlmed() {
-	[ "$have_perl" = 1 ] || { echo ""; return; }
-	awk -v k="$1:" '$1 == k { print $2 }' "$tmp/perl.txt" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
+# shellcheck source=medians.sh
+. ./medians.sh
 fmt0() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 # row LABEL GOBENCH GOUNIT PERLKEY UNIT TARGET-RATIO
 row() {

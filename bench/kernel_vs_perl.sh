@@ -33,16 +33,8 @@ else
 	echo "kernel_vs_perl.sh: no perl -MPOE, Go column only" >&2
 fi
 
-# median NAME FIELD-UNIT: median over the Go runs of the value before UNIT
-gomed() {
-	awk -v b="$1" -v u="$2" '$1 ~ "^Benchmark"b"-" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$tmp/go.txt" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
-perlmed() {
-	[ "$have_perl" = 1 ] || { echo ""; return; }
-	awk -v k="$1:" '$1 == k { print $2 }' "$tmp/perl.txt" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
+# shellcheck source=medians.sh
+. ./medians.sh
 row() { # label gobench perlkey target
 	local ns rate perl ratio
 	ns=$(gomed "$2" ns/op)
