@@ -158,10 +158,11 @@ type timerHeap struct {
 	far      heap4
 	fine     [][]heapEntry
 	coarse   [][]heapEntry
-	inFine   int   // entries (stale included) in the fine buckets
-	inCoarse int   // and in the coarse ones
-	limit    int64 // near: due < limit; fine: limit <= due < limit+fineSpan; coarse: up to coarseEnd(); far: the rest
-	touched  uint8 // written by advance so that its reads are not optimised away
+	spare    [][]heapEntry // emptied coarse buckets' arrays, for the next bucket to fill
+	inFine   int           // entries (stale included) in the fine buckets
+	inCoarse int           // and in the coarse ones
+	limit    int64         // near: due < limit; fine: limit <= due < limit+fineSpan; coarse: up to coarseEnd(); far: the rest
+	touched  uint8         // written by advance so that its reads are not optimised away
 }
 
 const (
@@ -216,7 +217,12 @@ func (t *timerHeap) place(e heapEntry) {
 			t.coarse = make([][]heapEntry, coarseSlots)
 		}
 		i := (e.due >> coarseShift) & (coarseSlots - 1)
-		t.coarse[i] = append(t.coarse[i], e)
+		b := t.coarse[i]
+		if b == nil && len(t.spare) > 0 {
+			b = t.spare[len(t.spare)-1]
+			t.spare = t.spare[:len(t.spare)-1]
+		}
+		t.coarse[i] = append(b, e)
 		t.inCoarse++
 	default:
 		t.far.push(e)
@@ -300,7 +306,14 @@ func (t *timerHeap) spread() {
 	}
 	t.inCoarse -= len(b)
 	t.inFine += len(b)
-	t.coarse[c] = b[:0]
+	// The array goes to whichever bucket fills next rather than waiting
+	// a whole turn of the wheel for its own slot: only the half of the
+	// slots that hold timers then own arrays, and a wheel turning
+	// through fresh slots does not allocate (and fault in) new memory.
+	t.coarse[c] = nil
+	if cap(b) > 0 {
+		t.spare = append(t.spare, b[:0])
+	}
 }
 
 // fromFar moves the far timers that now fall inside the buckets into

@@ -89,6 +89,56 @@ func TestTimerHeapAgainstSortedList(t *testing.T) {
 	}
 }
 
+// A steady state of timers up to a second ahead, each fired timer setting
+// a new one, must stop allocating once the wheel has turned: a coarse
+// bucket's array, emptied when its span comes near, serves the next bucket
+// to fill instead of each of the 64 slots growing its own.
+func TestTimerWheelSteadyStateReusesArrays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var h timerHeap
+	now := int64(0)
+	const pending = 20000
+	items := make([]item, pending)
+	for i := range items {
+		items[i].due = rng.Int64N(int64(time.Second))
+		h.push(&items[i])
+	}
+	// Fire for simulated time: every popped timer is re-armed up to a
+	// second ahead, so pending stays constant.
+	run := func(d time.Duration) {
+		end := now + int64(d)
+		for now < end {
+			now += int64(50 * time.Microsecond)
+			for {
+				it := h.head()
+				if it == nil || it.due > now {
+					break
+				}
+				h.pop()
+				it.due = now + rng.Int64N(int64(time.Second))
+				h.push(it)
+			}
+		}
+	}
+	run(3 * time.Second) // warm up: the wheel turns once (2 s) and more
+	allocs := testing.AllocsPerRun(5, func() { run(200 * time.Millisecond) })
+	if allocs != 0 {
+		t.Errorf("steady state allocated %.0f times per 200 ms", allocs)
+	}
+	if h.live != pending {
+		t.Fatalf("live %d, want %d", h.live, pending)
+	}
+	owned := 0
+	for _, b := range h.coarse {
+		if cap(b) > 0 {
+			owned++
+		}
+	}
+	if owned+len(h.spare) > coarseSlots/2+2 {
+		t.Errorf("%d coarse arrays (%d in buckets, %d spare), want about half the %d slots", owned+len(h.spare), owned, len(h.spare), coarseSlots)
+	}
+}
+
 // Timers are indexed by ID and listed by session only from the first
 // operation that needs it. Timers set, fired and removed before that must
 // be found exactly by the first AlarmRemove, AlarmRemoveAll, removal by
