@@ -1,5 +1,7 @@
 package poe
 
+import "math/bits"
+
 // The event queue. POE keeps one priority queue ordered by (due, id).
 // Posted items get strictly increasing dues and are therefore FIFO among
 // themselves; timers can land anywhere. We keep the same order with two
@@ -131,17 +133,20 @@ func (r *ring) each(fn func(*item)) {
 // priority, including when an adjustment re-inserts it.
 //
 // It is a hierarchy built for many pending timers. Timers due before
-// limit sit in a small 4-ary heap (near); those due within the next
-// fineSlots buckets of about a millisecond each sit unsorted in their fine
-// bucket; those due within the next two seconds or so in coarse buckets of
-// fineSlots milliseconds; later ones in a second heap (far). Only near is
-// ever popped: when it runs dry, the next fine bucket is moved into it and
-// limit advances, and each time limit enters a coarse bucket's span that
-// bucket is spread over the fine ones. So the heap that is sifted on every
-// firing holds a millisecond's worth of timers, and setting a timer within
-// the next two seconds is an append, to one of a few dozen buckets whose
-// ends stay in cache (with a thousand one-level buckets, each append was a
-// cache miss). A single heap of 100k timers spends its time in misses.
+// limit sit in run, a sorted array consumed from its front, or (those
+// placed there after run was sorted: past-due timers set during a batch)
+// in a small 4-ary heap, near; those due within the next fineSlots buckets
+// of about a millisecond each sit unsorted in their fine bucket; those due
+// within the next two seconds or so in coarse buckets of fineSlots
+// milliseconds; later ones in a second heap (far). Only run and near are
+// ever popped: when both run dry, the next fine bucket is sorted into run
+// and limit advances, and each time limit enters a coarse bucket's span
+// that bucket is spread over the fine ones. Setting a timer within the
+// next two seconds is an append, to one of a few dozen buckets whose ends
+// stay in cache (with a thousand one-level buckets, each append was a
+// cache miss), and firing it is a read from the front of run. A single
+// heap of 100k timers spends its time in misses; a heap of a bucket's
+// timers, in mispredicted comparisons.
 //
 // Removal is lazy: a removed or adjusted timer leaves its old entry
 // behind, recognised as stale because its seq no longer matches the
@@ -154,6 +159,9 @@ type timerHeap struct {
 	seq      uint64
 	live     int
 	stale    int
+	run      []heapEntry // a bucket's timers in order, consumed from ri
+	ri       int
+	counts   []int32 // sortBucket's counters
 	near     heap4
 	far      heap4
 	fine     [][]heapEntry
@@ -231,22 +239,44 @@ func (t *timerHeap) place(e heapEntry) {
 
 // head returns the earliest live timer.
 func (t *timerHeap) head() *item {
+	if e, _ := t.first(); e != nil {
+		return e.it
+	}
+	return nil
+}
+
+// first returns the earliest live entry and whether it is run's (else
+// near's), dropping stale entries on the way.
+func (t *timerHeap) first() (*heapEntry, bool) {
 	for {
-		if e := t.near.top(); e != nil {
-			if e.valid() {
-				return e.it
+		var r *heapEntry
+		if t.ri < len(t.run) {
+			r = &t.run[t.ri]
+		}
+		q := t.near.top()
+		switch {
+		case r != nil && (q == nil || r.less(q)):
+			if r.valid() {
+				return r, true
+			}
+			*r = heapEntry{}
+			t.ri++
+			t.stale--
+		case q != nil:
+			if q.valid() {
+				return q, false
 			}
 			t.near.popTop()
 			t.stale--
-			continue
-		}
-		if !t.advance() {
-			return nil
+		default:
+			if !t.advance() {
+				return nil, false
+			}
 		}
 	}
 }
 
-// advance moves the next fine bucket into near (or, with empty buckets,
+// advance sorts the next fine bucket into run (or, with empty buckets,
 // jumps to the far heap's first timer). It reports whether anything is
 // left.
 func (t *timerHeap) advance() bool {
@@ -272,15 +302,9 @@ func (t *timerHeap) advance() bool {
 			touch += it.hseq + uint64(len(it.args))
 		}
 		t.touched += uint8(touch)
-		for j := range b {
-			if b[j].valid() {
-				t.near.push(b[j])
-			} else {
-				t.stale--
-			}
-			b[j] = heapEntry{}
-		}
+		t.sortBucket(b)
 		t.inFine -= len(b)
+		clear(b)
 		t.fine[i] = b[:0]
 	}
 	t.limit += fineWidth
@@ -289,6 +313,67 @@ func (t *timerHeap) advance() bool {
 	}
 	t.fromFar()
 	return true
+}
+
+// sortBucket puts the live entries of b, a fine bucket due within
+// [limit, limit+fineWidth), into run in (due, seq) order; run is empty.
+// A counting sort on the due's high bits spreads them over about as many
+// sub-buckets as there are entries, so the insertion sort that settles
+// each sub-bucket (and the ties in seq) has next to nothing to move.
+func (t *timerHeap) sortBucket(b []heapEntry) {
+	w := 0
+	for j := range b {
+		if b[j].valid() {
+			b[w] = b[j]
+			w++
+		} else {
+			t.stale--
+		}
+	}
+	b = b[:w]
+	run := t.run[:0]
+	if cap(run) < w {
+		run = make([]heapEntry, 0, max(w, 2*cap(run)))
+	}
+	run = run[:w]
+	if w <= 16 {
+		copy(run, b)
+	} else {
+		bits := min(bits.Len(uint(w-1)), 12)
+		shift := fineShift - bits
+		mask := int64(1)<<bits - 1
+		if t.counts == nil {
+			t.counts = make([]int32, 1<<12)
+		}
+		cnt := t.counts[:1<<bits]
+		clear(cnt)
+		for j := range b {
+			cnt[(b[j].due>>shift)&mask]++
+		}
+		sum := int32(0)
+		for k, c := range cnt {
+			cnt[k] = sum
+			sum += c
+		}
+		for j := range b {
+			k := (b[j].due >> shift) & mask
+			run[cnt[k]] = b[j]
+			cnt[k]++
+		}
+	}
+	for j := 1; j < w; j++ {
+		if !run[j].less(&run[j-1]) {
+			continue
+		}
+		e := run[j]
+		k := j
+		for k > 0 && e.less(&run[k-1]) {
+			run[k] = run[k-1]
+			k--
+		}
+		run[k] = e
+	}
+	t.run, t.ri = run, 0
 }
 
 // spread moves the coarse bucket that limit has just entered into the
@@ -337,12 +422,19 @@ func (t *timerHeap) fromFar() {
 
 // pop removes and returns the earliest live timer.
 func (t *timerHeap) pop() *item {
-	it := t.head()
-	if it != nil {
-		t.near.popTop()
-		it.hseq = 0
-		t.live--
+	e, fromRun := t.first()
+	if e == nil {
+		return nil
 	}
+	it := e.it
+	if fromRun {
+		*e = heapEntry{}
+		t.ri++
+	} else {
+		t.near.popTop()
+	}
+	it.hseq = 0
+	t.live--
 	return it
 }
 
@@ -375,6 +467,8 @@ func (t *timerHeap) maybeCompact() {
 	}
 	if t.live == 0 {
 		// Everything is stale: drop it without looking at the items.
+		clear(t.run)
+		t.run, t.ri = t.run[:0], 0
 		t.near.reset()
 		t.far.reset()
 		for _, bs := range [][][]heapEntry{t.fine, t.coarse} {
@@ -386,6 +480,14 @@ func (t *timerHeap) maybeCompact() {
 		t.inFine, t.inCoarse, t.stale = 0, 0, 0
 		return
 	}
+	kept := t.run[:0]
+	for _, e := range t.run[t.ri:] {
+		if e.valid() {
+			kept = append(kept, e)
+		}
+	}
+	clear(t.run[len(kept):])
+	t.run, t.ri = kept, 0
 	t.near.compact()
 	t.far.compact()
 	t.inFine = compactBuckets(t.fine)
@@ -413,7 +515,7 @@ func compactBuckets(bs [][]heapEntry) int {
 
 // each calls fn for every live timer, in no particular order.
 func (t *timerHeap) each(fn func(*item)) {
-	for _, h := range [][]heapEntry{t.near.h, t.far.h} {
+	for _, h := range [][]heapEntry{t.run[t.ri:], t.near.h, t.far.h} {
 		for i := range h {
 			if h[i].valid() {
 				fn(h[i].it)

@@ -89,6 +89,68 @@ func TestTimerHeapAgainstSortedList(t *testing.T) {
 	}
 }
 
+// A fine bucket is sorted into a run by a counting sort with an insertion
+// sort behind it: dense buckets full of ties (equal dues, whose order is
+// their seq), stale entries, adjustments and past-due timers pushed while
+// the run is being consumed must still pop in (due, seq) order.
+func TestTimerRunDenseTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{3, 16, 17, 200, 5000} {
+		var h timerHeap
+		type key struct {
+			due int64
+			seq uint64
+		}
+		want := map[*item]key{}
+		push := func(it *item) {
+			h.push(it)
+			want[it] = key{it.due, it.hseq}
+		}
+		for i := 0; i < n; i++ {
+			// 3 ms of dues on a 20 µs grid: ties in every bucket.
+			push(&item{id: uint64(i + 1), due: int64(rng.IntN(150)) * int64(20*time.Microsecond)})
+		}
+		for it := range want {
+			switch rng.IntN(8) {
+			case 0:
+				h.remove(it)
+				delete(want, it)
+			case 1:
+				it.due = int64(rng.IntN(150)) * int64(20*time.Microsecond)
+				h.fix(it)
+				want[it] = key{it.due, it.hseq}
+			}
+		}
+		var last key
+		popped := 0
+		for h.live > 0 {
+			it := h.pop()
+			k, ok := want[it]
+			if !ok {
+				t.Fatalf("n=%d: popped a timer that is not pending", n)
+			}
+			if k.due < last.due || k.due == last.due && k.seq < last.seq {
+				t.Fatalf("n=%d: popped (%d, %d) after (%d, %d)", n, k.due, k.seq, last.due, last.seq)
+			}
+			delete(want, it)
+			last = k
+			popped++
+			// Now and then a timer already due, as a handler's
+			// Delay(0) would set: it goes to the near heap and must
+			// come after the ties left in the run, before the rest.
+			if rng.IntN(10) == 0 {
+				push(&item{due: k.due})
+			}
+		}
+		if popped < n/2 {
+			t.Fatalf("n=%d: only %d popped", n, popped)
+		}
+		if len(want) != 0 {
+			t.Fatalf("n=%d: %d timers never popped", n, len(want))
+		}
+	}
+}
+
 // A steady state of timers up to a second ahead, each fired timer setting
 // a new one, must stop allocating once the wheel has turned: a coarse
 // bucket's array, emptied when its span comes near, serves the next bucket
