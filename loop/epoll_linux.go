@@ -133,20 +133,12 @@ func (p *epoller) Delete(fd int) error {
 var ErrNotPollable = errors.New("loop: file descriptor cannot be polled")
 
 func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error) {
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
 	n, err := p.wait(timeout)
-	for err == unix.EINTR {
+	if err == unix.EINTR {
 		// Interrupted by a signal (Go's preemption signals included):
-		// wait for the rest of the time.
-		if timeout > 0 {
-			if timeout = time.Until(deadline); timeout <= 0 {
-				return 0, nil
-			}
-		}
-		n, err = p.wait(timeout)
+		// nothing to report. The caller waits again for what is left,
+		// which it knows without this wait reading the clock each time.
+		return 0, nil
 	}
 	if err != nil {
 		return 0, err

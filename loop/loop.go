@@ -41,6 +41,8 @@ type Poller interface {
 	// Wait blocks until at least one fd is ready, Wake is called, or
 	// timeout passes (timeout < 0 waits without limit, 0 only polls). It
 	// calls fn once per ready fd and returns how many fds were reported.
+	// It may also return early with nothing reported (a signal
+	// interrupted the wait); callers wait again.
 	Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error)
 	// Wake interrupts a Wait in progress, or the next one.
 	Wake() error

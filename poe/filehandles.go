@@ -311,21 +311,30 @@ func (k *Kernel) onReady(fd int, ev loop.Events) {
 
 // poll waits for I/O up to timeout and dispatches readiness: all read
 // watchers, then write, then expedite, each group followed by a sweep.
-func (k *Kernel) poll(timeout time.Duration) {
+//
+// The clock is read once on each side of a wait that may block, for
+// Stats.Waited: before it only if k.now is not fresh (clocked: the caller
+// just read it, and no interest change went to the poller since), after
+// it always, which dispatchDue then uses unless I/O handlers ran.
+func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 	k.ready = k.ready[:0]
 	k.stats.Polls++
 	if len(k.dirtyFds) > 0 {
 		k.applyInterest()
+		clocked = false
 	}
-	var t0 time.Duration
+	var t0 int64
 	if timeout != 0 {
-		t0 = time.Since(k.epoch)
+		if t0 = k.now; !clocked {
+			t0 = k.clock()
+		}
 	}
 	if _, err := k.poller.Wait(timeout, k.readyFn); err != nil {
 		k.log.Error("poe: reactor wait failed", "err", err)
 	}
 	if timeout != 0 {
-		k.stats.Waited += time.Since(k.epoch) - t0
+		k.stats.Waited += time.Duration(k.clock() - t0)
+		k.nowFresh = true
 	}
 	if k.alwaysFds > 0 {
 		for _, rec := range k.fds {
@@ -337,6 +346,7 @@ func (k *Kernel) poll(timeout time.Duration) {
 	if len(k.ready) == 0 {
 		return
 	}
+	k.nowFresh = false
 	for mode := 0; mode < 3; mode++ {
 		for i := 0; i < len(k.ready); i++ {
 			r := k.ready[i]

@@ -90,6 +90,7 @@ type Kernel struct {
 	inBatch       bool
 	batchCut      uint64
 	batchNow      int64
+	nowFresh      bool           // k.now was read as the reactor's wait ended, and nothing ran since
 	lastInline    unsafe.Pointer // the last inline map Create found valid
 	lastInlineLen int
 	lastAlias     string
@@ -346,20 +347,23 @@ func (k *Kernel) timeslice() {
 	}
 	k.maybeIdle()
 	timeout := time.Duration(-1)
+	clocked := false // k.now was just read
 	if k.fifoHead() != nil {
 		timeout = 0
 	} else if k.timers.live > 0 {
 		if t := k.timers.head(); t != nil {
 			timeout = max(0, time.Duration(t.due-k.clock()))
+			clocked = true
 		}
 	}
 	if k.alwaysFds > 0 || len(k.deferred) > 0 {
 		timeout = 0
 	}
 	if k.activeFds > 0 || timeout != 0 {
-		k.poll(timeout)
+		k.poll(timeout, clocked)
 		if k.injN.Load() != 0 {
 			k.drainInjected()
+			k.nowFresh = false
 		}
 	}
 	k.dispatchDue()
@@ -394,9 +398,10 @@ func (k *Kernel) runDeferred() {
 func (k *Kernel) dispatchDue() {
 	k.batchCut = k.lastItemID
 	k.batchNow = k.now
-	if k.timers.live > 0 {
+	if k.timers.live > 0 && !k.nowFresh {
 		k.batchNow = k.clock()
 	}
+	k.nowFresh = false
 	k.inBatch = true
 	k.runBatch()
 }
