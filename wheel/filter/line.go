@@ -2,7 +2,9 @@ package filter
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"regexp"
 )
 
@@ -228,14 +230,7 @@ func (f *Line) emit(b []byte, i, n int) ([]any, error) {
 // defaultTerm finds POE's default terminator, (\r\n?|\n\r?): the index of
 // the first CR or LF and the terminator's length (1 or 2), or -1.
 func defaultTerm(b []byte) (int, int) {
-	i := bytes.IndexByte(b, '\n')
-	search := b
-	if i >= 0 {
-		search = b[:i]
-	}
-	if j := bytes.IndexByte(search, '\r'); j >= 0 {
-		i = j
-	}
+	i := indexCRLF(b)
 	if i < 0 {
 		return -1, 0
 	}
@@ -243,6 +238,31 @@ func defaultTerm(b []byte) (int, int) {
 		return i, 2
 	}
 	return i, 1
+}
+
+// indexCRLF is the index of the first CR or LF in b, or -1. It tests
+// eight bytes at a time in a word: for short lines that is cheaper than
+// two calls of bytes.IndexByte (one for each byte), whose set-up costs
+// more than a line's worth of scanning.
+func indexCRLF(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		lf, cr := x^('\n'*ones), x^('\r'*ones)
+		// A zero byte of lf or cr sets its high bit here; a borrow can
+		// only flag bytes after the first zero byte, and only the
+		// first one is used.
+		if m := ((lf-ones)&^lf | (cr-ones)&^cr) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == '\n' || b[i] == '\r' {
+			return i
+		}
+	}
+	return -1
 }
 
 // Put returns one chunk per record: the record ([]byte, string, *Bytes or
