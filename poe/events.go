@@ -57,9 +57,12 @@ func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
 		return nil, nil
 	}
 	ev := k.getEvent()
-	if len(args) == 1 {
-		ev.buf = append(ev.buf[:0], args[0]) // a plain store, not a slice copy
-	} else {
+	switch len(args) { // plain stores, not a slice copy (a wheel's input: two)
+	case 1:
+		ev.buf = append(ev.buf[:0], args[0])
+	case 2:
+		ev.buf = append(ev.buf[:0], args[0], args[1])
+	default:
 		ev.buf = append(ev.buf[:0], args...)
 	}
 	file, line := "", 0
@@ -159,9 +162,13 @@ func (k *Kernel) getEvent() *Event {
 }
 
 func (k *Kernel) putEvent(ev *Event) {
-	if len(ev.buf) == 1 {
+	switch len(ev.buf) {
+	case 0:
+	case 1:
 		ev.buf[0] = nil
-	} else {
+	case 2:
+		ev.buf[0], ev.buf[1] = nil, nil
+	default:
 		clear(ev.buf)
 	}
 	ev.buf = ev.buf[:0]
