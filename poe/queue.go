@@ -6,9 +6,9 @@ import "math/bits"
 // Posted items get strictly increasing dues and are therefore FIFO among
 // themselves; timers can land anywhere. We keep the same order with two
 // structures: a ring for posted items (O(1), no clock read per post) and a
-// tiered timer queue, timerHeap (O(1) set and remove, O(log n) at worst to
-// fire; POE's array queue is O(n)). The dispatcher merges the two heads by
-// (due, id).
+// tiered timer queue, timerHeap (removal O(1), setting a timer within two
+// seconds O(1), the rest O(log n); POE's array queue is O(n)). The
+// dispatcher merges the two heads by (due, id).
 
 type itemKind uint8
 
