@@ -41,7 +41,7 @@ func (k *Kernel) AliasRemove(name string) error {
 		return errnof(eperm, fmt.Sprintf("alias %q belongs to %s", name, owner))
 	}
 	delete(k.aliases, name)
-	k.lastAliasS = nil
+	k.aliasCache = [2]aliasHit{}
 	for i, a := range s.aliases {
 		if a == name {
 			s.aliases = append(s.aliases[:i], s.aliases[i+1:]...)
@@ -92,3 +92,10 @@ func (k *Kernel) ActiveSession() *Session { return k.active }
 // ActiveEvent returns the event being dispatched ("" outside handlers). A
 // self-call does not change it.
 func (k *Kernel) ActiveEvent() string { return k.activeEvent }
+
+// aliasHit is an alias that resolve found, remembered until any alias goes
+// away.
+type aliasHit struct {
+	name string
+	s    *Session
+}

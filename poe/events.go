@@ -101,8 +101,11 @@ func (k *Kernel) resolve(dest any) *Session {
 		}
 		return d
 	case string:
-		if k.lastAliasS != nil && d == k.lastAlias {
-			return k.lastAliasS
+		if c := &k.aliasCache; c[0].s != nil && d == c[0].name {
+			return c[0].s
+		} else if c[1].s != nil && d == c[1].name {
+			c[0], c[1] = c[1], c[0]
+			return c[0].s
 		}
 		if isDigits(d) {
 			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
@@ -112,9 +115,10 @@ func (k *Kernel) resolve(dest any) *Session {
 			}
 		}
 		if s := k.aliases[d]; s != nil {
-			// Programs post to the same alias over and over: remember
-			// the last one (forgotten when any alias goes away).
-			k.lastAlias, k.lastAliasS = d, s
+			// Programs post to the same alias over and over, or to two
+			// in turn (a request and its answer): remember the last two
+			// (forgotten when any alias goes away).
+			k.aliasCache[1], k.aliasCache[0] = k.aliasCache[0], aliasHit{d, s}
 			return s
 		}
 		if d == k.id {

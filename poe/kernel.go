@@ -93,8 +93,7 @@ type Kernel struct {
 	nowFresh      bool           // k.now was read as the reactor's wait ended, and nothing ran since
 	lastInline    unsafe.Pointer // the last inline map Create found valid
 	lastInlineLen int
-	lastAlias     string
-	lastAliasS    *Session
+	aliasCache    [2]aliasHit // the aliases resolved last, most recent first
 	freeEvents    []*Event
 	marks         []*Session
 	marks2        []*Session

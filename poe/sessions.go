@@ -154,7 +154,7 @@ func (k *Kernel) free(s *Session) {
 	for _, a := range s.aliases {
 		delete(k.aliases, a)
 	}
-	k.lastAliasS = nil
+	k.aliasCache = [2]aliasHit{}
 	s.aliases = nil
 	for tag := range s.extra {
 		k.extraTotal--
