@@ -502,6 +502,19 @@ func (k *Kernel) batchPanic(r any) {
 // fifoHead returns the first live posted item, freeing dead ones met on
 // the way.
 func (k *Kernel) fifoHead() *item {
+	// The common cases straight through: empty, or a live head.
+	r := &k.fifo
+	if r.n == 0 {
+		return nil
+	}
+	if it := r.buf[r.head]; !it.dead {
+		return it
+	}
+	return k.fifoHeadSlow()
+}
+
+// fifoHeadSlow drops the dead items at the head of the ring.
+func (k *Kernel) fifoHeadSlow() *item {
 	r := &k.fifo
 	for r.n > 0 {
 		it := r.buf[r.head]
