@@ -1,6 +1,10 @@
 package poe
 
-import "math/bits"
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
 
 // The event queue. POE keeps one priority queue ordered by (due, id).
 // Posted items get strictly increasing dues and are therefore FIFO among
@@ -319,8 +323,8 @@ func (t *timerHeap) advance() bool {
 // sortBucket puts the live entries of b, a fine bucket due within
 // [limit, limit+fineWidth), into run in (due, seq) order; run is empty.
 // A counting sort on the due's high bits spreads them over about as many
-// sub-buckets as there are entries, so the insertion sort that settles
-// each sub-bucket (and the ties in seq) has next to nothing to move.
+// sub-buckets as there are entries, so sorting each sub-bucket (and the
+// ties in seq) is next to nothing.
 func (t *timerHeap) sortBucket(b []heapEntry) {
 	w := 0
 	for j := range b {
@@ -337,44 +341,67 @@ func (t *timerHeap) sortBucket(b []heapEntry) {
 		run = make([]heapEntry, 0, max(w, 2*cap(run)))
 	}
 	run = run[:w]
+	t.run, t.ri = run, 0
 	if w <= 16 {
 		copy(run, b)
-	} else {
-		bits := min(bits.Len(uint(w-1)), 12)
-		shift := fineShift - bits
-		mask := int64(1)<<bits - 1
-		if t.counts == nil {
-			t.counts = make([]int32, 1<<12)
-		}
-		cnt := t.counts[:1<<bits]
-		clear(cnt)
-		for j := range b {
-			cnt[(b[j].due>>shift)&mask]++
-		}
-		sum := int32(0)
-		for k, c := range cnt {
-			cnt[k] = sum
-			sum += c
-		}
-		for j := range b {
-			k := (b[j].due >> shift) & mask
-			run[cnt[k]] = b[j]
-			cnt[k]++
-		}
+		sortEntries(run)
+		return
 	}
-	for j := 1; j < w; j++ {
-		if !run[j].less(&run[j-1]) {
+	bits := min(bits.Len(uint(w-1)), 12)
+	shift := fineShift - bits
+	mask := int64(1)<<bits - 1
+	if t.counts == nil {
+		t.counts = make([]int32, 1<<12)
+	}
+	cnt := t.counts[:1<<bits]
+	clear(cnt)
+	for j := range b {
+		cnt[(b[j].due>>shift)&mask]++
+	}
+	sum := int32(0)
+	for k, c := range cnt {
+		cnt[k] = sum
+		sum += c
+	}
+	for j := range b {
+		k := (b[j].due >> shift) & mask
+		run[cnt[k]] = b[j]
+		cnt[k]++
+	}
+	// A crowded sub-bucket (many alarms for one instant, set over time
+	// so that their seqs arrive out of order) is sorted on its own, so
+	// that the insertion sort of the whole run never moves an entry
+	// further than a short sub-bucket.
+	start := int32(0)
+	for _, end := range cnt {
+		if end-start > 16 {
+			slices.SortFunc(run[start:end], func(a, b heapEntry) int {
+				if a.due != b.due {
+					return cmp.Compare(a.due, b.due)
+				}
+				return cmp.Compare(a.seq, b.seq)
+			})
+		}
+		start = end
+	}
+	sortEntries(run)
+}
+
+// sortEntries sorts es by (due, seq) by insertion: for short or nearly
+// sorted arrays.
+func sortEntries(es []heapEntry) {
+	for j := 1; j < len(es); j++ {
+		if !es[j].less(&es[j-1]) {
 			continue
 		}
-		e := run[j]
+		e := es[j]
 		k := j
-		for k > 0 && e.less(&run[k-1]) {
-			run[k] = run[k-1]
+		for k > 0 && e.less(&es[k-1]) {
+			es[k] = es[k-1]
 			k--
 		}
-		run[k] = e
+		es[k] = e
 	}
-	t.run, t.ri = run, 0
 }
 
 // spread moves the coarse bucket that limit has just entered into the

@@ -151,6 +151,47 @@ func TestTimerRunDenseTies(t *testing.T) {
 	}
 }
 
+// Many alarms for one instant, set partly while it was in a coarse bucket
+// and partly once it was within the fine ones: the spread appends the
+// older (lower seq) entries after the newer, and they must still fire
+// oldest first. (sortBucket sorts such a crowded sub-bucket on its own,
+// so that its insertion sort stays linear.)
+func TestTimerOneInstantAcrossTiers(t *testing.T) {
+	var h timerHeap
+	base := int64(time.Hour) &^ (coarseWidth - 1)
+	h.limit = base
+	at := base + coarseWidth + int64(5*time.Millisecond) // the next coarse bucket
+	var want []*item
+	for i := 0; i < 3000; i++ {
+		it := &item{due: at}
+		h.push(it)
+		want = append(want, it)
+	}
+	if h.inCoarse != 3000 {
+		t.Fatalf("%d entries in the coarse buckets, want 3000", h.inCoarse)
+	}
+	// The clock moves on 10 ms: the instant is now within the fine
+	// buckets' reach, but its coarse bucket is not spread yet.
+	first := &item{due: base + int64(10*time.Millisecond)}
+	h.push(first)
+	if got := h.pop(); got != first {
+		t.Fatal("the early timer did not fire first")
+	}
+	for i := 0; i < 3000; i++ {
+		it := &item{due: at}
+		h.push(it)
+		want = append(want, it)
+	}
+	if h.inFine != 3000 {
+		t.Fatalf("%d entries in the fine buckets, want 3000", h.inFine)
+	}
+	for i, w := range want {
+		if got := h.pop(); got != w {
+			t.Fatalf("pop %d of %d: not the oldest timer left", i, len(want))
+		}
+	}
+}
+
 // A steady state of timers up to a second ahead, each fired timer setting
 // a new one, must stop allocating once the wheel has turned: a coarse
 // bucket's array, emptied when its span comes near, serves the next bucket
