@@ -250,6 +250,27 @@ func TestClientLiteGoServer(t *testing.T) {
 	_, port, rec := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
 	ctx := liteCtx(t)
 	var l *Lite
+	dial := func(t *testing.T) {
+		t.Helper()
+		var err error
+		l, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The cases after I10 use its client; run alone (-run .../I11), a
+	// case connects one itself.
+	connected := func(t *testing.T) {
+		t.Helper()
+		if l != nil {
+			return
+		}
+		dial(t)
+		if err := l.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rec.waitFor(t, "reg")
+	}
 	t.Run("I09", func(t *testing.T) {
 		// Serializer discovery: Storable by default; YAML can be chosen;
 		// the eval-based POE::Component::IKC::Freezer is refused (spec 7.4).
@@ -272,11 +293,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		}
 	})
 	t.Run("I10", func(t *testing.T) {
-		var err error
-		l, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		dial(t)
 		if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 			t.Errorf("fetchQ = %#v, %v", v, err)
 		}
@@ -293,10 +310,8 @@ func TestClientLiteGoServer(t *testing.T) {
 			t.Errorf("ping (IKC0): %v", err)
 		}
 	})
-	if l == nil {
-		t.FailNow()
-	}
 	t.Run("I11", func(t *testing.T) {
+		connected(t)
 		if v, err := l.PostRespond(ctx, "test/add_1", 7); err != nil || v != int64(8) {
 			t.Errorf("post_respond = %#v, %v", v, err)
 		}
@@ -305,6 +320,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		}
 	})
 	t.Run("I12", func(t *testing.T) {
+		connected(t)
 		l.Disconnect()
 		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
@@ -324,6 +340,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		}
 	})
 	t.Run("I18", func(t *testing.T) {
+		connected(t)
 		if err := l.Post(ctx, "test/post1", "the"); err != nil {
 			t.Fatal(err)
 		}
@@ -336,6 +353,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		}
 	})
 	t.Run("errors", func(t *testing.T) {
+		connected(t)
 		_, err := l.Call(ctx, "test/unpublished")
 		var re *RemoteError
 		if !errors.As(err, &re) || re.Phase != "check" || !strings.HasPrefix(re.Text, "Session 'test' has not published state 'unpublished'") {

@@ -125,6 +125,21 @@ func TestConformanceClientLite(t *testing.T) {
 	var lite *rawPeer
 	var serverID string
 	outer := t
+	connect := func(t *testing.T) {
+		lite = dialRaw(outer, port)
+		lite.t = t
+		line := lite.setup("LiteClient")
+		serverID = setupKernel(strings.TrimRight(line, "\r\n"))
+	}
+	// The cases after I10 go on with the connection before them; run
+	// alone (-run .../I11), a case makes one itself.
+	connected := func(t *testing.T) {
+		if lite == nil {
+			connect(t)
+			rec.waitFor(t, "reg")
+		}
+		lite.t = t
+	}
 
 	t.Run("I09", func(t *testing.T) {
 		// The Go ClientLite finds a default serializer (Storable) that
@@ -161,10 +176,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 	})
 	t.Run("I10", func(t *testing.T) {
-		lite = dialRaw(outer, port)
-		lite.t = t
-		line := lite.setup("LiteClient")
-		serverID = setupKernel(strings.TrimRight(line, "\r\n"))
+		connect(t)
 		lite.frame(storable.NewHash(
 			"event", storable.Bytes("poe://"+serverID+"/test/fetchQ"), "params", storable.Undef{},
 			"wantarray", storable.Bytes(""), "from", liteFrom(), "rsvp", liteRSVP("response0")))
@@ -177,7 +189,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 	})
 	t.Run("I11", func(t *testing.T) {
-		lite.t = t
+		connected(t)
 		lite.frame(storable.NewHash(
 			"event", storable.Bytes("poe://"+serverID+"/test/add_1"), "from", liteFrom(),
 			"params", storable.NewArray(storable.Int(7), liteRSVP("response1"))))
@@ -190,7 +202,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 	})
 	t.Run("I12", func(t *testing.T) {
-		lite.t = t
+		connected(t)
 		lite.conn.Close()
 		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
@@ -208,7 +220,7 @@ func TestConformanceClientLite(t *testing.T) {
 	})
 	t.Run("I14", testConcurrencyCap)
 	t.Run("I18", func(t *testing.T) {
-		lite.t = t
+		connected(t)
 		want := map[string]string{"resp1": "the", "resp2": "wizard", "resp3": "walks bye"}
 		for i, w := range []string{"the", "wizard", "walks bye"} {
 			state := "post" + string(rune('1'+i))

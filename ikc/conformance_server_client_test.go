@@ -36,61 +36,64 @@ func TestConformanceServerClient(t *testing.T) {
 		{"IkcClient", "tcp", "Ikc"}, {"Ikc0Client", "tcp", "Ikc"},
 	}
 
-	outer := t
+	// The scenario runs whole whatever -run selects (its steps depend on
+	// each other); each case's subtest checks its part, so that any case
+	// can be run alone.
+	srv = startNode(t, func(k *poe.Kernel) {
+		if _, err := NewServer(k, ServerOptions{Unix: sock, Name: "Unix", Protocol: "IKC0"}); err != nil {
+			setupErrs = append(setupErrs, err)
+		}
+		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
+		if err != nil {
+			setupErrs = append(setupErrs, err)
+			return
+		}
+		port = s.Port()
+	})
+	_, sockErr := os.Stat(sock)
 	t.Run("I01", func(t *testing.T) {
-		srv = startNode(outer, func(k *poe.Kernel) {
-			if _, err := NewServer(k, ServerOptions{Unix: sock, Name: "Unix", Protocol: "IKC0"}); err != nil {
-				setupErrs = append(setupErrs, err)
-			}
-			s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
-			if err != nil {
-				setupErrs = append(setupErrs, err)
-				return
-			}
-			port = s.Port()
-		})
 		if len(setupErrs) > 0 {
 			t.Fatal(setupErrs)
 		}
 		if port <= 0 {
 			t.Fatalf("port %d", port)
 		}
-		if _, err := os.Stat(sock); err != nil {
-			t.Fatalf("unix socket: %v", err)
+		if sockErr != nil {
+			t.Fatalf("unix socket: %v", sockErr)
 		}
 	})
-	if srv == nil {
-		t.FailNow()
+	if len(setupErrs) > 0 || port <= 0 || sockErr != nil {
+		t.Fatalf("the servers did not start: %v, port %d, socket %v", setupErrs, port, sockErr)
 	}
 
-	t.Run("I02", func(t *testing.T) {
-		srv.do(func(k *poe.Kernel) {
-			ts := session(k, "test", map[string]poe.Handler{
-				"posted": func(e *poe.Event) any { srec <- []any{"posted", e.Arg(poe.ARG0)}; return nil },
-				"called": func(e *poe.Event) any { srec <- []any{"called", e.Arg(poe.ARG0)}; return 1 },
-				"method": func(e *poe.Event) any {
-					srec <- []any{"method", e.Arg(poe.ARG0)}
-					e.Kernel.Post(e.Sender, "YOW", "from", "server")
-					return nil
-				},
-				"done": func(e *poe.Event) any { srec <- []any{"done", ""}; return nil },
-			})
-			Publish(k, ts, "posted", "called", "method", "done")
-			r := ResponderOf(k)
-			pubTest = r.Published("test")
-			pubAll = r.PublishedAll()
-			mon := session(k, "monitor", map[string]poe.Handler{
-				"reg":      func(e *poe.Event) any { srec <- []any{"reg", e.Arg(poe.ARG0), e.Arg(poe.ARG4)}; return nil },
-				"unreg":    func(e *poe.Event) any { srec <- []any{"unreg", e.Arg(poe.ARG0)}; return nil },
-				"shutdown": func(e *poe.Event) any { srec <- []any{"shutdown", e.Arg(poe.ARG0)}; return nil },
-			})
-			mon.Do(func() {
-				for _, c := range clients {
-					Monitor(k, c.name, map[string]string{"register": "reg", "unregister": "unreg"}, nil)
-				}
-				Monitor(k, "*", map[string]string{"shutdown": "shutdown"}, nil)
-			})
+	srv.do(func(k *poe.Kernel) {
+		ts := session(k, "test", map[string]poe.Handler{
+			"posted": func(e *poe.Event) any { srec <- []any{"posted", e.Arg(poe.ARG0)}; return nil },
+			"called": func(e *poe.Event) any { srec <- []any{"called", e.Arg(poe.ARG0)}; return 1 },
+			"method": func(e *poe.Event) any {
+				srec <- []any{"method", e.Arg(poe.ARG0)}
+				e.Kernel.Post(e.Sender, "YOW", "from", "server")
+				return nil
+			},
+			"done": func(e *poe.Event) any { srec <- []any{"done", ""}; return nil },
 		})
+		Publish(k, ts, "posted", "called", "method", "done")
+		r := ResponderOf(k)
+		pubTest = r.Published("test")
+		pubAll = r.PublishedAll()
+		mon := session(k, "monitor", map[string]poe.Handler{
+			"reg":      func(e *poe.Event) any { srec <- []any{"reg", e.Arg(poe.ARG0), e.Arg(poe.ARG4)}; return nil },
+			"unreg":    func(e *poe.Event) any { srec <- []any{"unreg", e.Arg(poe.ARG0)}; return nil },
+			"shutdown": func(e *poe.Event) any { srec <- []any{"shutdown", e.Arg(poe.ARG0)}; return nil },
+		})
+		mon.Do(func() {
+			for _, c := range clients {
+				Monitor(k, c.name, map[string]string{"register": "reg", "unregister": "unreg"}, nil)
+			}
+			Monitor(k, "*", map[string]string{"shutdown": "shutdown"}, nil)
+		})
+	})
+	t.Run("I02", func(t *testing.T) {
 		if len(pubTest) != 4 {
 			t.Errorf("published(test) = %v, want 4 states", pubTest)
 		}
@@ -101,32 +104,37 @@ func TestConformanceServerClient(t *testing.T) {
 
 	runs := make([]*clientRun, len(clients))
 	regPID := map[string]any{}
-	t.Run("I03", func(t *testing.T) {
-		for i, c := range clients {
-			runs[i] = runScriptClient(t, c.name, c.kind, c.server, sock, port)
-			// What the server saw for this client, up to its unregister.
-			for done := false; !done; {
-				got := srec.wait(t)
-				switch got[0] {
-				case "reg":
-					if got[1] != c.name {
-						t.Errorf("register monitor for %v, want %s", got[1], c.name)
-					}
-					regPID[c.name] = got[2]
-				case "unreg":
-					if got[1] != c.name {
-						t.Errorf("unregister for %v, want %s", got[1], c.name)
-					}
-					done = true
-				default:
-					runs[i].events = append(runs[i].events, fmt.Sprintf("server %v %v", got[0], fmt.Sprint(got[1:]...)))
+	var regErrs []string
+	for i, c := range clients {
+		runs[i] = runScriptClient(t, c.name, c.kind, c.server, sock, port)
+		// What the server saw for this client, up to its unregister.
+		for done := false; !done; {
+			got := srec.wait(t)
+			switch got[0] {
+			case "reg":
+				if got[1] != c.name {
+					regErrs = append(regErrs, fmt.Sprintf("register monitor for %v, want %s", got[1], c.name))
 				}
-			}
-			if _, ok := regPID[c.name]; !ok {
-				t.Errorf("%s: no register seen by the server", c.name)
+				regPID[c.name] = got[2]
+			case "unreg":
+				if got[1] != c.name {
+					regErrs = append(regErrs, fmt.Sprintf("unregister for %v, want %s", got[1], c.name))
+				}
+				done = true
+			default:
+				runs[i].events = append(runs[i].events, fmt.Sprintf("server %v %v", got[0], fmt.Sprint(got[1:]...)))
 			}
 		}
+	}
+	t.Run("I03", func(t *testing.T) {
+		for _, e := range regErrs {
+			t.Error(e)
+		}
 		for _, c := range clients {
+			if _, ok := regPID[c.name]; !ok {
+				t.Errorf("%s: no register seen by the server", c.name)
+				continue
+			}
 			// Unix: IKC0 server, the SETUP carries a PID; TCP: the
 			// IKC-only server answered NOT and the client fell back
 			// to HELLO (no PID).
