@@ -196,7 +196,10 @@ func indexOf(s []string, x string) int {
 	return -1
 }
 
-func TestC74(t *testing.T) {
+// TestSocketFactoryServerClients is conformance case C74 (POE's e21).
+func TestSocketFactoryServerClients(t *testing.T) { t.Run("C74", testC74) }
+
+func testC74(t *testing.T) {
 	checkFDs(t)
 	var log evlog
 	var ids [5]int
