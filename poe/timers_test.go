@@ -162,11 +162,14 @@ func TestTimerOneInstantAcrossTiers(t *testing.T) {
 	h.limit = base
 	at := base + coarseWidth + int64(5*time.Millisecond) // the next coarse bucket
 	var want []*item
-	for i := 0; i < 3000; i++ {
-		it := &item{due: at}
-		h.push(it)
-		want = append(want, it)
+	set := func(n int) {
+		for i := 0; i < n; i++ {
+			it := &item{due: at}
+			h.push(it)
+			want = append(want, it)
+		}
 	}
+	set(3000)
 	if h.inCoarse != 3000 {
 		t.Fatalf("%d entries in the coarse buckets, want 3000", h.inCoarse)
 	}
@@ -177,11 +180,7 @@ func TestTimerOneInstantAcrossTiers(t *testing.T) {
 	if got := h.pop(); got != first {
 		t.Fatal("the early timer did not fire first")
 	}
-	for i := 0; i < 3000; i++ {
-		it := &item{due: at}
-		h.push(it)
-		want = append(want, it)
-	}
+	set(3000)
 	if h.inFine != 3000 {
 		t.Fatalf("%d entries in the fine buckets, want 3000", h.inFine)
 	}
