@@ -174,7 +174,7 @@ type timerHeap struct {
 	spare    [][]heapEntry // emptied coarse buckets' arrays, for the next bucket to fill
 	inFine   int           // entries (stale included) in the fine buckets
 	inCoarse int           // and in the coarse ones
-	limit    int64         // near: due < limit; fine: limit <= due < limit+fineSpan; coarse: up to coarseEnd(); far: the rest
+	limit    int64         // run and near: due < limit; fine: limit <= due < limit+fineSpan; coarse: up to coarseEnd(); far: the rest
 	touched  uint8         // written by advance so that its reads are not optimised away
 }
 
