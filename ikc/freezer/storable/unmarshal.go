@@ -110,11 +110,20 @@ func deref(v Value) Value {
 }
 
 func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
+	// No defer: with assignValue's many returns it would not be
+	// open-coded, and it cost a tenth of an Unmarshal. A panic ends the
+	// whole Unmarshal, so depth need not survive one.
 	u.depth++
-	defer func() { u.depth-- }()
 	if u.depth > 2*DefaultMaxDepth+8 {
+		u.depth--
 		return fmt.Errorf("%w: at %s", ErrTooDeep, path)
 	}
+	err := u.assignValue(src, dst, path)
+	u.depth--
+	return err
+}
+
+func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) error {
 	t := dst.Type()
 	// Model destinations receive the value unchanged.
 	if t == valueType {
@@ -389,8 +398,9 @@ var typeCache sync.Map // reflect.Type -> typeInfo
 
 func typeFlags(t reflect.Type) typeInfo {
 	// Predeclared types and unnamed composites (other than pointers and
-	// interfaces) have no methods: no cache lookup needed.
-	if k := t.Kind(); k != reflect.Pointer && k != reflect.Interface && (t.Name() == "" || t.PkgPath() == "") {
+	// interfaces) have no methods: no cache lookup needed. PkgPath is ""
+	// for both (and cheaper than Name).
+	if k := t.Kind(); k != reflect.Pointer && k != reflect.Interface && t.PkgPath() == "" {
 		return typeInfo{plain: true}
 	}
 	if c, ok := typeCache.Load(t); ok {
