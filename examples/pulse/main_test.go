@@ -242,10 +242,10 @@ print Dumper($ret), "\n";`
 
 var pageLine = regexp.MustCompile(`kernel page on (http://\S+)`)
 
-// TestPulseKernelPage: -http serves the kernel peek; its JSON shows the
-// parent's sessions.
-func TestPulseKernelPage(t *testing.T) {
-	p := startPulse(t, "-processes", "2", "-http", "127.0.0.1:0")
+// pageURL is the kernel page address that a pulse started with -http
+// printed.
+func pageURL(t *testing.T, p *pulse) string {
+	t.Helper()
 	var url string
 	p.mu.Lock()
 	for _, l := range p.out {
@@ -257,6 +257,14 @@ func TestPulseKernelPage(t *testing.T) {
 	if url == "" {
 		t.Fatal("no kernel page address printed")
 	}
+	return url
+}
+
+// TestPulseKernelPage: -http serves the kernel peek; its JSON shows the
+// parent's sessions.
+func TestPulseKernelPage(t *testing.T) {
+	p := startPulse(t, "-processes", "2", "-http", "127.0.0.1:0")
+	url := pageURL(t, p)
 	resp, err := http.Get(url + "json")
 	if err != nil {
 		t.Fatal(err)
@@ -284,17 +292,7 @@ func TestPulseKernelPageChromium(t *testing.T) {
 		t.Skip("chromium not installed (apt-get install chromium)")
 	}
 	p := startPulse(t, "-processes", "2", "-http", "127.0.0.1:0")
-	var url string
-	p.mu.Lock()
-	for _, l := range p.out {
-		if m := pageLine.FindStringSubmatch(l); m != nil {
-			url = m[1]
-		}
-	}
-	p.mu.Unlock()
-	if url == "" {
-		t.Fatal("no kernel page address printed")
-	}
+	url := pageURL(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu",
