@@ -100,6 +100,9 @@ func (a *item) less(b *item) bool {
 }
 
 // ring is a growable FIFO of posted items.
+// ring is the FIFO of posted items. Slots outside [head, head+n) are nil,
+// and buf is never empty (NewKernel sizes it), so buf[head] is nil exactly
+// when the ring is empty.
 type ring struct {
 	buf  []*item
 	head int

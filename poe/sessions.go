@@ -187,6 +187,7 @@ func (k *Kernel) purge(s *Session) {
 			k.release(it)
 		}
 	})
+	k.dropDeadHead()
 	var doomed []*item
 	k.timers.each(func(it *item) {
 		if it.dest == s || it.src == s {
