@@ -65,11 +65,11 @@ func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
 	default:
 		ev.buf = append(ev.buf[:0], args...)
 	}
-	file, line := "", 0
+	ev.CallerState, ev.CallerFile, ev.CallerLine = k.callerState(), "", 0
 	if k.trace != nil {
-		file, line = callerOutside()
+		ev.CallerFile, ev.CallerLine = callerOutside()
 	}
-	ret := k.dispatchWith(ev, s, k.active, event, ev.buf, k.callerState(), file, line, modeCall)
+	ret := k.dispatchWith(ev, s, k.active, event, ev.buf, modeCall)
 	if k.fatal != nil && k.active != k.self && !k.opts.NoCatch {
 		// A pending fatal error propagates into the calling handler.
 		panic(fatalPanic{k.fatal})
@@ -185,17 +185,22 @@ func (k *Kernel) putEvent(ev *Event) {
 func (k *Kernel) mgmt(s, src *Session, event string, args ...any) any {
 	ev := k.getEvent()
 	ev.buf = append(ev.buf[:0], args...)
-	return k.dispatchWith(ev, s, src, event, ev.buf, "", "", 0, modeMgmt)
+	ev.CallerState, ev.CallerFile, ev.CallerLine = "", "", 0
+	return k.dispatchWith(ev, s, src, event, ev.buf, modeMgmt)
 }
 
 // dispatch invokes event on s; args stay owned by the caller.
 func (k *Kernel) dispatch(s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
-	return k.dispatchWith(k.getEvent(), s, src, event, args, callerState, file, line, mode)
+	ev := k.getEvent()
+	ev.CallerState, ev.CallerFile, ev.CallerLine = callerState, file, line
+	return k.dispatchWith(ev, s, src, event, args, mode)
 }
 
-// The Event goes back to the pool on return; when a handler panics
-// through (self-calls, NoCatch) it is simply not reused.
-func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
+// dispatchWith runs event's handler with ev, whose CallerState, CallerFile
+// and CallerLine the caller has filled (fewer arguments to pass on every
+// dispatch). The Event goes back to the pool on return; when a handler
+// panics through (self-calls, NoCatch) it is simply not reused.
+func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []any, mode int) any {
 	h, obj, ok := s.lookup(event)
 	state := event
 	if !ok {
@@ -203,7 +208,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		if !ok {
 			if s.optionTrue("default") && event != "_signal" {
 				k.log.Warn("poe: event has no handler and the session has no _default",
-					"event", event, "session", s.String(), "sender", src.String(), "caller_state", callerState)
+					"event", event, "session", s.String(), "sender", src.String(), "caller_state", ev.CallerState)
 			}
 			if k.rec != nil {
 				k.rec.begin(ev, s, src, event, "", args, mode)
@@ -216,7 +221,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		args = []any{event, append([]any{}, args...)}
 	}
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
-	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args = callerState, file, line, args
+	ev.Args = args
 	if k.observed {
 		k.observeDispatch(ev, s, src, event, state, args, mode)
 	}
