@@ -88,14 +88,18 @@ type floorKernel struct {
 	nsessions        int
 }
 
-func (k *floorKernel) yield(event string) {
-	var it *floorItem
-	if n := len(k.free); n > 0 {
-		it = k.free[n-1]
-		k.free = k.free[:n-1]
-	} else {
-		it = &floorItem{}
+// takeFree pops a pooled value, or makes one when the pool is empty.
+func takeFree[T any](pool *[]*T) *T {
+	if n := len(*pool); n > 0 {
+		v := (*pool)[n-1]
+		*pool = (*pool)[:n-1]
+		return v
 	}
+	return new(T)
+}
+
+func (k *floorKernel) yield(event string) {
+	it := takeFree(&k.free)
 	k.lastID++
 	it.id = k.lastID
 	it.dest, it.src, it.event, it.callerState = k.active, k.active, event, k.activeEvent
@@ -165,13 +169,7 @@ func (k *floorKernel) runBatch() {
 			d.refcount--
 		}
 		if h := d.lookup(it.event); h != nil {
-			var ev *floorEvent
-			if n := len(k.freeEvents); n > 0 {
-				ev = k.freeEvents[n-1]
-				k.freeEvents = k.freeEvents[:n-1]
-			} else {
-				ev = &floorEvent{}
-			}
+			ev := takeFree(&k.freeEvents)
 			ev.k, ev.session, ev.heap, ev.state, ev.sender = k, d, d.heap, it.event, it.src
 			ev.callerState, ev.args = it.callerState, it.args
 			prevS, prevE := k.active, k.activeEvent
