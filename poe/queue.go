@@ -1,7 +1,6 @@
 package poe
 
 import (
-	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -99,8 +98,7 @@ func (a *item) less(b *item) bool {
 	return a.due < b.due || a.due == b.due && a.id < b.id
 }
 
-// ring is a growable FIFO of posted items.
-// ring is the FIFO of posted items. Slots outside [head, head+n) are nil,
+// ring is the growable FIFO of posted items. Slots outside [head, head+n) are nil,
 // and buf is never empty (NewKernel sizes it), so buf[head] is nil exactly
 // when the ring is empty.
 type ring struct {
@@ -379,10 +377,13 @@ func (t *timerHeap) sortBucket(b []heapEntry) {
 	for _, end := range cnt {
 		if end-start > 16 {
 			slices.SortFunc(run[start:end], func(a, b heapEntry) int {
-				if a.due != b.due {
-					return cmp.Compare(a.due, b.due)
+				switch {
+				case a.less(&b):
+					return -1
+				case b.less(&a):
+					return 1
 				}
-				return cmp.Compare(a.seq, b.seq)
+				return 0
 			})
 		}
 		start = end
