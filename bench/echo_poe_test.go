@@ -11,8 +11,8 @@ import (
 
 const poeEchoReady = true
 
-// startPOEEcho runs the line echo server of ../shared/bench/perl/
-// echo_server.pl on our wheels: one session, a SocketFactory listener, one
+// startPOEEcho runs the line echo server of perl/echo_server.pl
+// on our wheels: one session, a SocketFactory listener, one
 // ReadWrite wheel per connection with a Line filter (byte records, so an
 // echoed line allocates nothing), kept in a map by wheel ID. Output goes
 // from the Line filter straight into the driver's queue

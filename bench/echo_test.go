@@ -224,7 +224,7 @@ func pipelined(tb testing.TB, addr string, conns, lines int) time.Duration {
 }
 
 // BenchmarkEchoPipelined: 50 connections each pipelining 2,000 lines
-// (echo_tcp_lines in ../shared/bench/perl). One op = one round of 100k
+// (echo_tcp_lines in perl/). One op = one round of 100k
 // lines; the lines/s metric is what compares across servers.
 func BenchmarkEchoPipelined(b *testing.B) {
 	const conns, lines = 50, 2000

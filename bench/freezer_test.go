@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 type benchRsvp struct {

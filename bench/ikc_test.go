@@ -1,6 +1,6 @@
 package bench
 
-// IKC benchmarks, the Go side of shared/bench/perl/ikc*.pl (Perl
+// IKC benchmarks, the Go side of perl/ikc*.pl (Perl
 // POE::Component::IKC 0.2402); bench/ikc_vs_perl.sh runs both and prints
 // the table of README.md.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # IKC benchmarks against Perl POE::Component::IKC 0.2402 in one session on
 # one machine: runs the Go benchmarks of ikc_test.go (median of COUNT runs)
-# and shared/bench/perl/ikc.pl (median of COUNT runs), and prints the
+# and perl/ikc.pl (median of COUNT runs), and prints the
 # Markdown table of bench/README.md (section IKC).
 #
 #   IKC_PERL5LIB=/path/to/lib bench/ikc_vs_perl.sh          # COUNT=3
@@ -15,7 +15,7 @@ set -euo pipefail
 if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && KEEP=$(cd "$KEEP" && pwd); fi
 cd "$(dirname "$0")"
 COUNT=${COUNT:-3}
-PERL_DIR=${PERL_DIR:-../../shared/bench/perl}
+PERL_DIR=${PERL_DIR:-perl}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -z "${KEEP:-}" ] || { rmdir "$tmp"; tmp=$KEEP; trap - EXIT; }

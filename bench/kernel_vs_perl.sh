@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kernel benchmarks against Perl POE 1.370 in one session on one machine:
-# runs the Go benchmarks (median of COUNT runs) and shared/bench/perl/core.pl
+# runs the Go benchmarks (median of COUNT runs) and perl/core.pl
 # (median of COUNT runs) and prints the Markdown table of bench/README.md.
 #
 #   bench/kernel_vs_perl.sh            # COUNT=3
@@ -12,7 +12,7 @@ set -euo pipefail
 if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && KEEP=$(cd "$KEEP" && pwd); fi
 cd "$(dirname "$0")"
 COUNT=${COUNT:-3}
-PERL_DIR=${PERL_DIR:-../../shared/bench/perl}
+PERL_DIR=${PERL_DIR:-perl}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -z "${KEEP:-}" ] || { rmdir "$tmp"; tmp=$KEEP; trap - EXIT; }

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // rawPeer is a hand-driven IKC0 client on a plain socket.

@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// capturesDir holds the Perl recordings (shared testdata).
-var capturesDir = filepath.Join("..", "..", "shared", "testdata", "ikc", "captures")
+// capturesDir holds the recordings of real Perl IKC sessions.
+var capturesDir = filepath.Join("..", "testdata", "ikc", "captures")
 
 // captureUnits splits one direction of a capture into negotiation lines
 // (terminator removed) and frame payloads.

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // TestCases38to40 runs spec 15 cases 38-40 through a real Channel: the

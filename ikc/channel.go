@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // errChannelClosed: a write to a connection that is closing or not

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // Message errors. DecodeMessage wraps them in a *MessageError naming the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
+	"github.com/poe-go/poe/wheel/freezer"
 )
 
 // Negotiation errors. A negotiator that returns one of them (possibly

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer"
+	"github.com/poe-go/poe/wheel/freezer"
 )
 
 // The fields the captures' README marks as varying, masked on both sides.

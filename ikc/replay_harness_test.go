@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // wireUnit is one negotiation line (terminator included in raw) or one

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // ResponderAlias is the alias of the responder session: Perl programs post

@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // DefaultPort is the port a server listens on when ServerOptions.Port is

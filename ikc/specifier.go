@@ -33,7 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // ErrBadSpecifier reports a specifier that is not valid: a string that the

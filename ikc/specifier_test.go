@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // TestSpecifier/I25 is conformance case 25 (t/05_specifier.t): the 18

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // SubscribeTimeout is how long a subscription waits for the remote

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // ToValue converts a Go value to the Perl value model that travels in

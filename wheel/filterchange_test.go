@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // C73 (t/10_units/05_filters/99_filterchange.t): filter changes on live

@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/ikc"
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 const usage = "usage: ikc-post [-host H] [-port P | -unix PATH] [-call] [-protocol IKC|IKC0] [-timeout D] SPECIFIER [JSON]"

@@ -158,8 +158,8 @@ func TestAgainstGoServer(t *testing.T) {
 }
 
 // TestAgainstPerlServer runs ikc-post against the Perl IKC server of the
-// shared benchmarks (POE::Component::IKC 0.2402) when IKC_PERL5LIB points
-// at its modules.
+// benchmarks (bench/perl/ikc_server.pl, POE::Component::IKC 0.2402) when
+// IKC_PERL5LIB points at its modules.
 func TestAgainstPerlServer(t *testing.T) {
 	lib := os.Getenv("IKC_PERL5LIB")
 	if lib == "" {
@@ -167,7 +167,7 @@ func TestAgainstPerlServer(t *testing.T) {
 	}
 	dir := os.Getenv("IKC_BENCH_PERL_DIR")
 	if dir == "" {
-		dir = "../../../shared/bench/perl"
+		dir = "../../bench/perl"
 	}
 	script := filepath.Join(dir, "ikc_server.pl")
 	if _, err := os.Stat(script); err != nil {

@@ -23,7 +23,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 func main() {

@@ -9,11 +9,18 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/poe-go/poe/internal/shareddata"
 )
 
-func goldenDir(t *testing.T) string { return filepath.Join(shareddata.IKC(t), "storable") }
+// goldenDir holds the Storable vectors Perl wrote (testdata/ikc/storable at
+// the module root).
+func goldenDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "ikc", "storable")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("recorded Perl data missing: %v", err)
+	}
+	return dir
+}
 
 // lossy lists the vectors whose distinctions the JSON view drops (immortal
 // undef, array holes, weak and overloaded references).

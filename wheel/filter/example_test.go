@@ -3,8 +3,8 @@ package filter_test
 import (
 	"fmt"
 
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/wheel/filter"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 func ExampleLine() {

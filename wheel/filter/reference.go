@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/poe-go/poe/ikc/freezer"
-	"github.com/poe-go/poe/ikc/freezer/storable"
+	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // Serializer turns one structured value into bytes and back: POE's
@@ -20,7 +20,7 @@ type Serializer interface {
 	Thaw(p []byte) (any, error)
 }
 
-// FreezerSerializer adapts an ikc/freezer Freezer (Storable, YAML,
+// FreezerSerializer adapts an wheel/freezer Freezer (Storable, YAML,
 // FreezeThaw) to Serializer; records then are storable.Value.
 type FreezerSerializer struct {
 	freezer.Freezer

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/poe-go/poe/ikc/freezer/storable"
 	"github.com/poe-go/poe/wheel/filter"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // myFreezer is 07_reference.t's MyFreezer: reverse(join "\0", type,

@@ -1,0 +1,563 @@
+package freezer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/poe-go/poe/wheel/freezer/storable"
+)
+
+// ErrFreezeThaw wraps every FreezeThaw parse error.
+var ErrFreezeThaw = errors.New("freezer: bad FreezeThaw data")
+
+// FreezeThaw is the freezer of Perl's FreezeThaw module: a text format,
+// e.g. FrT;@1|%6|$5|event$6|params$4|rsvp$21|poe://...
+//
+// Supported: strings ($len|text), undef (_), arrays (@n|), hashes (%2n|,
+// all keys then all values), scalar references (\), blessed data (>),
+// and shared or cyclic references (the ! table with { } and <n|). Code and
+// glob references (&, *) and "safe" stamps (?) are rejected. FreezeThaw has
+// no numbers: Thaw gives strings (byte strings for ASCII, character
+// strings for other valid UTF-8); lengths count bytes.
+type FreezeThaw struct{}
+
+// Name returns "FreezeThaw".
+func (FreezeThaw) Name() string { return NameFreezeThaw }
+
+// Thaw parses a FreezeThaw payload as POE::Filter::Reference does: the
+// frozen list's first element.
+func (FreezeThaw) Thaw(p []byte) (storable.Value, error) {
+	list, err := ParseFreezeThaw(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return storable.Undef{}, nil
+	}
+	return list[0], nil
+}
+
+// Freeze writes freeze($v) as FreezeThaw does (keys sorted).
+func (FreezeThaw) Freeze(v any) ([]byte, error) {
+	pv, err := toValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return DumpFreezeThaw(pv)
+}
+
+// ---- writer ----
+
+type ftWriter struct {
+	b        []byte
+	count    map[storable.Value]int
+	address  map[storable.Value]int
+	multiple []storable.Value
+	second   bool
+	packages map[string]int
+}
+
+// DumpFreezeThaw returns FreezeThaw::freeze(v) (a list of one value).
+func DumpFreezeThaw(values ...storable.Value) ([]byte, error) {
+	w := &ftWriter{count: map[storable.Value]int{}, address: map[storable.Value]int{}, packages: map[string]int{}}
+	root := &storable.Array{Elems: values} // freeze(\@_)
+	if err := w.scalar(root, false, 0); err != nil {
+		return nil, err
+	}
+	if len(w.multiple) == 0 {
+		return append([]byte("FrT;"), w.b...), nil
+	}
+	w.b = append(w.b[:0], "FrT;!"...)
+	w.b = strconv.AppendInt(w.b, int64(len(w.multiple)-1), 10)
+	w.b = append(w.b, '|')
+	w.packages = map[string]int{}
+	for _, m := range w.multiple {
+		class := className(m)
+		if class != "" {
+			w.b = append(w.b, '{')
+			w.pkg(class)
+		}
+		switch m.(type) {
+		case *storable.Array:
+			w.b = append(w.b, "@0|"...)
+		case *storable.Hash:
+			w.b = append(w.b, "%0|"...)
+		case *storable.Ref:
+			w.b = append(w.b, `\_`...)
+		}
+	}
+	w.second = true
+	for _, m := range w.multiple {
+		if class := className(m); class != "" {
+			w.b = append(w.b, '}')
+			w.pkg(class)
+		}
+		if err := w.contents(m, 0); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.scalar(root, false, 0); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+func className(v storable.Value) string {
+	switch x := v.(type) {
+	case *storable.Array:
+		return x.Class
+	case *storable.Hash:
+		return x.Class
+	case *storable.Ref:
+		return x.Class
+	}
+	return ""
+}
+
+func (w *ftWriter) str(s string) {
+	w.b = append(w.b, '$')
+	w.b = strconv.AppendInt(w.b, int64(len(s)), 10)
+	w.b = append(w.b, '|')
+	w.b = append(w.b, s...)
+}
+
+func (w *ftWriter) pkg(class string) {
+	if id, ok := w.packages[class]; ok {
+		w.b = append(w.b, ')')
+		w.b = strconv.AppendInt(w.b, int64(id), 10)
+		w.b = append(w.b, '|')
+		return
+	}
+	id := len(w.packages)
+	w.packages[class] = id
+	w.b = append(w.b, '>')
+	w.b = strconv.AppendInt(w.b, int64(id), 10)
+	w.b = append(w.b, '|')
+	w.str(class)
+}
+
+// scalar mirrors FreezeThaw's freezeScalar (noDup: the third argument).
+func (w *ftWriter) scalar(v storable.Value, noDup bool, depth int) error {
+	if depth > storable.DefaultMaxDepth {
+		return fmt.Errorf("%w: nesting too deep", storable.ErrUnsupportedValue)
+	}
+	if wk, ok := v.(storable.Weak); ok {
+		v = wk.To
+	}
+	switch v.(type) {
+	case *storable.Array, *storable.Hash, *storable.Ref:
+	default:
+		s, undef, err := scalarText(v)
+		if err != nil {
+			return err
+		}
+		switch x := v.(type) {
+		case storable.Bytes:
+			s = string(x) // bytes go out unchanged
+		case storable.String:
+			// Perl prints a character string whose characters all fit
+			// Latin-1 as Latin-1 bytes; wider text goes out as UTF-8.
+			if l, ok := utf8ToLatin1(string(x)); ok {
+				s = l
+			}
+		}
+		if undef {
+			w.b = append(w.b, '_')
+		} else {
+			w.str(s)
+		}
+		return nil
+	}
+	if !noDup {
+		if w.second {
+			if w.count[v] > 1 {
+				w.b = append(w.b, '<')
+				w.b = strconv.AppendInt(w.b, int64(w.address[v]), 10)
+				w.b = append(w.b, '|')
+				return nil
+			}
+		} else {
+			if _, seen := w.count[v]; seen {
+				if _, ok := w.address[v]; !ok {
+					w.address[v] = len(w.multiple)
+					w.multiple = append(w.multiple, v)
+				}
+				w.b = append(w.b, '<')
+				w.b = strconv.AppendInt(w.b, int64(w.address[v]), 10)
+				w.b = append(w.b, '|')
+				w.count[v]++
+				return nil
+			}
+			w.count[v]++
+		}
+	}
+	if class := className(v); class != "" {
+		w.b = append(w.b, '>')
+		w.pkg(class)
+	}
+	return w.contents(v, depth)
+}
+
+// contents writes an array, hash or scalar reference without its class.
+func (w *ftWriter) contents(v storable.Value, depth int) error {
+	switch x := v.(type) {
+	case *storable.Array:
+		w.b = append(w.b, '@')
+		w.b = strconv.AppendInt(w.b, int64(len(x.Elems)), 10)
+		w.b = append(w.b, '|')
+		for _, e := range x.Elems {
+			if err := w.scalar(e, false, depth+1); err != nil {
+				return err
+			}
+		}
+	case *storable.Hash:
+		idx := make([]int, len(x.Entries))
+		keys := make([]string, len(x.Entries))
+		for i, e := range x.Entries {
+			idx[i] = i
+			keys[i] = e.Key
+			if !e.UTF8 {
+				keys[i] = latin1ToUTF8IfNeeded(e.Key)
+			}
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+		w.b = append(w.b, '%')
+		w.b = strconv.AppendInt(w.b, int64(2*len(idx)), 10)
+		w.b = append(w.b, '|')
+		for _, i := range idx {
+			k := x.Entries[i].Key
+			if x.Entries[i].UTF8 {
+				if l, ok := utf8ToLatin1(k); ok {
+					k = l
+				}
+			}
+			w.str(k)
+		}
+		for _, i := range idx {
+			if err := w.scalar(x.Entries[i].Value, false, depth+1); err != nil {
+				return err
+			}
+		}
+	case *storable.Ref:
+		w.b = append(w.b, '\\')
+		return w.scalar(x.Target, false, depth+1)
+	}
+	return nil
+}
+
+// latin1ToUTF8IfNeeded gives the sort key Perl would compare: byte keys
+// sort by their bytes, which for ASCII is the same.
+func latin1ToUTF8IfNeeded(s string) string { return latin1ToUTF8(s) }
+
+// ---- reader ----
+
+type ftParser struct {
+	s        string
+	pos      int
+	uninit   []storable.Value
+	packages map[int]string
+	depth    int
+}
+
+// ParseFreezeThaw parses a FreezeThaw string into the list of frozen values.
+func ParseFreezeThaw(p []byte) ([]storable.Value, error) {
+	t := &ftParser{s: string(p), packages: map[int]string{}}
+	if len(t.s) >= 4 && t.s[:4] == "FrT;" {
+		t.pos = 4
+	}
+	if t.pos < len(t.s) && t.s[t.pos] == '?' {
+		return nil, t.fail("safeFreeze stamps are process-local and not supported")
+	}
+	if t.pos < len(t.s) && t.s[t.pos] == '!' {
+		t.pos++
+		last, err := t.number()
+		if err != nil {
+			return nil, err
+		}
+		if last > len(t.s) {
+			return nil, t.fail("repeated table of %d entries is larger than the data", last+1)
+		}
+		for i := 0; i <= last; i++ {
+			v, err := t.empty()
+			if err != nil {
+				return nil, err
+			}
+			t.uninit = append(t.uninit, v)
+		}
+		for i := 0; i <= last; i++ {
+			if err := t.instance(t.uninit[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	v, err := t.scalar()
+	if err != nil {
+		return nil, err
+	}
+	if t.pos != len(t.s) {
+		return nil, t.fail("extra data after the frozen structure")
+	}
+	a, ok := v.(*storable.Array)
+	if !ok {
+		return nil, t.fail("top level is not a list")
+	}
+	return a.Elems, nil
+}
+
+func (t *ftParser) fail(format string, args ...any) error {
+	return fmt.Errorf("%w: offset %d: %s", ErrFreezeThaw, t.pos, fmt.Sprintf(format, args...))
+}
+
+func (t *ftParser) number() (int, error) {
+	start := t.pos
+	n := 0
+	for t.pos < len(t.s) && t.s[t.pos] >= '0' && t.s[t.pos] <= '9' {
+		n = n*10 + int(t.s[t.pos]-'0')
+		if n > 1<<31 {
+			return 0, t.fail("number too large")
+		}
+		t.pos++
+	}
+	if t.pos == start || t.pos >= len(t.s) || t.s[t.pos] != '|' {
+		return 0, t.fail("expected <digits>|")
+	}
+	t.pos++
+	return n, nil
+}
+
+func (t *ftParser) pkg() (string, error) {
+	if t.pos >= len(t.s) {
+		return "", t.fail("truncated package")
+	}
+	key := t.s[t.pos]
+	t.pos++
+	id, err := t.number()
+	if err != nil {
+		return "", err
+	}
+	switch key {
+	case ')':
+		c, ok := t.packages[id]
+		if !ok {
+			return "", t.fail("unknown package id %d", id)
+		}
+		return c, nil
+	case '>':
+		if t.pos >= len(t.s) || t.s[t.pos] != '$' {
+			return "", t.fail("expected package name")
+		}
+		t.pos++
+		c, err := t.str()
+		if err != nil {
+			return "", err
+		}
+		t.packages[id] = c
+		return c, nil
+	}
+	return "", t.fail("bad package marker %q", key)
+}
+
+func (t *ftParser) str() (string, error) {
+	n, err := t.number()
+	if err != nil {
+		return "", err
+	}
+	if n > len(t.s)-t.pos {
+		return "", t.fail("string of %d bytes, %d left", n, len(t.s)-t.pos)
+	}
+	s := t.s[t.pos : t.pos+n]
+	t.pos += n
+	return s, nil
+}
+
+// empty reads an allocation entry of the ! table.
+func (t *ftParser) empty() (storable.Value, error) {
+	if t.pos >= len(t.s) {
+		return nil, t.fail("truncated")
+	}
+	class := ""
+	if t.s[t.pos] == '{' {
+		t.pos++
+		c, err := t.pkg()
+		if err != nil {
+			return nil, err
+		}
+		class = c
+	}
+	v, err := t.scalar()
+	if err != nil {
+		return nil, err
+	}
+	if !bless(v, class) {
+		return nil, t.fail("repeated entry is not a reference")
+	}
+	return v, nil
+}
+
+// bless sets the class of a reference value; false if v is not one.
+func bless(v storable.Value, class string) bool {
+	switch x := v.(type) {
+	case *storable.Array:
+		x.Class = class
+	case *storable.Hash:
+		x.Class = class
+	case *storable.Ref:
+		x.Class = class
+	default:
+		return false
+	}
+	return true
+}
+
+// instance reads the contents of a repeated entry and copies them into
+// the allocated value (FreezeThaw's copyContents).
+func (t *ftParser) instance(into storable.Value) error {
+	if t.pos < len(t.s) && t.s[t.pos] == '}' {
+		t.pos++
+		c, err := t.pkg()
+		if err != nil {
+			return err
+		}
+		switch x := into.(type) {
+		case *storable.Array:
+			x.Class = c
+		case *storable.Hash:
+			x.Class = c
+		case *storable.Ref:
+			x.Class = c
+		}
+	}
+	v, err := t.scalar()
+	if err != nil {
+		return err
+	}
+	switch x := into.(type) {
+	case *storable.Array:
+		if y, ok := v.(*storable.Array); ok {
+			x.Elems = y.Elems
+			return nil
+		}
+	case *storable.Hash:
+		if y, ok := v.(*storable.Hash); ok {
+			x.Entries = y.Entries
+			return nil
+		}
+	case *storable.Ref:
+		if y, ok := v.(*storable.Ref); ok {
+			x.Target = y.Target
+			return nil
+		}
+	}
+	return t.fail("repeated entry contents of the wrong type")
+}
+
+func (t *ftParser) scalar() (storable.Value, error) {
+	if t.pos >= len(t.s) {
+		return nil, t.fail("truncated")
+	}
+	t.depth++
+	defer func() { t.depth-- }()
+	if t.depth > storable.DefaultMaxDepth {
+		return nil, t.fail("nesting too deep")
+	}
+	key := t.s[t.pos]
+	t.pos++
+	switch key {
+	case '$':
+		s, err := t.str()
+		if err != nil {
+			return nil, err
+		}
+		return storable.Bytes(s), nil
+	case '_':
+		return storable.Undef{}, nil
+	case '@', '%':
+		n, err := t.number()
+		if err != nil {
+			return nil, err
+		}
+		if n > len(t.s)-t.pos {
+			return nil, t.fail("%d items announced, %d bytes left", n, len(t.s)-t.pos)
+		}
+		items := make([]storable.Value, 0, n)
+		for i := 0; i < n; i++ {
+			v, err := t.scalar()
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, v)
+		}
+		if key == '@' {
+			return &storable.Array{Elems: items}, nil
+		}
+		if n%2 != 0 {
+			return nil, t.fail("odd hash item count %d", n)
+		}
+		h := &storable.Hash{Entries: make([]storable.Entry, 0, n/2)}
+		for i := 0; i < n/2; i++ {
+			var k string
+			switch kv := items[i].(type) {
+			case storable.Bytes:
+				k = string(kv)
+			case storable.Undef:
+				k = ""
+			default:
+				return nil, t.fail("hash key is a reference")
+			}
+			h.Entries = append(h.Entries, storable.Entry{Key: k, Value: items[n/2+i]})
+		}
+		return h, nil
+	case '\\':
+		v, err := t.scalar()
+		if err != nil {
+			return nil, err
+		}
+		return &storable.Ref{Target: v}, nil
+	case '<':
+		n, err := t.number()
+		if err != nil {
+			return nil, err
+		}
+		if n >= len(t.uninit) {
+			return nil, t.fail("repeated reference <%d| out of range", n)
+		}
+		return t.uninit[n], nil
+	case '>':
+		c, err := t.pkg()
+		if err != nil {
+			return nil, err
+		}
+		v, err := t.scalar()
+		if err != nil {
+			return nil, err
+		}
+		if !bless(v, c) {
+			return nil, t.fail("blessed value is not a reference")
+		}
+		return v, nil
+	case '&', '*':
+		return nil, t.fail("CODE and GLOB references are not supported")
+	}
+	t.pos--
+	return nil, t.fail("unknown marker %q", key)
+}
+
+// utf8ToLatin1 converts UTF-8 text whose characters all fit Latin-1.
+func utf8ToLatin1(s string) (string, bool) {
+	if isASCII(s) {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r > 0xFF || r == utf8.RuneError && n <= 1 {
+			return "", false
+		}
+		b = append(b, byte(r))
+		i += n
+	}
+	return string(b), true
+}
