@@ -329,7 +329,7 @@ func BenchmarkBareLoop(b *testing.B) {
 	l := &loop{}
 	l.handler = func(l *loop, e *ev) {
 		if l.count++; l.count < b.N {
-			l.ring[(l.head+l.n)&63] = ev{name: "step"}
+			l.ring[(l.head+l.n)&63] = ev{name: "step", args: nil} // an event has its arguments
 			l.n++
 		}
 	}

@@ -130,22 +130,6 @@ func (r recorder) waitFor(t *testing.T, name string) []any {
 	}
 }
 
-// none checks that nothing named name arrives within d.
-func (r recorder) none(t *testing.T, name string, d time.Duration) {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case v := <-r:
-			if v[0] == name {
-				t.Fatalf("unexpected %v", v)
-			}
-		case <-deadline:
-			return
-		}
-	}
-}
-
 // session creates a session with an alias and handlers.
 func session(k *poe.Kernel, alias string, h map[string]poe.Handler) *poe.Session {
 	if h == nil {

@@ -112,11 +112,6 @@ func (c captureConn) serverSteps(t *testing.T) []replayStep {
 	return c.steps(t, "c2s", "s2c", c.c2s, c.s2c)
 }
 
-// clientSteps is the same for a fake client (the server speaks second).
-func (c captureConn) clientSteps(t *testing.T) []replayStep {
-	return c.steps(t, "s2c", "c2s", c.s2c, c.c2s)
-}
-
 func (c captureConn) steps(t *testing.T, peerDir, myDir string, peer, mine []byte) []replayStep {
 	t.Helper()
 	units := splitWire(t, peer)

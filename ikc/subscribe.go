@@ -15,7 +15,10 @@ import (
 // kernel's answer (Perl: 60 s) before it counts as refused.
 var SubscribeTimeout = 60 * time.Second
 
-// ErrLocalSubscribe: a subscription specifier names no kernel.
+// ErrLocalSubscribe: a subscription specifier names no kernel. The text is
+// Perl's own.
+//
+//lint:ignore ST1005 the message is the one Perl's IKC gives
 var ErrLocalSubscribe = errors.New("ikc: You can't subscribe to a session within the current kernel.")
 
 // subscription is one Subscribe request: several specifiers answered

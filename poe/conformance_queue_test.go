@@ -70,7 +70,7 @@ func TestConformanceQueue(t *testing.T) {
 			"a0":    func(e *Event) any { l.add("a0"); return nil },
 			"_stop": func(e *Event) any { l.add("_stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -116,7 +116,7 @@ func TestConformanceQueue(t *testing.T) {
 			"cl": func(e *Event) any { return []any{1, 2, 3} },
 			"ev": func(e *Event) any { l.add("ev %v", e.Arg(ARG0)); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -177,7 +177,7 @@ func TestConformanceQueue(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"chain 1", "other a", "readable", "chain 2", "other b", "chain 3", "chain 4"}, l.lines)
@@ -339,7 +339,7 @@ func TestConformanceQueue(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"remove missing: ESRCH", "remove other's: EPERM", "adjust: ok"}, l.lines)
@@ -367,7 +367,7 @@ func TestConformanceQueue(t *testing.T) {
 			"check_5": func(e *Event) any { logCS(e); return nil },
 			"_stop":   func(e *Event) any { return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -413,7 +413,7 @@ func TestConformanceQueue(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"in hello sender_is_self=true caller_state=" + internal + " active_event=" + internal}, l.lines)
@@ -504,7 +504,7 @@ func TestConformanceQueue(t *testing.T) {
 			"posted": func(e *Event) any { l.add("posted event still delivered"); return nil },
 			"_stop":  func(e *Event) any { l.add("main stop"); return nil },
 		}})
-		if err, d := sqRun(t, k, 10*time.Second); err != nil || d > 5*time.Second {
+		if d, err := sqRun(t, k, 10*time.Second); err != nil || d > 5*time.Second {
 			t.Fatalf("Run = %v after %v", err, d)
 		}
 		sqWant(t, []string{
@@ -570,7 +570,7 @@ func TestConformanceQueue(t *testing.T) {
 		}})
 		// Outside a handler the timer methods have no session to act on.
 		l.add("delay outside: %s", sqErrno(k.Delay("x", time.Second)))
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -624,7 +624,7 @@ func TestConformanceQueue(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		var names []string
@@ -671,7 +671,7 @@ func TestConformanceQueue(t *testing.T) {
 			},
 			"t": logArg, "u": logArg, "v": logArg, "w": logArg,
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"v posted-v", "u u1", "u u2", "w w2", "t second"}, l.lines)
@@ -704,7 +704,7 @@ func TestConformanceQueue(t *testing.T) {
 			"the_alarm": func(e *Event) any { fired["the_alarm"] = time.Since(start); return nil },
 			"the_delay": func(e *Event) any { fired["the_delay"] = time.Since(start); return nil },
 		}})
-		if err, _ := sqRun(t, k, 8*time.Second); err != nil {
+		if _, err := sqRun(t, k, 8*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"the_alarm", "the_delay"} {
@@ -732,7 +732,7 @@ func TestConformanceQueue(t *testing.T) {
 			"later":   func(e *Event) any { l.add("later (should not happen)"); return nil },
 			"_stop":   func(e *Event) any { l.add("stop"); return nil },
 		}})
-		err, d := sqRun(t, k, 10*time.Second)
+		d, err := sqRun(t, k, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -778,8 +778,7 @@ func TestConformanceQueue(t *testing.T) {
 	t.Run("C33", func(t *testing.T) {
 		k := NewKernel(nil)
 		var l sqLog
-		var s1 *Session
-		s1 = sqCreate(t, k, Spec{Inline: map[string]Handler{
+		s1 := sqCreate(t, k, Spec{Inline: map[string]Handler{
 			"_start": func(e *Event) any {
 				k := e.Kernel
 				l.add("A set: %s %s %s %s", sqErrno(k.AliasSet("zeta")), sqErrno(k.AliasSet("alpha")),
@@ -821,7 +820,7 @@ func TestConformanceQueue(t *testing.T) {
 			},
 			"_stop": func(e *Event) any { l.add("B stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -901,7 +900,7 @@ func TestConformanceQueue(t *testing.T) {
 			},
 			"traced": func(e *Event) any { return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(trace.String(), "session 1 (alias-1)") {
@@ -924,7 +923,7 @@ func TestConformanceQueue(t *testing.T) {
 			"idle":  func(e *Event) any { l.add("idle args=%s", sqArgs(e.Args)); return nil },
 			"_stop": func(e *Event) any { l.add("stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"start", "idle args=IDLE", "stop"}, l.lines)
@@ -985,7 +984,7 @@ func TestConformanceQueue(t *testing.T) {
 			},
 			"_stop": func(e *Event) any { l.add("releaser stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -1038,7 +1037,7 @@ func TestConformanceQueue(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"R do_something", "R stop", "B stop, sigidle=false", "S got sigidle", "S stop"}, l.lines)
@@ -1131,7 +1130,7 @@ func TestConformanceQueue(t *testing.T) {
 		k.self.stopping = false // undo the sweep's mark on the pseudo-session
 
 		// Aliases end at IDLE.
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if P.Alive() || G.Alive() || len(k.Session().Children()) != 0 {

@@ -99,20 +99,19 @@ func sqCreate(t *testing.T, k *Kernel, spec Spec) *Session {
 }
 
 // sqRun runs the kernel on another goroutine and fails the test if Run
-// does not return within limit. It returns Run's error and how long it
-// took.
-func sqRun(t *testing.T, k *Kernel, limit time.Duration) (error, time.Duration) {
+// does not return within limit. It returns how long Run took and its error.
+func sqRun(t *testing.T, k *Kernel, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- k.Run() }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(limit):
 		t.Fatalf("Run did not return within %v", limit)
 	}
-	return nil, 0
+	return 0, nil
 }
 
 // sqLogger returns a logger writing text records into a buffer.
@@ -226,7 +225,7 @@ func TestConformanceSessions(t *testing.T) {
 		if err := k.Post(kid, "anything"); err != nil {
 			t.Errorf("Post(kernel ID) = %v, want nil (resolves to the kernel)", err)
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -248,7 +247,7 @@ func TestConformanceSessions(t *testing.T) {
 			},
 			"tick": func(e *Event) any { during = append(during, e.Kernel.ID()); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{before, before}, during)
@@ -300,7 +299,7 @@ func TestConformanceSessions(t *testing.T) {
 			},
 		})
 		l.add("P: constructor returned")
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -332,7 +331,7 @@ func TestConformanceSessions(t *testing.T) {
 			},
 			"_child": func(e *Event) any { got = append(got, [2]any{e.Arg(ARG0), e.Arg(ARG2)}); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff([][2]any{{"create", "_start"}, {"lose", "_stop"}}, got); diff != "" {
@@ -385,7 +384,7 @@ func TestConformanceSessions(t *testing.T) {
 			},
 			"_stop": func(e *Event) any { l.add("Parent _stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if detachErr != nil {
@@ -458,7 +457,7 @@ func TestConformanceSessions(t *testing.T) {
 				return nil
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -513,7 +512,7 @@ func TestConformanceSessions(t *testing.T) {
 			"_child": func(e *Event) any { l.add("P _child %s %s", e.String(ARG0), sqName(e.SessionArg(ARG1))); return nil },
 			"_stop":  func(e *Event) any { l.add("P stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -576,7 +575,7 @@ func TestConformanceSessions(t *testing.T) {
 			"_child": func(e *Event) any { l.add("P _child %s %s", e.String(ARG0), sqName(e.SessionArg(ARG1))); return nil },
 			"_stop":  func(e *Event) any { l.add("P stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -616,7 +615,7 @@ func TestConformanceSessions(t *testing.T) {
 		if ok.ID() != 1 {
 			t.Errorf("next session has ID %d, want 1 (no ID consumed)", ok.ID())
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -667,7 +666,7 @@ func TestConformanceSessions(t *testing.T) {
 		if m, ok := defHeap.(map[string]any); !ok || m == nil || len(m) != 0 {
 			t.Errorf("default HEAP = %#v, want an empty map[string]any", defHeap)
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -699,7 +698,7 @@ func TestConformanceSessions(t *testing.T) {
 		if s.Alive() {
 			t.Errorf("session still alive after the first timeslice")
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"stop"}, l.lines)
@@ -734,7 +733,7 @@ func TestConformanceSessions(t *testing.T) {
 			"t2":          func(e *Event) any { l.add("B t2"); return nil },
 			"_stop":       func(e *Event) any { l.add("B stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{"A start", "B start", "A tick", "A stop", "B t2", "B stop"}, l.lines)
@@ -781,7 +780,7 @@ func TestConformanceSessions(t *testing.T) {
 			},
 			"_stop": func(e *Event) any { l.add("Z stop"); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -819,7 +818,7 @@ func TestConformanceSessions(t *testing.T) {
 				return "dflt"
 			},
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -856,7 +855,7 @@ func TestConformanceSessions(t *testing.T) {
 			"check_ref":  func(e *Event) any { got = append(got, slices.Clone(e.Slice(ARG0))); return nil },
 			"check_copy": func(e *Event) any { got = append(got, slices.Clone(e.Slice(ARG0))); return nil },
 		}})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		// _default also receives _stop (with no arguments), after the checks.
@@ -886,7 +885,7 @@ func TestConformanceSessions(t *testing.T) {
 		if r != nil || callErr != nil {
 			t.Errorf("Call(self, nohandler) = (%v, %v), want (nil, nil)", r, callErr)
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		lines := buf.Lines()
@@ -901,7 +900,7 @@ func TestConformanceSessions(t *testing.T) {
 		sqCreate(t, k2, Spec{Inline: map[string]Handler{
 			"_start": func(e *Event) any { e.Kernel.Call(e.Session, "nohandler"); return nil },
 		}})
-		if err, _ := sqRun(t, k2, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k2, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if l := sqFindLine(buf2.Lines(), "nohandler"); l != "" {
@@ -938,7 +937,7 @@ func TestConformanceSessions(t *testing.T) {
 			Objects: []States{ObjectMap(c, map[string]string{"_start": "_start", "inc": "inc_method", "_stop": "_stop"})},
 			Args:    []any{7},
 		})
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{
@@ -998,7 +997,7 @@ func TestConformanceSessions(t *testing.T) {
 		if s := sqCreate(t, k, Spec{Inline: map[string]Handler{"_start": start}}); s.ID() != 1 {
 			t.Errorf("first valid session has ID %d, want 1", s.ID())
 		}
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -1029,7 +1028,7 @@ func TestConformanceSessions(t *testing.T) {
 		}})
 		err := k.State("outside", func(e *Event) any { return nil })
 		l.add("state outside session returned %s", sqErrno(err))
-		if err, _ := sqRun(t, k, 10*time.Second); err != nil {
+		if _, err := sqRun(t, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		sqWant(t, []string{

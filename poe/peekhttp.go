@@ -146,7 +146,7 @@ func makePeekDoc(s Snapshot, st Stats, queueMax int) peekDoc {
 		doc.FDs = append(doc.FDs, peekFD{FD: f.FD, Session: f.Session, Modes: nonNil(f.Modes), Paused: nonNil(f.Paused), Internal: f.Internal})
 	}
 	for _, sw := range s.Signals {
-		doc.Signals = append(doc.Signals, peekSignal{Signal: sw.Signal, Session: sw.Session, Event: sw.Event})
+		doc.Signals = append(doc.Signals, peekSignal(sw))
 	}
 	return doc
 }

@@ -1,7 +1,6 @@
 package poe
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -259,5 +258,5 @@ func (c SignalClass) String() string {
 	case Nonmaskable:
 		return "nonmaskable"
 	}
-	return fmt.Sprintf("benign")
+	return "benign"
 }

@@ -103,7 +103,7 @@ func startChild(path string, argv []string, attr *syscall.ProcAttr, priority int
 		}
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{-1, fmt.Errorf("Priority %+d: %w", priority, err)}
+			ch <- result{-1, fmt.Errorf("priority %+d: %w", priority, err)}
 			return
 		}
 		pid, err := syscall.ForkExec(path, argv, attr)

@@ -58,11 +58,9 @@ type Framer struct {
 	// MaxFrame limits the payload length (0 means DefaultMaxFrame).
 	MaxFrame int
 
-	buf  []byte
-	off  int
-	err  error
-	want int // payload length of the frame in progress, -1 if header unread
-	hdr  int // header length of the frame in progress
+	buf []byte
+	off int
+	err error
 }
 
 // Feed appends data to the stream. The framer keeps its own copy.
