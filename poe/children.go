@@ -1,7 +1,11 @@
 package poe
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +18,7 @@ type pidWatch struct {
 
 type pidRec struct {
 	pid      int
-	fd       int // pidfd
+	fd       int // pidfd; -1 when the kernel polls the pid on SIGCHLD
 	watchers []pidWatch
 }
 
@@ -25,8 +29,10 @@ type pidRec struct {
 // CHLD signal (pid, status) is broadcast to every Sig("CHLD") watcher.
 // An empty event cancels this session's watch.
 //
-// The kernel reaps pid itself (through a pidfd, never wait(-1)), so the
-// caller must not also Wait for it (os/exec's Cmd.Wait would fail).
+// The kernel reaps pid itself (never wait(-1)), so the caller must not
+// also Wait for it (os/exec's Cmd.Wait would fail). On Linux it watches a
+// pidfd; where there is none (macOS, the BSDs, Linux before 5.3) every
+// SIGCHLD makes it try wait4(pid, WNOHANG) for each pid it was given.
 func (k *Kernel) SigChild(pid int, event string, args ...any) error {
 	s := k.active
 	if s == k.self {
@@ -40,16 +46,9 @@ func (k *Kernel) SigChild(pid int, event string, args ...any) error {
 		return nil
 	}
 	if rec == nil {
-		fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-		if err != nil {
+		var err error
+		if rec, err = k.watchPid(pid); err != nil {
 			return fmt.Errorf("poe: sig_child(%d): %w", pid, err)
-		}
-		rec = &pidRec{pid: pid, fd: fd}
-		k.pids[pid] = rec
-		if err := k.watchInternal(fd, func() { k.reap(rec) }); err != nil {
-			delete(k.pids, pid)
-			unix.Close(fd)
-			return err
 		}
 	}
 	w := pidWatch{s: s, event: event, args: append([]any(nil), args...)}
@@ -65,6 +64,89 @@ func (k *Kernel) SigChild(pid int, event string, args ...any) error {
 	s.pids++
 	k.refInc(s)
 	return nil
+}
+
+// pidfdOpen opens a non-blocking pidfd (a variable so that tests can take
+// the SIGCHLD path on Linux too).
+var pidfdOpen = openPidfd
+
+// watchPid starts watching pid: through a pidfd where the system has them,
+// else by polling on SIGCHLD.
+func (k *Kernel) watchPid(pid int) (*pidRec, error) {
+	fd, err := pidfdOpen(pid)
+	if err == nil {
+		rec := &pidRec{pid: pid, fd: fd}
+		k.pids[pid] = rec
+		if err := k.watchInternal(fd, func() { k.reap(rec) }); err != nil {
+			delete(k.pids, pid)
+			unix.Close(fd)
+			return nil, err
+		}
+		return rec, nil
+	}
+	// ENOSYS: no pidfd_open (not Linux, or older than 5.3); EPERM: a
+	// seccomp filter refused it.
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
+		return nil, err
+	}
+	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		return nil, err // as pidfd_open: no such process
+	}
+	rec := &pidRec{pid: pid, fd: -1}
+	k.pids[pid] = rec
+	if k.chld == nil {
+		k.chld = &chldPoll{ch: make(chan os.Signal, 1), done: make(chan struct{})}
+		signal.Notify(k.chld.ch, unix.SIGCHLD)
+		go k.forwardChld(k.chld)
+	}
+	k.chld.n++
+	// The child may have exited before SIGCHLD was caught: look once now.
+	k.chld.requestScan(k)
+	return rec, nil
+}
+
+// chldPoll is the SIGCHLD side of child reaping where pidfds are missing.
+type chldPoll struct {
+	ch      chan os.Signal
+	done    chan struct{}
+	n       int         // pids polled (kernel goroutine only)
+	pending atomic.Bool // a scan is queued on the kernel
+}
+
+func (k *Kernel) forwardChld(c *chldPoll) {
+	for {
+		select {
+		case <-c.ch:
+			c.requestScan(k)
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// requestScan queues one scan of the polled pids on the kernel; signals
+// that arrive before it runs are folded into it.
+func (c *chldPoll) requestScan(k *Kernel) {
+	if !c.pending.CompareAndSwap(false, true) {
+		return
+	}
+	// inject rather than onKernel: a kernel between two Runs keeps the
+	// scan for the next one.
+	k.inject(injected{fn: func(ok bool) {
+		c.pending.Store(false)
+		if ok {
+			k.scanPids()
+		}
+	}})
+}
+
+// scanPids tries to reap each polled pid.
+func (k *Kernel) scanPids() {
+	for _, rec := range k.pids {
+		if rec.fd < 0 {
+			k.reap(rec)
+		}
+	}
 }
 
 func (k *Kernel) reap(rec *pidRec) {
@@ -92,8 +174,16 @@ func (k *Kernel) reap(rec *pidRec) {
 
 func (k *Kernel) closePid(rec *pidRec) {
 	delete(k.pids, rec.pid)
-	k.unwatchInternal(rec.fd)
-	unix.Close(rec.fd)
+	if rec.fd >= 0 {
+		k.unwatchInternal(rec.fd)
+		unix.Close(rec.fd)
+		return
+	}
+	if k.chld.n--; k.chld.n == 0 {
+		signal.Stop(k.chld.ch)
+		close(k.chld.done)
+		k.chld = nil
+	}
 }
 
 func (k *Kernel) dropPidWatch(rec *pidRec, s *Session) {

@@ -383,10 +383,7 @@ func TestConformanceExceptions(t *testing.T) {
 	})
 
 	t.Run("C62", func(t *testing.T) {
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-			t.Fatal(err)
-		}
+		p := nbPipe(t)
 		defer unix.Close(p[0])
 		stops, reads := 0, 0
 		k := NewKernel(nil)

@@ -16,10 +16,7 @@ import (
 // test ends.
 func cxPipe(t *testing.T) (int, int) {
 	t.Helper()
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
+	p := nbPipe(t)
 	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
 	return p[0], p[1]
 }
@@ -181,10 +178,7 @@ func TestConformanceIO(t *testing.T) {
 	})
 
 	t.Run("C67", func(t *testing.T) {
-		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sp := nbSocketpair(t)
 		sp0, sp1 := sp[0], sp[1]
 		defer unix.Close(sp0)
 		defer unix.Close(sp1)
@@ -192,7 +186,7 @@ func TestConformanceIO(t *testing.T) {
 		var log cxLog
 		var before int
 		k := NewKernel(nil)
-		_, err = k.Create(Spec{Inline: map[string]Handler{
+		_, err := k.Create(Spec{Inline: map[string]Handler{
 			"_start": func(e *Event) any { e.Kernel.Yield("setup"); return nil },
 			"setup": func(e *Event) any {
 				k, s := e.Kernel, e.Session

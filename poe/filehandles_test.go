@@ -11,19 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Watchers work on any pollable fd: an eventfd, a socketpair, a net.Conn
-// (through SyscallConn), and a regular file, which epoll refuses and the
-// kernel treats as always ready, as select() does.
+// Watchers work on any pollable fd: an eventfd (a pipe outside Linux), a
+// socketpair, a net.Conn (through SyscallConn), and a regular file, which
+// epoll refuses and the kernel treats as always ready, as select() does.
 func TestSelectOnFdKinds(t *testing.T) {
-	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(efd)
-	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	efd, efdW, efdKind := counterFd(t)
+	sp := nbSocketpair(t)
 	defer unix.Close(sp[0])
 	defer unix.Close(sp[1])
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,12 +49,12 @@ func TestSelectOnFdKinds(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			must(k.SelectRead(efd, "ready", "eventfd"))
+			must(k.SelectRead(efd, "ready", efdKind))
 			must(k.SelectRead(sp[1], "ready", "socketpair"))
 			must(k.SelectRead(server, "ready", "net.Conn"))
 			must(k.SelectRead(f, "ready", "file"))
 			must(k.SelectWrite(sp[0], "writable", "socketpair"))
-			unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			unix.Write(efdW, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 			unix.Write(sp[0], []byte("x"))
 			client.Write([]byte("y"))
 			return nil
@@ -89,7 +82,7 @@ func TestSelectOnFdKinds(t *testing.T) {
 			t.Fatal("watchers did not all fire")
 		}
 	}
-	for _, name := range []string{"eventfd", "socketpair", "net.Conn", "file", "writable"} {
+	for _, name := range []string{efdKind, "socketpair", "net.Conn", "file", "writable"} {
 		if got[name] != 1 {
 			t.Errorf("%s fired %d times, want 1 (%v)", name, got[name], got)
 		}
@@ -122,14 +115,11 @@ func TestTrace(t *testing.T) {
 // loop: epoll reports HUP whatever the interest set, so the kernel takes
 // a fully paused fd out of epoll until it is resumed.
 func TestPausedWatcherOnHungUpFd(t *testing.T) {
-	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := nbSocketpair(t)
 	defer unix.Close(sp[0])
 	k := NewKernel(nil)
 	reads := 0
-	_, err = k.Create(Spec{Inline: map[string]Handler{
+	_, err := k.Create(Spec{Inline: map[string]Handler{
 		"_start": func(e *Event) any {
 			e.Kernel.SelectRead(sp[0], "read")
 			e.Kernel.SelectPauseRead(sp[0])

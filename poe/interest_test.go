@@ -42,10 +42,7 @@ func TestInterestAppliedBeforeWait(t *testing.T) {
 	}
 	cp := &countingPoller{Poller: real}
 	k := NewKernel(&Options{Poller: cp})
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fds := nbSocketpair(t)
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
 	fd := fds[0]

@@ -122,6 +122,7 @@ type Kernel struct {
 
 	// child processes
 	pids map[int]*pidRec
+	chld *chldPoll // SIGCHLD polling of pids without a pidfd
 
 	// extra references, all sessions together
 	extraTotal int

@@ -176,9 +176,10 @@ func firstArg(a []any) any {
 }
 
 // OS signals. Only asynchronous signals a program may reasonably catch are
-// forwarded. CHLD is not: the kernel reaps the children it is asked to
-// watch through pidfds (SigChild) and raises CHLD itself, without stealing
-// exit statuses from os/exec.
+// forwarded; PWR (Linux, NetBSD) and INFO (macOS, BSDs) where the system
+// has them (signals_*.go). CHLD is not: the kernel reaps the children it is
+// asked to watch (SigChild) and raises CHLD itself, without stealing exit
+// statuses from os/exec.
 var osSignalByName = map[string]syscall.Signal{
 	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
 	"TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
@@ -186,7 +187,7 @@ var osSignalByName = map[string]syscall.Signal{
 	"CONT": syscall.SIGCONT, "TSTP": syscall.SIGTSTP, "TTIN": syscall.SIGTTIN,
 	"TTOU": syscall.SIGTTOU, "URG": syscall.SIGURG, "XCPU": syscall.SIGXCPU,
 	"XFSZ": syscall.SIGXFSZ, "VTALRM": syscall.SIGVTALRM, "PROF": syscall.SIGPROF,
-	"IO": syscall.SIGIO, "PWR": syscall.SIGPWR,
+	"IO": syscall.SIGIO,
 }
 
 // SignalName returns POE's name for an OS signal ("INT" for SIGINT), or "".
