@@ -100,9 +100,14 @@ func (d *zeroDriver) OutMessages() int { return d.msgs }
 // echoRig is a ReadWrite echo (InputEvent puts the record back) on one
 // end of a socketpair, driven one timeslice at a time from the other end.
 func echoRig(tb testing.TB, autoFlush bool, f filter.Filter, d driver.Driver) (k *poe.Kernel, peer int, done func()) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := socketpairCloexec(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for _, fd := range fds {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	k = poe.NewKernel(nil)
 	var w *ReadWrite

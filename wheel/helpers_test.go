@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func heap(e *poe.Event) map[string]any { return e.Heap.(map[string]any) }
 // reused number is avoided by the -1 convention).
 func socketpair(t *testing.T) [2]int {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := socketpairNB()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func socketpair(t *testing.T) [2]int {
 func pipe(t *testing.T) (int, int) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	if err := pipe2(p[:]); err != nil {
 		t.Fatal(err)
 	}
 	return p[0], p[1]
@@ -94,11 +95,11 @@ func pipe(t *testing.T) (int, int) {
 // openFDs counts this process's open descriptors.
 func openFDs(t *testing.T) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	fds, err := fdList()
 	if err != nil {
 		t.Skip(err)
 	}
-	return len(ents) - 1 // the directory being read
+	return len(fds)
 }
 
 // checkFDs fails the test if it leaked descriptors.
@@ -146,7 +147,40 @@ func quote(s string) string {
 	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
 
-func pipe2(p []int) error { return unix.Pipe2(p, unix.O_NONBLOCK|unix.O_CLOEXEC) }
-
 func lineF(lit string) filter.Filter { return filter.MustLine(filter.LineOptions{Literal: lit}) }
 func streamF() filter.Filter         { return filter.NewStream(filter.StreamOptions{}) }
+
+// fdDirList lists the descriptors named in dir (/proc/self/fd, /dev/fd)
+// but the one that reads it.
+func fdDirList(dir string) ([]int, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	own := int(d.Fd())
+	fds := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd != own {
+			fds = append(fds, fd)
+		}
+	}
+	return fds, nil
+}
+
+// selfExe is the test binary's path, to start it again.
+func selfExe(t *testing.T) string {
+	t.Helper()
+	p, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// setRlim sets an rlimit field, whatever its integer type on this system.
+func setRlim[T ~int64 | ~uint64](p *T, v int) { *p = T(v) }

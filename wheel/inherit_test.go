@@ -20,7 +20,7 @@ import (
 // calls a program (or its parent) would use, and returns the fd and port.
 func rawListener(t *testing.T) (int, int) {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := socketCloexec(unix.AF_INET, unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestListenAcceptRawFD(t *testing.T) {
 func TestSocketFactoryUDPConnect(t *testing.T) {
 	checkFDs(t)
 	// The peer: a bound UDP socket.
-	peer, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	peer, err := socketCloexec(unix.AF_INET, unix.SOCK_DGRAM)
 	if err != nil {
 		t.Fatal(err)
 	}

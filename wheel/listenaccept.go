@@ -76,7 +76,7 @@ func NewListenAccept(k *poe.Kernel, o ListenAcceptOptions) (*ListenAccept, error
 
 func (w *ListenAccept) onRead(e *poe.Event) any {
 	for i := 0; i < acceptBatch && !w.closed && !w.userPaused && !w.backoff; i++ {
-		nfd, sa, err := accept4(w.h.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := acceptNB(w.h.fd)
 		if err != nil {
 			if acceptRetry(err) {
 				if err == unix.EAGAIN {

@@ -14,7 +14,7 @@ import (
 // tcpPair returns two connected non-blocking TCP sockets over 127.0.0.1.
 func tcpPair(t *testing.T) (int, int) {
 	t.Helper()
-	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	ln, err := socketCloexec(unix.AF_INET, unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +24,14 @@ func tcpPair(t *testing.T) (int, int) {
 	}
 	unix.Listen(ln, 1)
 	sa, _ := unix.Getsockname(ln)
-	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	c, err := socketCloexec(unix.AF_INET, unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Connect(c, sa); err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	s, err := acceptCloexec(ln)
 	if err != nil {
 		t.Fatal(err)
 	}

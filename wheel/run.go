@@ -253,7 +253,7 @@ func NewRun(k *poe.Kernel, o RunOptions) (*Run, error) {
 		case "pipe":
 			if wantIn {
 				var fds [2]int
-				if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+				if err := pipeCloexec(fds[:]); err != nil {
 					return fail(err)
 				}
 				c[0], p[0] = fds[0], fds[1]
@@ -261,14 +261,14 @@ func NewRun(k *poe.Kernel, o RunOptions) (*Run, error) {
 			}
 			if wantOut {
 				var fds [2]int
-				if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+				if err := pipeCloexec(fds[:]); err != nil {
 					return fail(err)
 				}
 				p[1], c[1] = fds[0], fds[1]
 				childSide, parentSide = append(childSide, fds[1]), append(parentSide, fds[0])
 			}
 		case "socketpair":
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			fds, err := socketpairCloexec(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 			if err != nil {
 				return fail(err)
 			}
@@ -299,7 +299,7 @@ func NewRun(k *poe.Kernel, o RunOptions) (*Run, error) {
 	}
 	if wantErr {
 		var fds [2]int
-		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		if err := pipeCloexec(fds[:]); err != nil {
 			return fail(err)
 		}
 		w.stderr.fd, child[2] = fds[0], fds[1]

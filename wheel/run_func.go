@@ -14,7 +14,7 @@ import (
 // RegisterProgram: RunOptions{Program: wheel.Func("name")}. It stands in
 // for POE's code-reference programs, which run in a fork of the
 // interpreter; Go cannot fork its runtime, so the child is this same
-// executable started again (/proc/self/exe) with a marker in its
+// executable started again (/proc/self/exe on Linux) with a marker in its
 // environment, and RegisterProgram (or RunChildMain) in the child runs
 // the function instead of the program.
 //
@@ -130,17 +130,48 @@ func runProgram(fn func([]string) int) {
 // they came from the parent (the runtime and package os open theirs
 // close-on-exec).
 func closeInherited() {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= 2 {
+	for _, fd := range openFds() {
+		if fd <= 2 {
 			continue
 		}
 		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && fl&unix.FD_CLOEXEC == 0 {
 			unix.Close(fd)
 		}
 	}
+}
+
+// maxFdScan bounds the descriptors scanFds tries.
+const maxFdScan = 1 << 16
+
+// scanFds lists the open descriptors below the descriptor limit (at most
+// maxFdScan) by asking fcntl about each: for systems with no complete
+// list of them.
+func scanFds() []int {
+	n := maxFdScan
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && uint64(rl.Cur) < uint64(n) {
+		n = int(rl.Cur)
+	}
+	var fds []int
+	for fd := 0; fd < n; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+// fdDir lists the descriptors named in dir (/proc/self/fd, /dev/fd).
+func fdDir(dir string) ([]int, bool) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false
+	}
+	fds := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds, true
 }

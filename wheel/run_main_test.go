@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -33,7 +32,7 @@ func init() {
 	wheel.RegisterProgram("ttyinfo", func(args []string) int {
 		var tty []string
 		for fd := 0; fd <= 2; fd++ {
-			_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+			_, err := unix.IoctlGetTermios(fd, tcGetattr)
 			tty = append(tty, fmt.Sprintf("%d:%v", fd, err == nil))
 		}
 		fmt.Println("isatty", strings.Join(tty, " "))
@@ -53,9 +52,12 @@ func init() {
 	// The descriptors above 2 without close-on-exec (inherited ones).
 	wheel.RegisterProgram("inherited", func(args []string) int {
 		n := 0
-		ents, _ := os.ReadDir("/proc/self/fd")
-		for _, e := range ents {
-			fd, _ := strconv.Atoi(e.Name())
+		fds, err := fdList()
+		if err != nil {
+			fmt.Println("inherited ?", err)
+			return 0
+		}
+		for _, fd := range fds {
 			if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); fd > 2 && err == nil && fl&unix.FD_CLOEXEC == 0 {
 				n++
 			}
@@ -63,13 +65,13 @@ func init() {
 		fmt.Println("inherited", n)
 		return 0
 	})
-	// The nice value (the raw system call returns 20 - nice).
+	// The nice value.
 	wheel.RegisterProgram("nice", func(args []string) int {
-		p, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+		n, err := niceValue()
 		if err != nil {
 			return 1
 		}
-		fmt.Println(20 - p)
+		fmt.Println(n)
 		return 0
 	})
 }

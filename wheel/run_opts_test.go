@@ -100,7 +100,7 @@ func TestRunFunc(t *testing.T) {
 		}})
 		// A child for a name this executable does not register:
 		// RunChildMain (in TestMain) stops it with 127.
-		cmd := exec.Command("/proc/self/exe")
+		cmd := exec.Command(selfExe(t))
 		cmd.Env = append(os.Environ(), "POE_GO_RUN_PROGRAM=no-such")
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,10 +46,12 @@ func (o *RunOptions) command() (runCmd, error) {
 		if lookupProgram(string(p)) == nil {
 			return runCmd{}, fmt.Errorf("wheel: Run: program %q is not registered (RegisterProgram)", string(p))
 		}
-		// /proc/self/exe is this executable even if its file was
-		// replaced or removed since it started.
+		self, err := selfExe()
+		if err != nil {
+			return runCmd{}, fmt.Errorf("wheel: Run: program %q: this executable: %w", string(p), err)
+		}
 		argv := append([]string{os.Args[0]}, o.ProgramArgs...)
-		return runCmd{name: string(p), path: "/proc/self/exe", argv: argv, fn: string(p)}, nil
+		return runCmd{name: string(p), path: self, argv: argv, fn: string(p)}, nil
 	}
 	return runCmd{}, fmt.Errorf("wheel: Run: Program must be []string, string or wheel.Func, not %T", o.Program)
 }
@@ -74,46 +75,28 @@ func (c runCmd) env(base []string, closeOnCall bool) []string {
 	return env
 }
 
-// startChild forks and execs. A Priority is applied by forking from a
-// thread whose nice value is this one's plus the delta: Linux keeps nice
-// values per thread and a new process inherits its creating thread's.
-// Afterwards the thread gets its nice value back when that is permitted
-// (lowering it needs privilege); otherwise it is discarded, its goroutine
-// exiting while locked to it, so no other goroutine runs at the child's
-// priority (the main thread cannot exit: the runtime parks it for good).
-// SysProcAttr has no nice field, and setpriority on the child after the
-// start would let it run (and exec) at the old priority first.
-func startChild(path string, argv []string, attr *syscall.ProcAttr, priority int) (int, error) {
-	if priority == 0 {
-		return syscall.ForkExec(path, argv, attr)
+// startChildRenice forks and execs, then gives the child this process's
+// nice value plus priority: how startChild applies a Priority outside
+// Linux (built everywhere for its test). The child runs, and may exec, at
+// this process's priority for a moment first. If it cannot be given the
+// new one (a negative delta needs privilege) it is killed and reaped, and
+// the error returned, as on Linux where it is never started.
+func startChildRenice(path string, argv []string, attr *syscall.ProcAttr, priority int) (int, error) {
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil || priority == 0 {
+		return pid, err
 	}
-	type result struct {
-		pid int
-		err error
+	nice, err := processNice()
+	if err == nil {
+		err = unix.Setpriority(unix.PRIO_PROCESS, pid, nice+priority)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		tid := unix.Gettid()
-		// The raw system call returns 20 - nice.
-		prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
-		nice := 20 - prio
-		if err == nil {
-			err = unix.Setpriority(unix.PRIO_PROCESS, tid, nice+priority)
-		}
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{-1, fmt.Errorf("priority %+d: %w", priority, err)}
-			return
-		}
-		pid, err := syscall.ForkExec(path, argv, attr)
-		ch <- result{pid, err}
-		if unix.Setpriority(unix.PRIO_PROCESS, tid, nice) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	r := <-ch
-	return r.pid, r.err
+	if err != nil && !errors.Is(err, unix.ESRCH) { // ESRCH: already gone
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		return -1, fmt.Errorf("priority %+d: %w", priority, err)
+	}
+	return pid, nil
 }
 
 // runCredential resolves User and Group into the child's credential (nil

@@ -1,6 +1,7 @@
 package wheel
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -28,35 +29,29 @@ const (
 	PtyCookedNoEcho
 )
 
-// openPty opens a pseudo-terminal pair (posix_openpt, grantpt, unlockpt,
-// ptsname; grantpt has nothing to do with devpts) and sets the slave's
+// ErrPtyUnsupported is returned by a Run with a pty conduit on a system
+// whose pseudo-terminals this package cannot open (any but Linux, macOS,
+// FreeBSD, NetBSD and OpenBSD).
+var ErrPtyUnsupported = errors.New("wheel: Run: pseudo-terminals are not supported on this system")
+
+// openPty opens a pseudo-terminal pair (the system's posix_openpt,
+// grantpt, unlockpt and ptsname: see openPtyPair) and sets the slave's
 // mode and window size. Neither end becomes this process's controlling
-// terminal.
+// terminal. Both ends are close-on-exec.
 func openPty(mode PtyMode, ws *Winsize) (master, slave int, err error) {
-	master, err = unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	master, slave, err = openPtyPair()
 	if err != nil {
-		return -1, -1, fmt.Errorf("wheel: Run: open /dev/ptmx: %w", err)
+		if errors.Is(err, ErrPtyUnsupported) {
+			return -1, -1, err
+		}
+		return -1, -1, fmt.Errorf("wheel: Run: pty: %w", err)
 	}
 	fail := func(what string, err error) (int, int, error) {
 		unix.Close(master)
-		if slave >= 0 {
-			unix.Close(slave)
-		}
+		unix.Close(slave)
 		return -1, -1, fmt.Errorf("wheel: Run: pty: %s: %w", what, err)
 	}
-	slave = -1
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fail("unlockpt", err)
-	}
-	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
-	if err != nil {
-		return fail("ptsname", err)
-	}
-	name := fmt.Sprintf("/dev/pts/%d", n)
-	if slave, err = unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0); err != nil {
-		return fail("open "+name, err)
-	}
-	t, err := unix.IoctlGetTermios(slave, unix.TCGETS)
+	t, err := getTermios(slave)
 	if err != nil {
 		return fail("tcgetattr", err)
 	}
@@ -71,7 +66,7 @@ func openPty(mode PtyMode, ws *Winsize) (master, slave int, err error) {
 	default:
 		return fail("mode", fmt.Errorf("unknown PtyMode %d", mode))
 	}
-	if err := unix.IoctlSetTermios(slave, unix.TCSETS, t); err != nil {
+	if err := setTermios(slave, t); err != nil {
 		return fail("tcsetattr", err)
 	}
 	var w *unix.Winsize
@@ -96,7 +91,7 @@ func openPty(mode PtyMode, ws *Winsize) (master, slave int, err error) {
 // at the start of a line. The mode is read now: the child may have
 // changed it.
 func sendEOF(master int) {
-	t, err := unix.IoctlGetTermios(master, unix.TCGETS)
+	t, err := getTermios(master)
 	if err != nil || t.Lflag&unix.ICANON == 0 {
 		return
 	}

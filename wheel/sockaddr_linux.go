@@ -13,6 +13,11 @@ import (
 // IPv4, IPv6 and Unix addresses directly and leave other families to
 // x/sys.
 
+// acceptNB accepts a connection as a non-blocking, close-on-exec socket.
+func acceptNB(fd int) (int, unix.Sockaddr, error) {
+	return accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+}
+
 // accept4 is unix.Accept4 without that extra call.
 func accept4(fd, flags int) (int, unix.Sockaddr, error) {
 	var rsa unix.RawSockaddrAny

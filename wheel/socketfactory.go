@@ -141,7 +141,7 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 		return w, nil
 	}
 
-	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	fd, err := socketNB(domain, typ, proto)
 	if err != nil {
 		return fail("socket", err)
 	}
@@ -244,7 +244,7 @@ func unlinkStale(path string) {
 	if err != nil || fi.Mode()&os.ModeSocket == 0 {
 		return
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := socketNB(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return
 	}
@@ -354,7 +354,7 @@ const acceptBatch = 16
 
 func (w *SocketFactory) onAccept(e *poe.Event) any {
 	for i := 0; i < acceptBatch && !w.closed && !w.userPaused && !w.backoff && w.fd >= 0; i++ {
-		nfd, sa, err := accept4(w.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := acceptNB(w.fd)
 		if err != nil {
 			if acceptRetry(err) {
 				if err == unix.EAGAIN {

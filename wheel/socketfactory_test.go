@@ -292,7 +292,8 @@ func TestSocketFactory(t *testing.T) {
 					t.Fatal(err)
 				}
 				unix.Close(free)
-				small := unix.Rlimit{Cur: uint64(free + 1), Max: lim.Max}
+				small := lim
+				setRlim(&small.Cur, free+1) // int64 on FreeBSD, uint64 elsewhere
 				if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &small); err != nil {
 					t.Skip(err)
 				}

@@ -11,10 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// pipe returns a non-blocking pipe closed when the test ends.
 func pipe(t *testing.T) (r, w int) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	if err := pipeNB(p[:]); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
@@ -126,10 +127,7 @@ func TestConformance(t *testing.T) {
 
 func TestPartialWrites(t *testing.T) {
 	// Chunks spanning partial writes keep their count and order.
-	r, w := pipe(t)
-	if _, err := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 4096); err != nil {
-		t.Skip(err)
-	}
+	r, w := smallPipe(t)
 	d, _ := NewSysRW(SysRWOptions{})
 	var want []byte
 	for i := 0; i < 100; i++ {
