@@ -135,13 +135,19 @@ func (s *Server) becomeWorker(e *poe.Event) {
 	k.Sig("USR1", "sig_USR1")
 	k.Sig("USR2", "sig_USR2")
 	// A worker whose parent died (KILLed: no TERM came) stops accepting
-	// instead of serving on as an orphan: a pidfd of the parent becomes
-	// readable when it exits.
+	// instead of serving on as an orphan: a pidfd (Linux) or kqueue
+	// (macOS, BSDs) becomes readable when the parent exits. Without
+	// either, the worker looks for its reparenting every parentPoll.
 	if ppid := os.Getppid(); ppid == 1 {
 		k.Yield("parent_gone")
-	} else if fd, err := unix.PidfdOpen(ppid, 0); err == nil {
+	} else if fd, err := watchParentFn(ppid); err == nil {
 		s.parentFD = fd
 		k.SelectRead(fd, "parent_gone")
+	} else if errors.Is(err, unix.ESRCH) {
+		k.Yield("parent_gone")
+	} else {
+		s.ppid = ppid
+		k.Delay("parent_check", parentPoll)
 	}
 	s.vlog("ikc: worker started", "connections", s.remaining)
 	k.Signal(k, "__child")
@@ -161,6 +167,30 @@ func (s *Server) release() {
 		s.sess.Do(func() { s.k.SelectRead(fd, "") })
 		unix.Close(fd)
 	}
+	if s.ppid != 0 {
+		s.ppid = 0
+		s.sess.Do(func() { s.k.Alarm("parent_check", time.Time{}) })
+	}
+}
+
+// watchParentFn is watchParent (a variable so that tests can take the
+// polling path).
+var watchParentFn = watchParent
+
+// parentPoll is how often a worker that cannot watch its parent checks
+// whether it was reparented.
+const parentPoll = time.Second
+
+// parent_check: the polling fallback of the parent watch.
+func (s *Server) parentCheck(e *poe.Event) any {
+	if s.ppid == 0 {
+		return nil
+	}
+	if os.Getppid() != s.ppid {
+		return s.parentGone(e)
+	}
+	e.Kernel.Delay("parent_check", parentPoll)
+	return nil
 }
 
 // parent_gone: the parent exited without telling this worker.

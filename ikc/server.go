@@ -115,7 +115,8 @@ type Server struct {
 	prefork     bool                // this server preforks (parent or worker)
 	isChild     bool                // a worker
 	held        bool                // a worker holds its session until done
-	parentFD    int                 // a worker's pidfd of its parent (-1: none)
+	parentFD    int                 // a worker's pidfd or kqueue watching its parent (-1: none)
+	ppid        int                 // the parent a worker polls for (0: none)
 	spawn       func() (int, error) // spawnWorker; tests replace it
 	remaining   int                 // worker: connections left to accept
 	children    map[int]*worker
@@ -205,9 +206,10 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 				"sig_USR1":   s.sigUSR,
 				"sig_USR2":   s.sigUSR,
 				// Go additions: end of the graceful shutdown's wait;
-				// a worker's parent exited.
+				// a worker's parent exited; the polled parent watch.
 				"kill_workers": s.killWorkers,
 				"parent_gone":  s.parentGone,
+				"parent_check": s.parentCheck,
 			}),
 		}})
 	})

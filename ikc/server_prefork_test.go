@@ -38,6 +38,7 @@ type scenario struct {
 	RogueMS     int
 	Unix        string
 	IgnoreINT   bool // workers watch INT and never get to handle it
+	PollParent  bool // workers poll getppid, as without pidfd or kqueue
 	Verbose     bool
 }
 
@@ -75,6 +76,9 @@ func scenarioMain(js string) int {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if c.PollParent {
+		watchParentFn = func(int) (int, error) { return -1, syscall.ENOSYS }
+	}
 	k := poe.NewKernel(&poe.Options{Logger: log})
 	s, err := NewServer(k, c.options(log))
 	if err != nil {
@@ -323,6 +327,20 @@ func (b *syncBuffer) String() string {
 }
 
 func TestPreforkRogueEscalation(t *testing.T) {
+	t.Run("default", testRogueEscalation)
+	// CPU times from ps(1), as where there is no /proc (whole seconds
+	// from procps: the rogue spins a second before it is seen).
+	t.Run("ps", func(t *testing.T) {
+		if _, err := exec.LookPath("ps"); err != nil {
+			t.Skip("no ps:", err)
+		}
+		lookupWorkersFn = psLookup
+		t.Cleanup(func() { lookupWorkersFn = lookupWorkers })
+		testRogueEscalation(t)
+	})
+}
+
+func testRogueEscalation(t *testing.T) {
 	c := scenario{Processes: 2, Connections: 1, BabysitMS: 100, RogueMS: 300, IgnoreINT: true, Verbose: true}
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -415,9 +433,22 @@ func TestPreforkNoFDLeak(t *testing.T) {
 	stopParent(t, n, s)
 }
 
+// hasProc: the tests read /proc where there is one, else ask ps(1).
+var hasProc = func() bool { _, err := os.Stat("/proc/self/stat"); return err == nil }()
+
 // children lists the processes whose parent is pid.
 func children(pid int) []int {
 	var out []int
+	if !hasProc {
+		b, _ := exec.Command("ps", "-A", "-o", "pid=", "-o", "ppid=").Output()
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[1] == strconv.Itoa(pid) {
+				p, _ := strconv.Atoi(f[0])
+				out = append(out, p)
+			}
+		}
+		return out
+	}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
@@ -581,9 +612,15 @@ func TestServerAddressInUse(t *testing.T) {
 }
 
 // A parent that is KILLed cannot tell its workers; they notice through a
-// pidfd of the parent and shut down instead of serving on as orphans.
+// pidfd (kqueue) of the parent, or by polling their parent's pid where
+// there is neither, and shut down instead of serving on as orphans.
 func TestPreforkOrphanedWorkersExit(t *testing.T) {
-	cmd, workers := subprocessParent(t, scenario{Processes: 3, Connections: 1000})
+	t.Run("watch", func(t *testing.T) { testOrphans(t, false) })
+	t.Run("poll", func(t *testing.T) { testOrphans(t, true) })
+}
+
+func testOrphans(t *testing.T, poll bool) {
+	cmd, workers := subprocessParent(t, scenario{Processes: 3, Connections: 1000, PollParent: poll})
 	cmd.Process.Kill()
 	cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
@@ -600,6 +637,11 @@ func TestPreforkOrphanedWorkersExit(t *testing.T) {
 // zombie reports whether pid has exited but not been reaped (orphans are
 // reaped by init or a subreaper, which may take a moment).
 func zombie(pid int) bool {
+	if !hasProc {
+		m, err := psStats([]int{pid})
+		st, ok := m[pid]
+		return err == nil && (!ok || st.state == 'Z')
+	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return true
