@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,23 +19,24 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
-	"github.com/tidwall/evio"
 )
 
 // Echo servers compared by BenchmarkEchoPipelined, BenchmarkEchoLockstep
 // and BenchmarkEchoIdle: our line echo server on the POE wheels (poe), a
-// raw gnet engine echo server (gnet), an evio echo server (evio) and a
-// goroutine-per-connection net server (net). Every server listens on
-// 127.0.0.1 and returns a stop function.
+// raw gnet engine echo server (gnet), an evio echo server (evio, added by
+// echo_evio_test.go where evio builds) and a goroutine-per-connection net
+// server (net). Every server listens on 127.0.0.1 and returns a stop
+// function.
 type echoServer func(tb testing.TB) (addr string, stop func())
 
-var echoServers = []struct {
+type echoPeer struct {
 	name  string
 	start echoServer
-}{
+}
+
+var echoServers = []echoPeer{
 	{"poe", startPOEEcho},
 	{"gnet", startGnetEcho},
-	{"evio", startEvioEcho},
 	{"net", startNetEcho},
 }
 
@@ -89,31 +91,6 @@ func startGnetEcho(tb testing.TB) (string, func()) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		g.eng.Stop(ctx)
-		<-done
-	}
-}
-
-func startEvioEcho(tb testing.TB) (string, func()) {
-	addr := freePort(tb)
-	var mu sync.Mutex
-	stopping := false
-	var ev evio.Events
-	ev.Data = func(c evio.Conn, in []byte) ([]byte, evio.Action) { return in, evio.None }
-	ev.Tick = func() (time.Duration, evio.Action) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopping {
-			return 0, evio.Shutdown
-		}
-		return 20 * time.Millisecond, evio.None
-	}
-	done := make(chan error, 1)
-	go func() { done <- evio.Serve(ev, "tcp://"+addr) }()
-	waitListening(tb, addr)
-	return addr, func() {
-		mu.Lock()
-		stopping = true
-		mu.Unlock()
 		<-done
 	}
 }
@@ -381,6 +358,9 @@ func idleRSS(tb testing.TB, name string, conns int) (perConn, base float64) {
 func rssBytes(tb testing.TB, pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
+		if runtime.GOOS != "linux" {
+			tb.Skip("the memory of another process is read from /proc/PID/status: unavailable on", runtime.GOOS)
+		}
 		tb.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/poe-go/poe/poe"
 )
 
@@ -122,14 +120,6 @@ func callRate(b *testing.B, k *poe.Kernel) {
 	if sum != b.N {
 		b.Fatalf("sum %d", sum)
 	}
-}
-
-// cpuTime is the process's CPU time (all threads: the kernel's, the
-// garbage collector's), as the scheduler accounts it.
-func cpuTime() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts)
-	return time.Duration(ts.Nano())
 }
 
 // BenchmarkDelaySetFire: 100k DelaySet timers with random delays in
