@@ -422,6 +422,38 @@ func TestYAMLShapes(t *testing.T) {
 	}
 }
 
+// Lengths, counts and ids stop at 2^31-1 on every platform: a larger one
+// is an error, never a wrapped int (on 32-bit, 4294967297 would be 1).
+func TestFreezeThawNumberEdges(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int // -1: an error
+	}{
+		{"0|", 0},
+		{"2147483647|", 2147483647},
+		{"2147483648|", -1},
+		{"4294967297|", -1},
+		{"18446744073709551617|", -1},
+		{"|", -1},
+		{"12", -1},
+	} {
+		p := &ftParser{s: c.in}
+		n, err := p.number()
+		switch {
+		case c.want < 0 && !errors.Is(err, ErrFreezeThaw):
+			t.Errorf("number(%q) = %d, %v; want ErrFreezeThaw", c.in, n, err)
+		case c.want >= 0 && (err != nil || n != c.want):
+			t.Errorf("number(%q) = %d, %v; want %d", c.in, n, err, c.want)
+		}
+	}
+	// Through the parser: a string length that wraps to 1 on 32-bit.
+	for _, bad := range []string{"FrT;@1|$4294967297|x", "FrT;@1|$2147483647|x", "FrT;@4294967297|$1|x"} {
+		if v, err := ParseFreezeThaw([]byte(bad)); !errors.Is(err, ErrFreezeThaw) {
+			t.Errorf("ParseFreezeThaw(%q) = %v, %v; want ErrFreezeThaw", bad, v, err)
+		}
+	}
+}
+
 func TestFreezeThawErrors(t *testing.T) {
 	for _, bad := range []string{"FrT;", "FrT;@2|$1|a", "FrT;<0|", "FrT;$99|x", "FrT;&$3|sub", "FrT;@1|%1|$1|a", "FrT;!0|@0|", "FrT;@1|>)7|@0|", "FrT;@1|$1|ab", "FrT;?$1|x@0|", "FrT;@99999999999|"} {
 		if _, err := ParseFreezeThaw([]byte(bad)); !errors.Is(err, ErrFreezeThaw) {

@@ -3,6 +3,7 @@ package freezer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -311,14 +312,20 @@ func (t *ftParser) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: offset %d: %s", ErrFreezeThaw, t.pos, fmt.Sprintf(format, args...))
 }
 
+// maxNumber bounds the lengths, counts and ids of a frozen string: none
+// can be larger than the string, and the bound fits an int on 32-bit
+// systems too, so reading a number never overflows there.
+const maxNumber = math.MaxInt32
+
 func (t *ftParser) number() (int, error) {
 	start := t.pos
 	n := 0
 	for t.pos < len(t.s) && t.s[t.pos] >= '0' && t.s[t.pos] <= '9' {
-		n = n*10 + int(t.s[t.pos]-'0')
-		if n > 1<<31 {
+		d := int(t.s[t.pos] - '0')
+		if n > (maxNumber-d)/10 {
 			return 0, t.fail("number too large")
 		}
+		n = n*10 + d
 		t.pos++
 	}
 	if t.pos == start || t.pos >= len(t.s) || t.s[t.pos] != '|' {

@@ -269,3 +269,60 @@ func TestMarshalErrors(t *testing.T) {
 		}
 	}
 }
+
+// Go's int and uint are 32 bits wide on 386 and arm: a Perl integer past
+// them is a type error there, never a truncated value, and int64 holds it
+// everywhere. The limits of this platform's int round-trip.
+func TestUnmarshalIntWidth(t *testing.T) {
+	const wide = int64(1) << 40
+	const int32bit = math.MaxInt == math.MaxInt32
+	data, err := Marshal([]any{wide, int64(math.MaxInt32) + 1, math.MaxInt, math.MinInt, uint(math.MaxUint)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v []any
+	if err := Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	one := func(i int) []byte {
+		b, err := Marshal([]any{v[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var i64 []int64
+	if err := Unmarshal(one(0), &i64); err != nil || i64[0] != wide {
+		t.Errorf("2^40 into int64: %v, %v", i64, err)
+	}
+	var ints []int
+	err = Unmarshal(one(0), &ints)
+	if int32bit {
+		if err == nil {
+			t.Errorf("2^40 into a 32-bit int: %v, want an error", ints)
+		}
+	} else if err != nil || int64(ints[0]) != wide {
+		t.Errorf("2^40 into a 64-bit int: %v, %v", ints, err)
+	}
+	err = Unmarshal(one(1), &ints)
+	if int32bit {
+		if err == nil {
+			t.Errorf("2^31 into a 32-bit int: %v, want an error", ints)
+		}
+	} else if err != nil || int64(ints[0]) != 1<<31 {
+		t.Errorf("2^31 into a 64-bit int: %v, %v", ints, err)
+	}
+	for i, want := range []int{math.MaxInt, math.MinInt} {
+		if err := Unmarshal(one(2+i), &ints); err != nil || ints[0] != want {
+			t.Errorf("int limit %d: %v, %v", want, ints, err)
+		}
+	}
+	var uints []uint
+	if err := Unmarshal(one(4), &uints); err != nil || uints[0] != math.MaxUint {
+		t.Errorf("uint limit: %v, %v", uints, err)
+	}
+	var i32 []int32
+	if err := Unmarshal(one(1), &i32); err == nil {
+		t.Errorf("2^31 into int32: %v, want an error", i32)
+	}
+}
