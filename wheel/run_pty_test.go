@@ -8,13 +8,17 @@ import (
 	"github.com/poe-go/poe/wheel"
 )
 
+// ptyName matches a pty slave's name: /dev/pts/N (Linux, FreeBSD, NetBSD),
+// /dev/ttysNNN (macOS), /dev/ttypN (OpenBSD).
+var ptyName = regexp.MustCompile(`^/dev/(pts/\d+|ttys\d+|tty[p-zP-T][0-9a-zA-Z])$`)
+
 func TestRunPty(t *testing.T) {
 	t.Run("tty and stty size", func(t *testing.T) {
 		checkFDs(t)
 		r := runChild(t, wheel.RunOptions{
 			Program: `tty; stty size`, Conduit: "pty", Winsize: &wheel.Winsize{Rows: 25, Cols: 80}, StdoutEvent: "out",
 		}, nil)
-		if len(r.out) != 2 || !regexp.MustCompile(`^/dev/pts/\d+$`).MatchString(r.out[0]) || r.out[1] != "25 80" {
+		if len(r.out) != 2 || !ptyName.MatchString(r.out[0]) || r.out[1] != "25 80" {
 			t.Errorf("stdout %q", r.out)
 		}
 		// The child's exit closes the pty's slave side: the master reads
