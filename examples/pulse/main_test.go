@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/clitest"
 	"github.com/poe-go/poe/ikc"
 )
 
@@ -315,4 +316,17 @@ func TestPulseKernelPageChromium(t *testing.T) {
 		t.Logf("DOM:\n%s", dom)
 	}
 	p.stop(t)
+}
+
+// TestSetupFailures runs the built command: a listen error is one line on
+// stderr and exit status 1, with or without workers.
+func TestSetupFailures(t *testing.T) {
+	bin := build(t)
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	limit := 15 * time.Second
+	for _, procs := range []string{"1", "5"} {
+		clitest.Fails(t, limit, 1, []string{"pulse: ", "127.0.0.1:" + taken, "address already in use"}, bin, "-ip", "127.0.0.1", "-port", taken, "-processes", procs)
+	}
+	clitest.Fails(t, limit, 1, []string{"pulse: ", "nosuch.invalid", "no such host"}, bin, "-ip", "nosuch.invalid", "-port", "0", "-processes", "1")
+	clitest.BadFlag(t, bin)
 }
