@@ -39,9 +39,16 @@ type Result struct {
 // Run runs bin with args (stdin empty) and kills it after limit.
 func Run(t testing.TB, limit time.Duration, bin string, args ...string) Result {
 	t.Helper()
+	return RunInput(t, limit, "", bin, args...)
+}
+
+// RunInput is Run with stdin.
+func RunInput(t testing.TB, limit time.Duration, stdin, bin string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -63,7 +70,13 @@ func Run(t testing.TB, limit time.Duration, bin string, args ...string) Result {
 // exactly one line on stderr that contains every one of want.
 func Fails(t testing.TB, limit time.Duration, code int, want []string, bin string, args ...string) Result {
 	t.Helper()
-	r := Run(t, limit, bin, args...)
+	return FailsInput(t, limit, code, want, "", bin, args...)
+}
+
+// FailsInput is Fails with stdin.
+func FailsInput(t testing.TB, limit time.Duration, code int, want []string, stdin, bin string, args ...string) Result {
+	t.Helper()
+	r := RunInput(t, limit, stdin, bin, args...)
 	lines := strings.Split(strings.TrimSuffix(r.Stderr, "\n"), "\n")
 	ok := r.Code == code && len(lines) == 1 && lines[0] != ""
 	for _, w := range want {
