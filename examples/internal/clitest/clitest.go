@@ -95,7 +95,12 @@ func BadFlag(t testing.TB, bin string) {
 	t.Helper()
 	r := Run(t, 10*time.Second, bin, "-no-such-flag")
 	complaint := strings.Count(r.Stderr, "flag provided but not defined")
-	usage := strings.Count(strings.ToLower(r.Stderr), "usage")
+	usage := 0
+	for _, l := range strings.Split(strings.ToLower(r.Stderr), "\n") {
+		if strings.HasPrefix(l, "usage") || strings.Contains(l, ": usage:") {
+			usage++
+		}
+	}
 	if r.Code != 2 || complaint != 1 || usage != 1 {
 		t.Errorf("%s -no-such-flag: exit %d, stderr:\n%s\nwant exit 2, the complaint and the usage once",
 			filepath.Base(bin), r.Code, r.Stderr)
