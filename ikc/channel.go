@@ -28,7 +28,9 @@ type channelConfig struct {
 	// peerAlias is added to the remote aliases (spec 10.10): the address
 	// this side used to reach the peer.
 	peerAlias string
-	timeout   time.Duration
+	// peerAddr names the peer in error texts: host:port, unix:<path>.
+	peerAddr string
+	timeout  time.Duration
 	// setupSilence: Config.SetupSilence (IKC0 clients).
 	setupSilence time.Duration
 	maxLine      int
@@ -196,6 +198,10 @@ func (c *channel) input(e *poe.Event) any {
 		line, _ := e.Arg(poe.ARG0).(string)
 		send, res, err := c.neg.Feed(line)
 		if err != nil {
+			var nie *NotIKCError
+			if errors.As(err, &nie) {
+				nie.Addr = c.cfg.peerAddr
+			}
 			c.fail("negotiate", 0, err.Error())
 			return nil
 		}

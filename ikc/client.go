@@ -1,15 +1,15 @@
 package ikc
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
@@ -43,7 +43,9 @@ type ClientOptions struct {
 	// OnConnect runs after the handshake and the subscriptions.
 	OnConnect func()
 	// OnError receives connect errors and errors before the handshake
-	// finished: (operation, errno, text). Without it they are logged.
+	// finished: (operation, errno, text), as Perl's on_error does. Without
+	// it they are logged; either way the error that ended the client is
+	// its Err.
 	OnError func(op string, errno int, text string)
 	// ConnectTimeout bounds each connection attempt (0: none, as Perl).
 	ConnectTimeout time.Duration
@@ -80,6 +82,7 @@ type Client struct {
 	tries   int
 	done    bool
 	channel *poe.Session
+	err     error
 }
 
 // NewClient starts connecting. It spawns the kernel's responder if needed
@@ -144,11 +147,25 @@ func (c *Client) Session() *poe.Session { return c.sess }
 // it "shutdown" to close the connection), or nil.
 func (c *Client) Channel() *poe.Session { return c.channel }
 
+// Err returns the error that made the client give up (connect failures
+// after the retries, a failed handshake or subscription), or nil. A
+// program reads it after Run to exit with a failure status, for instance
+// "ikc: connect 127.0.0.1:903: connection refused".
+func (c *Client) Err() error { return c.err }
+
+// where names the server in messages: host:port or unix:<path>.
+func (c *Client) where() string {
+	if c.opts.Unix != "" {
+		return "unix:" + c.opts.Unix
+	}
+	return net.JoinHostPort(c.opts.Host, strconv.Itoa(c.opts.Port))
+}
+
 func (c *Client) connect(k *poe.Kernel) {
 	c.tries++
 	o := wheel.SocketFactoryOptions{SuccessEvent: "connected", FailureEvent: "connect_failed"}
 	if c.opts.Unix != "" {
-		o.SocketDomain = unix.AF_UNIX
+		o.SocketDomain = wheel.DomainUnix
 		o.RemoteAddress = c.opts.Unix
 	} else {
 		o.RemoteAddress = c.opts.Host
@@ -157,7 +174,18 @@ func (c *Client) connect(k *poe.Kernel) {
 	var err error
 	c.sf, err = wheel.NewSocketFactory(k, o)
 	if err != nil {
-		c.report(k, "socket", 0, err.Error())
+		// Failed on the spot (a name that does not resolve, a missing
+		// Unix socket): as a FailureEvent would, with the same retries.
+		op, errno, text := "socket", 0, err.Error()
+		var se *wheel.SocketError
+		if errors.As(err, &se) {
+			op = se.Op
+			errno, text = wheel.Errno(se)
+			if op == "getaddrinfo" {
+				text = strings.TrimPrefix(se.Error(), "wheel: ") // the resolver's answer, not errno 99's text
+			}
+		}
+		c.attemptFailed(k, op, errno, text, err)
 		return
 	}
 	if c.opts.ConnectTimeout > 0 {
@@ -189,7 +217,7 @@ func (c *Client) connected(e *poe.Event) any {
 	}
 	cfg := channelConfig{
 		fd: fd, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
-		peerAlias: peer, timeout: c.opts.NegotiationTimeout, setupSilence: c.opts.SetupSilence,
+		peerAlias: peer, peerAddr: c.where(), timeout: c.opts.NegotiationTimeout, setupSilence: c.opts.SetupSilence,
 		onError: func(op string, errno int, text string) { c.report(nil, op, errno, text) },
 		onReady: c.ready,
 	}
@@ -242,12 +270,22 @@ func (c *Client) failed(e *poe.Event) any {
 		c.sf = nil
 	}
 	op, errno, text := e.String(poe.ARG0), e.Int(poe.ARG1), e.String(poe.ARG2)
+	c.attemptFailed(k, op, errno, text, nil)
+	return nil
+}
+
+// attemptFailed retries or gives up after a failed connection attempt;
+// err is the Go error when there is one.
+func (c *Client) attemptFailed(k *poe.Kernel, op string, errno int, text string, err error) {
 	if c.tries <= c.opts.Retry {
 		k.Delay("retry", c.opts.RetryDelay)
-		return nil
+		return
+	}
+	if err != nil {
+		// The wheel's error names the address: keep it, as ikc's.
+		c.err = &causeError{"ikc: " + strings.TrimPrefix(err.Error(), "wheel: "), err}
 	}
 	c.report(k, op, errno, text)
-	return nil
 }
 
 func (c *Client) timedOut(e *poe.Event) any {
@@ -264,17 +302,32 @@ func (c *Client) timedOut(e *poe.Event) any {
 	return nil
 }
 
-// report hands an error to OnError (or the log); with k set, the client
-// session gives up.
+// report hands an error to OnError (or the log) and records it for Err;
+// with k set, the client session gives up.
 func (c *Client) report(k *poe.Kernel, op string, errno int, text string) {
+	if c.err == nil {
+		c.err = c.asError(op, errno, text)
+	}
 	if c.opts.OnError != nil {
 		c.opts.OnError(op, errno, text)
 	} else {
-		c.r.log.Warn("ikc: client", "operation", op, "errno", errno, "error", text)
+		c.r.log.Error("ikc: client", "server", c.where(), "operation", op, "errno", errno, "error", text)
 	}
 	if k != nil {
 		c.stop(k)
 	}
+}
+
+// asError makes a Go error of a reported failure: an errno with the
+// operation and the server's address, or the text.
+func (c *Client) asError(op string, errno int, text string) error {
+	if errno > 0 {
+		return fmt.Errorf("ikc: %s %s: %w", op, c.where(), syscall.Errno(errno))
+	}
+	if strings.HasPrefix(text, "ikc: ") {
+		return errors.New(text)
+	}
+	return fmt.Errorf("ikc: %s %s: %s", op, c.where(), text)
 }
 
 func (c *Client) stop(k *poe.Kernel) {
@@ -282,10 +335,15 @@ func (c *Client) stop(k *poe.Kernel) {
 		c.sf.Close()
 		c.sf = nil
 	}
-	c.sess.Do(func() {
+	cleanup := func() {
 		k.Alarm("connect_timeout", time.Time{})
 		k.Alarm("retry", time.Time{})
 		k.AliasRemove("IKC Client " + c.opts.Name)
-	})
+	}
+	if c.sess == nil {
+		cleanup() // a failure in _start: the session is the active one
+	} else {
+		c.sess.Do(cleanup)
+	}
 	c.done = true
 }

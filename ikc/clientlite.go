@@ -136,6 +136,7 @@ type Lite struct {
 	fr       *freezer.Reader
 	fz       freezer.Freezer
 	remote   string // kernel part of relative targets
+	where    string // the server's address in messages: host:port, unix:<path>
 	pingTo   string // ping target: poe://<server kernel ID>/IKC/ping
 	seq      int    // next response<N>
 	queue    []*Message
@@ -193,8 +194,10 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 	// keeps it (captures/g4, g6, g3).
 	if opts.Unix != "" {
 		l.remote = UnixName(opts.Unix)
+		l.where = "unix:" + opts.Unix
 	} else {
 		l.remote = opts.Host + ":" + strconv.Itoa(opts.Port)
+		l.where = net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
 	}
 	if err := l.connect(ctx); err != nil {
 		return nil, err
@@ -292,6 +295,30 @@ func ioErr(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("ikc: %s: %w", what, err)
 }
 
+// dialCause shortens a dial error for a message that names the address
+// already: "connection refused", "cannot resolve h: no such host". The
+// original stays reachable (errors.Is(err, syscall.ECONNREFUSED)).
+func dialCause(err error) error {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return &causeError{"cannot resolve " + dns.Name + ": " + dns.Err, err}
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return &causeError{se.Err.Error(), err}
+	}
+	return err
+}
+
+// causeError is an error with a shorter text.
+type causeError struct {
+	text string
+	err  error
+}
+
+func (e *causeError) Error() string { return e.text }
+func (e *causeError) Unwrap() error { return e.err }
+
 // connect dials and negotiates (spec 4.6 and 5.3, ClientLite's version).
 func (l *Lite) connect(ctx context.Context) error {
 	dl := l.deadline(ctx)
@@ -310,9 +337,9 @@ func (l *Lite) connect(ctx context.Context) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil || dctx.Err() != nil {
-			return fmt.Errorf("%w (connecting to %s): %w", ErrNoResponse, l.remote, err)
+			return fmt.Errorf("%w (connecting to %s): %w", ErrNoResponse, l.where, err)
 		}
-		return fmt.Errorf("ikc: connecting to %s: %w", l.remote, err)
+		return fmt.Errorf("ikc: connecting to %s: %w", l.where, dialCause(err))
 	}
 	stop := watch(dctx, conn)
 	defer stop()
@@ -320,10 +347,14 @@ func (l *Lite) connect(ctx context.Context) error {
 	res, br, err := l.handshake(conn)
 	if err != nil {
 		conn.Close()
+		var nie *NotIKCError
+		if errors.As(err, &nie) {
+			nie.Addr = l.where
+		}
 		if errors.Is(err, ErrHandshake) {
 			return err
 		}
-		return ioErr(dctx, "handshake with "+l.remote, err)
+		return ioErr(dctx, "handshake with "+l.where, err)
 	}
 	conn.SetDeadline(time.Time{})
 	l.conn, l.br = conn, br
@@ -368,7 +399,11 @@ func (l *Lite) handshake(conn net.Conn) (*Result, *bufio.Reader, error) {
 		var res *Result
 		send, res, err = cn.Feed(line)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+			var nie *NotIKCError
+			if errors.As(err, &nie) {
+				return nil, nil, err
+			}
+			return nil, nil, wrap(ErrHandshake, err)
 		}
 		if res == nil {
 			continue
@@ -380,7 +415,7 @@ func (l *Lite) handshake(conn net.Conn) (*Result, *bufio.Reader, error) {
 		}
 		switch {
 		case res.FreezerDefaulted:
-			return nil, nil, fmt.Errorf("%w: %s refused %s", ErrHandshake, l.remote, l.opts.Serializer)
+			return nil, nil, fmt.Errorf("%w: %s refused %s", ErrHandshake, l.where, l.opts.Serializer)
 		case res.FreezerName != l.opts.Serializer:
 			return nil, nil, fmt.Errorf("%w: Refused %s, wants %s", ErrHandshake, l.opts.Serializer, res.FreezerName)
 		}
@@ -399,7 +434,7 @@ func readLine(br *bufio.Reader, max int) (string, error) {
 		}
 		if c != '\r' && c != '\n' {
 			if len(b) >= max {
-				return "", fmt.Errorf("%w: %w", ErrHandshake, ErrLineTooLong)
+				return "", wrap(ErrHandshake, ErrLineTooLong)
 			}
 			b = append(b, c)
 			continue
@@ -522,7 +557,7 @@ func (l *Lite) send(ctx context.Context, m *Message) error {
 		}
 		l.drop()
 		if attempt > 0 || ctx.Err() != nil {
-			return ioErr(ctx, "sending to "+l.remote, err)
+			return ioErr(ctx, "sending to "+l.where, err)
 		}
 	}
 }
@@ -594,14 +629,14 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 			// connection is dropped; the next request reconnects.
 			l.drop()
 			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
-				return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
+				return nil, wrap(ErrBadFrame, err)
 			}
 			return nil, ioErr(ctx, what(), err)
 		}
 		m, err := l.thaw(payload, false)
 		if m == nil {
 			l.drop()
-			return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
+			return nil, wrap(ErrBadFrame, err)
 		}
 		if m.IsError {
 			return nil, remoteError(m.Params)
@@ -621,7 +656,7 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 		l.log("ikc: lite: kept an answer for later", "event", to.String(), "expecting", session+"/"+state)
 		if m, err = l.thaw(payload, true); m == nil {
 			l.drop()
-			return nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
+			return nil, wrap(ErrBadFrame, err)
 		}
 		if len(l.queue) >= liteQueueMax {
 			l.queue = l.queue[1:]

@@ -35,7 +35,53 @@ var (
 	// ErrNegotiated: a line was fed after the negotiation finished (it
 	// belongs to the frame stream).
 	ErrNegotiated = errors.New("ikc: negotiation already finished")
+	// ErrNotIKC: the server's first line is nothing an IKC server says
+	// (an echo of ours, a banner, an error page): the error is a
+	// *NotIKCError with the answer.
+	ErrNotIKC = errors.New("ikc: not an IKC server")
 )
+
+// NotIKCError reports a peer whose first answer rules out IKC. errors.Is
+// matches ErrNotIKC and ErrHandshake.
+type NotIKCError struct {
+	// Addr is the server's address ("127.0.0.1:6666", "unix:/tmp/s.sock"),
+	// filled in by the client that dialled it; empty from a negotiator.
+	Addr string
+	// Answer is the line the server sent (without its terminator).
+	Answer string
+}
+
+func (e *NotIKCError) Error() string {
+	who := "the peer"
+	if e.Addr != "" {
+		who = e.Addr
+	}
+	answer := e.Answer
+	if len(answer) > 80 {
+		answer = answer[:77] + "..."
+	}
+	return fmt.Sprintf("ikc: %s is not an IKC server (it answered %q)", who, answer)
+}
+
+// Is matches ErrNotIKC and ErrHandshake.
+func (e *NotIKCError) Is(target error) bool { return target == ErrNotIKC || target == ErrHandshake }
+
+// wrapError joins a sentinel and its cause like fmt.Errorf("%w: %w")
+// without repeating the cause's "ikc: " prefix in the text.
+type wrapError struct{ outer, inner error }
+
+func wrap(outer, inner error) error {
+	if inner == nil {
+		return outer
+	}
+	return &wrapError{outer, inner}
+}
+
+func (e *wrapError) Error() string {
+	return e.outer.Error() + ": " + strings.TrimPrefix(e.inner.Error(), "ikc: ")
+}
+
+func (e *wrapError) Unwrap() []error { return []error{e.outer, e.inner} }
 
 // Dialect is a negotiation dialect (spec sections 4 and 5).
 type Dialect int
@@ -579,6 +625,8 @@ type ClientNegotiator struct {
 	negotiator
 	offer    []string  // IKC: freezers not yet proposed
 	silentAt time.Time // IKC0: fall back to HELLO if nothing came by then
+	setup    string    // IKC0: the SETUP line sent
+	heard    bool      // the server has sent a line
 }
 
 // NewClientNegotiator checks the configuration (at least one freezer in
@@ -611,7 +659,8 @@ func (c *ClientNegotiator) Start(now time.Time) []string {
 	c.start(now)
 	if c.cfg.Dialect == IKC0 {
 		c.phase = cliSetup
-		c.send(c.setupLine(c.cfg.Freezers))
+		c.setup = c.setupLine(c.cfg.Freezers)
+		c.send(c.setup)
 		if c.cfg.SetupSilence > 0 {
 			c.silentAt = now.Add(c.cfg.SetupSilence)
 		}
@@ -662,6 +711,12 @@ func (c *ClientNegotiator) Feed(line string) (send []string, res *Result, err er
 		return nil, nil, err
 	}
 	c.silentAt = time.Time{} // the server spoke
+	if !c.heard {
+		c.heard = true
+		if !c.firstAnswer(line) {
+			return nil, nil, c.fail(&NotIKCError{Answer: line})
+		}
+	}
 	switch c.phase {
 	case cliSetup:
 		switch {
@@ -669,7 +724,7 @@ func (c *ClientNegotiator) Feed(line string) (send []string, res *Result, err er
 			// The server does not speak IKC0: fall back to HELLO.
 			c.hello()
 		case strings.HasPrefix(line, "SETUP "):
-			res, err = c.setup(line)
+			res, err = c.setupReply(line)
 		default:
 			c.warn("Server sent %q during negotiation phase 010", line)
 			c.send("NOT")
@@ -725,6 +780,24 @@ func (c *ClientNegotiator) Feed(line string) (send []string, res *Result, err er
 	return c.flush(), res, nil
 }
 
+// firstAnswer reports whether line can be an IKC server's first answer:
+// to SETUP, a SETUP of its own (not ours echoed back) or NOT; to HELLO, an
+// IAM (or NOT, DONE, or a late SETUP after the silence fall-back). Later
+// oddities get Perl's treatment (a warning and NOT); a first one means the
+// peer speaks another protocol, and waiting for it would only time out.
+func (c *ClientNegotiator) firstAnswer(line string) bool {
+	switch {
+	case line == "NOT":
+		return true
+	case strings.HasPrefix(line, "SETUP "):
+		return line != c.setup
+	case c.phase == cliNames:
+		_, iam := parseIAM(line)
+		return iam || line == "DONE"
+	}
+	return false
+}
+
 // nextFreezer proposes the next freezer, or sends WORLD when none is left.
 func (c *ClientNegotiator) nextFreezer() {
 	for len(c.offer) > 0 {
@@ -747,15 +820,15 @@ func (c *ClientNegotiator) world() {
 	c.phase = cliWorld
 }
 
-// setup reads the server's SETUP reply.
-func (c *ClientNegotiator) setup(line string) (*Result, error) {
+// setupReply reads the server's SETUP reply.
+func (c *ClientNegotiator) setupReply(line string) (*Result, error) {
 	sp, err := ParseSetup(line)
 	if err == nil && len(sp.Freezers) != 1 {
 		err = fmt.Errorf("%w: %d freezers in %q, want exactly one", ErrBadSetup, len(sp.Freezers), line)
 	}
 	if err != nil {
 		if !errors.Is(err, ErrBadSetup) {
-			err = fmt.Errorf("%w: %w", ErrBadSetup, err)
+			err = wrap(ErrBadSetup, err)
 		}
 		return nil, c.fail(err)
 	}

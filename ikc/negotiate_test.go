@@ -2,6 +2,7 @@ package ikc
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -414,10 +415,39 @@ func TestClientErrors(t *testing.T) {
 		if _, _, err := c.Feed("SETUP KERNEL=S;FREEZER=POE::Component::IKC::Freezer"); !errors.Is(err, ErrFreezer) || !errors.Is(err, freezer.ErrEvalFreezer) {
 			t.Errorf("eval freezer chosen: %v", err)
 		}
+		// Garbage after a first answer gets Perl's NOT.
 		c = newClient(Config{})
 		c.Start(time.Now())
+		if out, _, err := c.Feed("NOT"); err != nil || !reflect.DeepEqual(out, []string{"HELLO"}) {
+			t.Fatalf("NOT: %q %v", out, err)
+		}
 		if out, _, err := c.Feed("GARBAGE"); err != nil || !reflect.DeepEqual(out, []string{"NOT"}) {
 			t.Errorf("garbage: %q %v", out, err)
+		}
+	})
+	t.Run("not an IKC server", func(t *testing.T) {
+		// The first answer rules IKC out: our own line echoed back, or
+		// another protocol's greeting. The negotiation fails at once.
+		for _, d := range []Dialect{IKC0, IKC} {
+			for _, answer := range []string{"", "HTTP/1.0 400 Bad Request", "220 smtp.example ESMTP"} {
+				c := newClient(Config{Dialect: d})
+				first := c.Start(time.Now())
+				if answer == "" {
+					answer = first[0] // an echo server
+				}
+				_, res, err := c.Feed(answer)
+				var nie *NotIKCError
+				if res != nil || !errors.As(err, &nie) || nie.Answer != answer || !errors.Is(err, ErrNotIKC) || !errors.Is(err, ErrHandshake) {
+					t.Errorf("%v, answer %q: %v %v", d, answer, res, err)
+					continue
+				}
+				if want := fmt.Sprintf("ikc: the peer is not an IKC server (it answered %q)", answer); err.Error() != want {
+					t.Errorf("text %q, want %q", err, want)
+				}
+				if _, _, err2 := c.Feed("SETUP KERNEL=S;FREEZER=Storable"); err2 != err {
+					t.Errorf("after the failure: %v", err2)
+				}
+			}
 		}
 	})
 	t.Run("config", func(t *testing.T) {

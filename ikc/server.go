@@ -175,7 +175,11 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 	s.spawn = s.spawnWorker
 	role, err := s.listen()
 	if err != nil {
-		s.reportError("listen", err)
+		// Returned to the caller: OnError hears of it too (Perl's
+		// on_error), the log does not, or it would be printed twice.
+		if s.opts.OnError != nil {
+			s.reportError("listen", err)
+		}
 		return nil, err
 	}
 	if role == roleInert {

@@ -28,7 +28,7 @@ type epoller struct {
 	// storm of Wake calls costs one write.
 	woken  atomic.Int32
 	armed  bool // timerfd is armed
-	closed bool
+	closed atomic.Bool
 	// noPwait2 is set once epoll_pwait2 (Linux 5.11+, nanosecond
 	// timeouts in one system call) has answered ENOSYS.
 	noPwait2 bool
@@ -42,7 +42,11 @@ type epoller struct {
 	perr   error
 }
 
-func newPoller() (*epoller, error) {
+func init() {
+	register("epoll", 0, func() (Poller, error) { return newEpoller() })
+}
+
+func newEpoller() (*epoller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -128,10 +132,6 @@ func (p *epoller) Delete(fd int) error {
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 }
 
-// ErrNotPollable is returned by Add for descriptors epoll refuses, such as
-// regular files.
-var ErrNotPollable = errors.New("loop: file descriptor cannot be polled")
-
 func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, error) {
 	n, err := p.wait(timeout)
 	if err == unix.EINTR {
@@ -174,19 +174,12 @@ func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, 
 	return reported, nil
 }
 
-// rawWaitMax bounds the waits made without telling the Go scheduler. A
-// blocking system call normally hands the goroutine's P to another thread
-// after 20µs, which then spins looking for work: for the short waits
-// between dense timers that costs more CPU than the wait itself. Waits
-// shorter than this keep the P (delaying a GC stop-the-world by at most
-// this long); longer ones use the ordinary, scheduler-aware call.
-const rawWaitMax = 500 * time.Microsecond
-
 // parkMargin is how long before a deadline a parked wait hands over to a
 // precise one: the runtime's netpoller wakes with millisecond resolution.
 const parkMargin = 2 * time.Millisecond
 
 func (p *epoller) wait(timeout time.Duration) (int, error) {
+	timeout = min(timeout, maxWait)
 	if p.rc != nil && (timeout < 0 || timeout > 2*parkMargin) {
 		var until time.Time
 		if timeout > 0 {
@@ -275,6 +268,9 @@ func (p *epoller) pollNow(fd uintptr) bool {
 }
 
 func (p *epoller) Wake() error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
 	if !p.woken.CompareAndSwap(0, 1) {
 		return nil
 	}
@@ -287,10 +283,9 @@ func (p *epoller) Wake() error {
 }
 
 func (p *epoller) Close() error {
-	if p.closed {
+	if p.closed.Swap(true) {
 		return nil
 	}
-	p.closed = true
 	for _, fd := range []int{p.wakefd, p.timerfd} {
 		if fd >= 0 {
 			unix.Close(fd)

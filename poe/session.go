@@ -282,6 +282,11 @@ type States struct {
 	Object   any
 	Handlers map[string]Handler
 	Methods  map[string]string
+
+	// bind, set by Object and ObjectMap (which know the object's type),
+	// looks a method up once and returns a Handler that calls it
+	// directly; without it, methods are called through reflection.
+	bind func(method string) Handler
 }
 
 // Package returns a package_states group: handlers whose OBJECT is the
@@ -295,19 +300,45 @@ func Package(name string, handlers map[string]Handler) States {
 // and each underscore-separated word capitalised ("_start" → Start,
 // "sig_CHLD" → SigCHLD, "waste_time" → WasteTime). Methods must have the
 // signature func(*poe.Event) any.
-func Object(obj any, events ...string) States {
+//
+// Each method is looked up once, when the session is created; an event
+// then calls it as directly as an inline handler.
+func Object[T any](obj T, events ...string) States {
 	m := make(map[string]string, len(events))
 	for _, ev := range events {
 		m[ev] = MethodName(ev)
 	}
-	return States{Object: obj, Methods: m}
+	return States{Object: obj, Methods: m, bind: methodBinder(obj)}
 }
 
 // ObjectMap returns an object_states group mapping event names to
 // arbitrarily named methods of obj (POE's hash form, {inc => 'inc_method'};
 // the method name is converted with MethodName if it is not a Go name).
-func ObjectMap(obj any, eventToMethod map[string]string) States {
-	return States{Object: obj, Methods: eventToMethod}
+func ObjectMap[T any](obj T, eventToMethod map[string]string) States {
+	return States{Object: obj, Methods: eventToMethod, bind: methodBinder(obj)}
+}
+
+// methodBinder returns a function that finds obj's method by name and
+// binds it to obj without reflection on each call: the method expression
+// (a plain func(T, *Event) any) comes from reflect once. It returns nil
+// when T is an interface type, or the method is missing or has another
+// signature; resolve then reports the error or falls back.
+func methodBinder[T any](obj T) func(string) Handler {
+	t := reflect.TypeFor[T]()
+	if t.Kind() == reflect.Interface {
+		return nil
+	}
+	return func(name string) Handler {
+		m, ok := t.MethodByName(name)
+		if !ok {
+			return nil
+		}
+		f, ok := m.Func.Interface().(func(T, *Event) any)
+		if !ok {
+			return nil
+		}
+		return func(e *Event) any { return f(obj, e) }
+	}
 }
 
 // MethodName is the rule Object uses to turn a POE event name into a Go
@@ -341,6 +372,16 @@ func (st States) resolve() (map[string]Handler, error) {
 			return nil, fmt.Errorf("poe: object states need an object")
 		}
 		for ev, name := range st.Methods {
+			if st.bind != nil {
+				h := st.bind(name)
+				if h == nil && name != MethodName(name) {
+					h = st.bind(MethodName(name))
+				}
+				if h != nil {
+					out[ev] = h
+					continue
+				}
+			}
 			m := v.MethodByName(name)
 			if !m.IsValid() && name != MethodName(name) {
 				m = v.MethodByName(MethodName(name))

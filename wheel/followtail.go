@@ -3,6 +3,7 @@ package wheel
 import (
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	"github.com/poe-go/poe/poe"
@@ -14,14 +15,22 @@ import (
 // FollowTailOptions are POE::Wheel::FollowTail's parameters.
 type FollowTailOptions struct {
 	// Filename xor Handle: what to follow. A file named is reopened after
-	// rotation or truncation, and waited for while it does not exist. A
+	// rotation or truncation, and waited for while it does not exist
+	// (NewFollowTail fails for other open errors and for a directory). A
 	// Handle (fd or SyscallConn value) is not closed by the wheel.
 	Filename string
 	Handle   any
+	// ReportMissing: when the named file cannot be opened (missing:
+	// ENOENT) the wheel sends ErrorEvent("open", errno, errstr, wheelID)
+	// once, and keeps polling for it (Close the wheel to give up); the
+	// report comes again only after the file was opened. POE waits
+	// silently.
+	ReportMissing bool
 
 	// InputEvent(record, wheelID) per record; required.
 	InputEvent string
-	// ErrorEvent(operation, errno int, errstr, wheelID); operation "read".
+	// ErrorEvent(operation, errno int, errstr, wheelID); operation "read",
+	// or "open" with ReportMissing. After a "read" error the wheel stops.
 	ErrorEvent string
 	// ResetEvent(wheelID) when the file was truncated or replaced, or
 	// (re)opened after being missing.
@@ -65,6 +74,8 @@ type FollowTail struct {
 	last             unix.Stat_t
 	watching, closed bool
 
+	reportMissing, missingReported bool
+
 	inputEvent, errorEvent, resetEvent, idleEvent string
 }
 
@@ -88,7 +99,7 @@ func NewFollowTail(k *poe.Kernel, o FollowTailOptions) (*FollowTail, error) {
 	}
 	w := &FollowTail{
 		k: k, owner: s, filename: o.Filename, h: handle{fd: -1},
-		f: o.Filter, drv: o.Driver, interval: o.PollInterval,
+		f: o.Filter, drv: o.Driver, interval: o.PollInterval, reportMissing: o.ReportMissing,
 		inputEvent: o.InputEvent, errorEvent: o.ErrorEvent, resetEvent: o.ResetEvent, idleEvent: o.IdleEvent,
 	}
 	if w.interval <= 0 {
@@ -107,7 +118,7 @@ func NewFollowTail(k *poe.Kernel, o FollowTailOptions) (*FollowTail, error) {
 	} else if fd, err := unix.Open(o.Filename, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
 		w.h, w.ownsFd = handle{fd: fd}, true
 	} else if err != unix.ENOENT {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: o.Filename, Err: err}
 	}
 	if w.h.fd >= 0 {
 		if err := unix.Fstat(w.h.fd, &w.last); err != nil {
@@ -115,6 +126,13 @@ func NewFollowTail(k *poe.Kernel, o FollowTailOptions) (*FollowTail, error) {
 			return nil, err
 		}
 		switch w.last.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			if o.Filename != "" {
+				// It would fail on the first read (EISDIR): say so now.
+				w.closeFd()
+				return nil, &os.PathError{Op: "open", Path: o.Filename, Err: unix.EISDIR}
+			}
+			w.watcher = true
 		case unix.S_IFREG:
 		case unix.S_IFSOCK, unix.S_IFCHR:
 			w.watcher, w.stream = true, true
@@ -239,11 +257,20 @@ func (w *FollowTail) onTimer(e *poe.Event) any {
 	if w.h.fd < 0 {
 		fd, err := unix.Open(w.filename, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
+			if w.reportMissing && !w.missingReported {
+				w.missingReported = true
+				n, str := Errno(err)
+				w.call(w.errorEvent, "open", n, str, w.idAny)
+				if w.closed {
+					return nil
+				}
+			}
 			w.call(w.idleEvent, w.idAny)
 			k.Delay(w.stTimer, w.interval)
 			return nil
 		}
 		w.h, w.ownsFd = handle{fd: fd}, true
+		w.missingReported = false
 		unix.Fstat(fd, &w.last)
 		w.call(w.resetEvent, w.idAny)
 		if w.closed {

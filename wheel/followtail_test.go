@@ -1,8 +1,11 @@
 package wheel_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,4 +208,80 @@ func TestFollowTail(t *testing.T) {
 		})
 		log.want(t, []string{"tell 8", "in three", "idle tell 14"})
 	})
+}
+
+// TestFollowTailMissing: with ReportMissing a missing file is reported
+// once ("open", ENOENT) while the wheel goes on polling, and picked up
+// when it appears; without it the wheel waits silently, as POE's does.
+func TestFollowTailMissing(t *testing.T) {
+	for _, report := range []bool{true, false} {
+		t.Run(fmt.Sprint("ReportMissing=", report), func(t *testing.T) {
+			checkFDs(t)
+			var log evlog
+			file := filepath.Join(t.TempDir(), "later.log")
+			idles := 0
+			run(t, 5*time.Second, map[string]poe.Handler{
+				"_start": func(e *poe.Event) any {
+					w, err := wheel.NewFollowTail(e.Kernel, wheel.FollowTailOptions{
+						Filename: file, ReportMissing: report, PollInterval: 5 * time.Millisecond,
+						InputEvent: "in", ErrorEvent: "err", ResetEvent: "reset", IdleEvent: "idle"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					heap(e)["w"] = w
+					return nil
+				},
+				"err": func(e *poe.Event) any {
+					log.L("error %s %d %s", e.String(0), e.Int(1), e.String(2))
+					return nil
+				},
+				"idle": func(e *poe.Event) any {
+					if idles++; idles == 5 {
+						log.L("5 polls")
+						os.WriteFile(file, []byte("here\n"), 0o644)
+					}
+					return nil
+				},
+				"reset": func(e *poe.Event) any { log.L("reset"); return nil },
+				"in": func(e *poe.Event) any {
+					log.L("in %s", e.String(0))
+					heap(e)["w"].(*wheel.FollowTail).Close()
+					return nil
+				},
+			})
+			want := []string{"5 polls", "reset", "in here"}
+			if report {
+				want = append([]string{"error open 2 No such file or directory"}, want...)
+			}
+			log.want(t, want)
+		})
+	}
+}
+
+// TestFollowTailOpenErrors: a directory, or a file that cannot be opened,
+// fails NewFollowTail with an *os.PathError naming it.
+func TestFollowTailOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	unreadable := filepath.Join(dir, "secret")
+	os.WriteFile(unreadable, []byte("x\n"), 0o000)
+	cases := []struct {
+		name  string
+		errno syscall.Errno
+	}{{dir, syscall.EISDIR}, {unreadable, syscall.EACCES}, {filepath.Join(unreadable, "x"), syscall.ENOTDIR}}
+	for _, c := range cases {
+		if c.errno == syscall.EACCES && os.Geteuid() == 0 {
+			continue // root opens it anyway
+		}
+		checkFDs(t)
+		run(t, 5*time.Second, map[string]poe.Handler{
+			"_start": func(e *poe.Event) any {
+				w, err := wheel.NewFollowTail(e.Kernel, wheel.FollowTailOptions{Filename: c.name, InputEvent: "in"})
+				var pe *os.PathError
+				if w != nil || !errors.As(err, &pe) || pe.Path != c.name || pe.Op != "open" || !errors.Is(err, c.errno) {
+					t.Errorf("%s: got %v, %v; want open %s: %v", c.name, w, err, c.name, c.errno)
+				}
+				return nil
+			},
+		})
+	}
 }

@@ -227,7 +227,8 @@ func testC74(t *testing.T) {
 			log.L("server bound %d.%d.%d.%d", in4.Addr[0], in4.Addr[1], in4.Addr[2], in4.Addr[3])
 			cli, _ := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{RemoteAddress: "127.0.0.1", RemotePort: in4.Port, SuccessEvent: "connected", FailureEvent: "cfail"})
 			bad, _ := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{RemoteAddress: "127.0.0.1", RemotePort: 1, SuccessEvent: "connected", FailureEvent: "cfail"})
-			badbind, _ := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", BindPort: in4.Port, SuccessEvent: "x", FailureEvent: "bfail"})
+			// POE's flow: the bind failure is posted, not returned.
+			badbind, _ := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", BindPort: in4.Port, PostSetupFailures: true, SuccessEvent: "x", FailureEvent: "bfail"})
 			udp, _ := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{SocketProtocol: "udp", BindAddress: "127.0.0.1", SuccessEvent: "udp_ok", FailureEvent: "sfail"})
 			h["srv"], h["cli"], h["bad"], h["badbind"], h["udp"] = srv, cli, bad, badbind, udp
 			ids = [5]int{srv.ID(), cli.ID(), bad.ID(), badbind.ID(), udp.ID()}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -12,11 +13,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Domain is a socket's address family, POE's SocketDomain. The
+// constants are x/sys/unix's AF_INET, AF_INET6 and AF_UNIX, so those
+// (untyped) constants work as well.
+type Domain int
+
+// The socket domains a SocketFactory supports.
+const (
+	DomainInet  Domain = unix.AF_INET  // IPv4 (AF_INET), the default
+	DomainInet6 Domain = unix.AF_INET6 // IPv6 (AF_INET6)
+	DomainUnix  Domain = unix.AF_UNIX  // Unix sockets (AF_UNIX): paths as addresses
+)
+
+// String returns the C name: "AF_INET", "AF_INET6", "AF_UNIX".
+func (d Domain) String() string {
+	switch d {
+	case DomainInet:
+		return "AF_INET"
+	case DomainInet6:
+		return "AF_INET6"
+	case DomainUnix:
+		return "AF_UNIX"
+	}
+	return "Domain(" + strconv.Itoa(int(d)) + ")"
+}
+
 // SocketFactoryOptions are POE::Wheel::SocketFactory's parameters.
 type SocketFactoryOptions struct {
-	// SocketDomain is unix.AF_INET (the default, also for 0),
-	// unix.AF_INET6 or unix.AF_UNIX.
-	SocketDomain int
+	// SocketDomain is DomainInet (the default, also for 0), DomainInet6
+	// or DomainUnix.
+	SocketDomain Domain
 	// SocketProtocol is "tcp" (the default) or "udp"; ignored for
 	// AF_UNIX.
 	SocketProtocol string
@@ -41,6 +67,12 @@ type SocketFactoryOptions struct {
 	// BindAddress by a listener that is gone (a socket nobody accepts
 	// on) before binding. POE leaves that to the program.
 	UnlinkStale bool
+	// PostSetupFailures makes setup failures travel the POE way only:
+	// NewSocketFactory returns the wheel and a nil error, and posts
+	// FailureEvent. Without it (the default) they are returned as a
+	// *SocketError and FailureEvent does not fire for them: each failure
+	// is reported once.
+	PostSetupFailures bool
 
 	// SuccessEvent(handle int, peerAddr, peerPort, wheelID): handle is
 	// the new connected socket, non-blocking, owned by the receiver from
@@ -49,11 +81,66 @@ type SocketFactoryOptions struct {
 	// path as a string (connect mode; "" when accepting) and peerPort nil.
 	// UDP without RemoteAddress: (handle, nil, nil, wheelID), posted once.
 	SuccessEvent string
-	// FailureEvent(operation, errno int, errstr, wheelID). Setup failures
-	// are posted (operation "socket", "setsockopt", "getaddrinfo",
-	// "bind", "connect", "listen"); connect and accept failures are called.
+	// FailureEvent(operation, errno int, errstr, wheelID) for what fails
+	// after NewSocketFactory returned: a connect in progress ("connect")
+	// and accept errors ("accept"), called. With PostSetupFailures also
+	// the setup failures ("getaddrinfo", "socket", "setsockopt", "bind",
+	// "connect", "listen"), posted.
 	FailureEvent string
 }
+
+// SocketError is a SocketFactory setup failure. Err is a syscall.Errno
+// (errors.Is(err, syscall.EADDRINUSE) works) or, when a host did not
+// resolve, an error that matches EADDRNOTAVAIL (the errno POE reports)
+// and wraps the resolver's *net.DNSError when there is one.
+type SocketError struct {
+	// Op is FailureEvent's operation: "getaddrinfo", "socket",
+	// "setsockopt", "bind", "listen" or "connect".
+	Op string
+	// Addr is the address concerned: "host:port", "[v6]:port", a Unix
+	// socket path, or the host name that did not resolve.
+	Addr string
+	Err  error
+}
+
+func (e *SocketError) Error() string {
+	op := e.Op
+	if op == "getaddrinfo" {
+		op = "resolve"
+	}
+	if e.Addr == "" {
+		return "wheel: " + op + ": " + e.Err.Error()
+	}
+	return "wheel: " + op + " " + e.Addr + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *SocketError) Unwrap() error { return e.Err }
+
+// resolveError is a host that did not resolve: the resolver's answer (or
+// why no address was usable), as EADDRNOTAVAIL.
+type resolveError struct {
+	msg string
+	dns *net.DNSError
+}
+
+func (e *resolveError) Error() string { return e.msg }
+
+func (e *resolveError) Unwrap() []error {
+	if e.dns != nil {
+		return []error{e.dns, syscall.EADDRNOTAVAIL}
+	}
+	return []error{syscall.EADDRNOTAVAIL}
+}
+
+// portError is a port outside 0-65535 (EINVAL, as POE reports it).
+type portError int
+
+func (e portError) Error() string {
+	return "port " + strconv.Itoa(int(e)) + " out of range (0-65535)"
+}
+
+func (e portError) Unwrap() error { return syscall.EINVAL }
 
 // SocketFactory is POE::Wheel::SocketFactory: it creates a socket and
 // either connects it (SuccessEvent once) or listens on it (SuccessEvent per
@@ -65,7 +152,7 @@ type SocketFactory struct {
 	idAny any
 
 	fd        int // the socket while the wheel owns it; -1 after
-	domain    int
+	domain    Domain
 	listening bool
 	nodelay   bool // TCP stream: set TCP_NODELAY on connected/accepted sockets
 
@@ -81,8 +168,13 @@ type SocketFactory struct {
 var AcceptBackoff = 100 * time.Millisecond
 
 // NewSocketFactory creates the socket and starts connecting or listening.
-// It fails only for misuse (no active session, missing events, unknown
-// domain or protocol); setup failures arrive as FailureEvent.
+// What fails on the spot (resolving, socket, bind, listen, a connect that
+// fails at once such as ENOENT for a Unix path) is returned as a
+// *SocketError, and FailureEvent does not fire for it; with
+// o.PostSetupFailures it is posted to FailureEvent instead, as POE does.
+// Misuse (no active session, missing events, unknown domain or protocol)
+// is always returned. A connection refused by the peer arrives later, as
+// FailureEvent "connect".
 func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, error) {
 	s, err := owner(k)
 	if err != nil {
@@ -93,12 +185,12 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 	}
 	domain := o.SocketDomain
 	if domain == 0 {
-		domain = unix.AF_INET
+		domain = DomainInet
 	}
 	proto := 0
 	typ := o.SocketType
 	switch domain {
-	case unix.AF_INET, unix.AF_INET6:
+	case DomainInet, DomainInet6:
 		switch o.SocketProtocol {
 		case "", "tcp":
 			proto = unix.IPPROTO_TCP
@@ -113,12 +205,12 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 		default:
 			return nil, fmt.Errorf("wheel: SocketFactory: unsupported SocketProtocol %q", o.SocketProtocol)
 		}
-	case unix.AF_UNIX:
+	case DomainUnix:
 		if typ == 0 {
 			typ = unix.SOCK_STREAM
 		}
 	default:
-		return nil, fmt.Errorf("wheel: SocketFactory: unsupported SocketDomain %d", domain)
+		return nil, fmt.Errorf("wheel: SocketFactory: unsupported SocketDomain %v", domain)
 	}
 
 	id := allocID()
@@ -131,31 +223,36 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 	}
 	s.AddCloser(w)
 
-	fail := func(op string, err error) (*SocketFactory, error) {
-		if w.fd >= 0 {
-			unix.Close(w.fd)
-			w.fd = -1
+	fail := func(op, addr string, err error) (*SocketFactory, error) {
+		serr := &SocketError{Op: op, Addr: addr, Err: err}
+		if o.PostSetupFailures {
+			if w.fd >= 0 {
+				unix.Close(w.fd)
+				w.fd = -1
+			}
+			n, str := Errno(serr)
+			k.Yield(w.failureEvent, op, n, str, w.idAny)
+			return w, nil
 		}
-		n, str := Errno(err)
-		k.Yield(w.failureEvent, op, n, str, w.idAny)
-		return w, nil
+		w.Close()
+		return nil, serr
 	}
 
-	fd, err := socketNB(domain, typ, proto)
+	fd, err := socketNB(int(domain), typ, proto)
 	if err != nil {
-		return fail("socket", err)
+		return fail("socket", "", err)
 	}
 	w.fd = fd
 	// IKC and other request/response protocols write small frames:
 	// Nagle's algorithm would hold a second one back until the first is
 	// acknowledged (a delayed ACK: up to 40 ms). Inherited by connect.
-	w.nodelay = domain != unix.AF_UNIX && typ == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP)
+	w.nodelay = domain != DomainUnix && typ == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP)
 	if w.nodelay && o.RemoteAddress != "" {
 		setNoDelay(fd)
 	}
 	if o.Reuse {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return fail("setsockopt", err)
+			return fail("setsockopt", "", err)
 		}
 	}
 
@@ -164,7 +261,8 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 	connect := o.RemoteAddress != ""
 	if !connect || o.BindAddress != "" || o.BindPort != 0 {
 		var sa unix.Sockaddr
-		if domain == unix.AF_UNIX {
+		addr := o.BindAddress
+		if domain == DomainUnix {
 			if o.BindAddress != "" {
 				if !connect && o.UnlinkStale {
 					unlinkStale(o.BindAddress)
@@ -172,14 +270,15 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 				sa = &unix.SockaddrUnix{Name: o.BindAddress}
 			}
 		} else {
+			addr = hostPort(domain, o.BindAddress, o.BindPort)
 			sa, err = inetSockaddr(domain, o.BindAddress, o.BindPort)
 			if err != nil {
-				return fail("getaddrinfo", err)
+				return fail("getaddrinfo", resolveAddr(addr, o.BindAddress, err), err)
 			}
 		}
 		if sa != nil {
 			if err := unix.Bind(fd, sa); err != nil {
-				return fail("bind", err)
+				return fail("bind", addr, err)
 			}
 		}
 	}
@@ -187,17 +286,19 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 	switch {
 	case connect:
 		var sa unix.Sockaddr
-		if domain == unix.AF_UNIX {
+		addr := o.RemoteAddress
+		if domain == DomainUnix {
 			sa = &unix.SockaddrUnix{Name: o.RemoteAddress}
 		} else {
+			addr = hostPort(domain, o.RemoteAddress, o.RemotePort)
 			sa, err = inetSockaddr(domain, o.RemoteAddress, o.RemotePort)
 			if err != nil {
-				return fail("getaddrinfo", err)
+				return fail("getaddrinfo", resolveAddr(addr, o.RemoteAddress, err), err)
 			}
 		}
 		err := unix.Connect(fd, sa)
 		if err != nil && err != unix.EINPROGRESS && err != unix.EINTR && err != unix.EAGAIN {
-			return fail("connect", err)
+			return fail("connect", addr, err)
 		}
 		s.SetState(w.stConnect, w.onConnect, nil)
 		if err == nil || connected(fd) {
@@ -206,7 +307,7 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 			k.Yield(w.stConnect)
 		} else if err := k.SelectWrite(fd, w.stConnect); err != nil {
 			s.SetState(w.stConnect, nil, nil)
-			return fail("connect", err)
+			return fail("connect", addr, err)
 		}
 	case typ == unix.SOCK_STREAM || typ == unix.SOCK_SEQPACKET:
 		q := o.ListenQueue
@@ -214,13 +315,13 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 			q = unix.SOMAXCONN
 		}
 		if err := unix.Listen(fd, q); err != nil {
-			return fail("listen", err)
+			return fail("listen", w.LocalAddr(), err)
 		}
 		w.listening = true
 		s.SetState(w.stAccept, w.onAccept, nil)
 		s.SetState(w.stBackoff, w.onBackoff, nil)
 		if err := k.SelectRead(fd, w.stAccept); err != nil {
-			return fail("listen", err)
+			return fail("listen", w.LocalAddr(), err)
 		}
 	default:
 		// Connectionless: the bound socket is the result, handed over now.
@@ -228,6 +329,27 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 		k.Yield(w.successEvent, fd, nil, nil, w.idAny)
 	}
 	return w, nil
+}
+
+// hostPort formats an INET address for messages: "host:port", "[v6]:port".
+func hostPort(domain Domain, host string, port int) string {
+	if host == "" {
+		host = "0.0.0.0"
+		if domain == DomainInet6 {
+			host = "::"
+		}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// resolveAddr is what a getaddrinfo failure names: the host that did not
+// resolve, or host:port when the port was the trouble.
+func resolveAddr(hostport, host string, err error) string {
+	var re *resolveError
+	if errors.As(err, &re) {
+		return host
+	}
+	return hostport
 }
 
 // connected reports whether a non-blocking connect in progress has ended
@@ -257,13 +379,14 @@ func unlinkStale(path string) {
 
 // inetSockaddr resolves host (a literal address or a name, looked up with
 // the system resolver as POE's inet_aton does, blocking) into a sockaddr.
-func inetSockaddr(domain int, host string, port int) (unix.Sockaddr, error) {
+// Failures are a portError or a resolveError.
+func inetSockaddr(domain Domain, host string, port int) (unix.Sockaddr, error) {
 	if port < 0 || port > 65535 {
-		return nil, unix.EINVAL
+		return nil, portError(port)
 	}
 	var ip net.IP
 	if host == "" {
-		if domain == unix.AF_INET {
+		if domain == DomainInet {
 			ip = net.IPv4zero
 		} else {
 			ip = net.IPv6unspecified
@@ -271,19 +394,27 @@ func inetSockaddr(domain int, host string, port int) (unix.Sockaddr, error) {
 	} else if ip = net.ParseIP(host); ip == nil {
 		ips, err := net.LookupIP(host)
 		if err != nil {
-			return nil, unix.EADDRNOTAVAIL
+			re := &resolveError{msg: err.Error()}
+			if errors.As(err, &re.dns) {
+				re.msg = re.dns.Err
+			}
+			return nil, re
 		}
 		for _, c := range ips {
-			if (domain == unix.AF_INET) == (c.To4() != nil) {
+			if (domain == DomainInet) == (c.To4() != nil) {
 				ip = c
 				break
 			}
 		}
 		if ip == nil {
-			return nil, unix.EADDRNOTAVAIL
+			family := "IPv4"
+			if domain == DomainInet6 {
+				family = "IPv6"
+			}
+			return nil, &resolveError{msg: "no " + family + " address"}
 		}
 	}
-	if domain == unix.AF_INET {
+	if domain == DomainInet {
 		v4 := ip.To4()
 		if v4 == nil {
 			return nil, unix.EAFNOSUPPORT
@@ -369,7 +500,7 @@ func (w *SocketFactory) onAccept(e *poe.Event) any {
 			setNoDelay(nfd)
 		}
 		addr, port := peerInfo(sa)
-		if w.domain == unix.AF_UNIX {
+		if w.domain == DomainUnix {
 			addr = ""
 		}
 		if w.successEvent == "" {
@@ -422,6 +553,30 @@ func (w *SocketFactory) Getsockname() (unix.Sockaddr, error) {
 		return nil, unix.EBADF
 	}
 	return Getsockname(w.fd)
+}
+
+// LocalAddr returns the socket's local address for messages and logs:
+// "127.0.0.1:8080", "[::1]:8080", a Unix socket's path; "" once the socket
+// was handed over or when it has none.
+func (w *SocketFactory) LocalAddr() string {
+	sa, err := w.Getsockname()
+	if err != nil {
+		return ""
+	}
+	return sockaddrString(sa)
+}
+
+// sockaddrString formats a socket address: "ip:port" or the path.
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrUnix:
+		return a.Name
+	}
+	return ""
 }
 
 // Port returns the local port of an INET or INET6 socket (0 if none).

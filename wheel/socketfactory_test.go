@@ -1,8 +1,11 @@
 package wheel_test
 
 import (
+	"errors"
 	"net"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -339,22 +342,19 @@ func TestSocketFactory(t *testing.T) {
 		var log evlog
 		run(t, 5*time.Second, map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
-				w1, _ := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{SocketDomain: unix.AF_UNIX, BindAddress: path, SuccessEvent: "ok", FailureEvent: "fail1"})
-				heap(e)["w1"] = w1
-				return nil
-			},
-			"fail1": func(e *poe.Event) any {
-				log.L("without UnlinkStale: %s %s", e.String(0), e.String(2))
-				heap(e)["w1"].(*wheel.SocketFactory).Close()
-				w2, _ := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{SocketDomain: unix.AF_UNIX, BindAddress: path, UnlinkStale: true, SuccessEvent: "ok", FailureEvent: "fail"})
-				_, err := w2.Getsockname()
-				log.L("with UnlinkStale: listening=%v", err == nil)
+				_, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{SocketDomain: wheel.DomainUnix, BindAddress: path, SuccessEvent: "ok", FailureEvent: "fail"})
+				log.L("without UnlinkStale: EADDRINUSE=%v %v", errors.Is(err, syscall.EADDRINUSE), err)
+				w2, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{SocketDomain: wheel.DomainUnix, BindAddress: path, UnlinkStale: true, SuccessEvent: "ok", FailureEvent: "fail"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				log.L("with UnlinkStale: listening on %v", w2.LocalAddr() == path)
 				w2.Close()
 				return nil
 			},
 			"fail": func(e *poe.Event) any { log.L("fail %v", e.Args); return nil },
 		})
-		log.want(t, []string{"without UnlinkStale: bind Address already in use", "with UnlinkStale: listening=true"})
+		log.want(t, []string{"without UnlinkStale: EADDRINUSE=true wheel: bind " + path + ": address already in use", "with UnlinkStale: listening on true"})
 	})
 }
 
@@ -368,4 +368,171 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b)
+}
+
+// TestSocketFactorySetupErrors: what fails on the spot is returned as a
+// *SocketError naming the address, FailureEvent does not fire for it, and
+// no descriptor is left behind.
+func TestSocketFactorySetupErrors(t *testing.T) {
+	taken, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	missing := filepath.Join(t.TempDir(), "none.sock")
+	cases := []struct {
+		name  string
+		o     wheel.SocketFactoryOptions
+		op    string
+		errno syscall.Errno
+		text  string // the error's text, or a prefix when it ends in "*"
+	}{
+		{"port taken", wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", BindPort: port},
+			"bind", syscall.EADDRINUSE, "wheel: bind 127.0.0.1:" + itoa(port) + ": address already in use"},
+		{"bad bind port", wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", BindPort: 99999},
+			"getaddrinfo", syscall.EINVAL, "wheel: resolve 127.0.0.1:99999: port 99999 out of range (0-65535)"},
+		{"bad remote port", wheel.SocketFactoryOptions{RemoteAddress: "127.0.0.1", RemotePort: -1},
+			"getaddrinfo", syscall.EINVAL, "wheel: resolve 127.0.0.1:-1: port -1 out of range (0-65535)"},
+		{"unresolvable host", wheel.SocketFactoryOptions{RemoteAddress: "nosuch.invalid", RemotePort: 80},
+			"getaddrinfo", syscall.EADDRNOTAVAIL, "wheel: resolve nosuch.invalid: *"},
+		{"unix path missing", wheel.SocketFactoryOptions{SocketDomain: wheel.DomainUnix, RemoteAddress: missing},
+			"connect", syscall.ENOENT, "wheel: connect " + missing + ": no such file or directory"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkFDs(t)
+			var log evlog
+			run(t, 10*time.Second, map[string]poe.Handler{
+				"_start": func(e *poe.Event) any {
+					o := c.o
+					o.SuccessEvent, o.FailureEvent = "ok", "fail"
+					w, err := wheel.NewSocketFactory(e.Kernel, o)
+					var se *wheel.SocketError
+					if !errors.As(err, &se) {
+						t.Fatalf("got %v, %v; want a *SocketError", w, err)
+					}
+					if w != nil {
+						t.Errorf("a wheel came with the error")
+					}
+					log.L("op=%s is-errno=%v", se.Op, errors.Is(err, c.errno))
+					if p, ok := strings.CutSuffix(c.text, "*"); ok {
+						if !strings.HasPrefix(err.Error(), p) || strings.Contains(err.Error(), "assign requested") {
+							t.Errorf("text %q, want %q...", err, p)
+						}
+					} else if err.Error() != c.text {
+						t.Errorf("text %q, want %q", err, c.text)
+					}
+					return nil
+				},
+				"ok":   func(e *poe.Event) any { log.L("ok"); return nil },
+				"fail": func(e *poe.Event) any { log.L("FailureEvent %v", e.Args); return nil },
+			})
+			log.want(t, []string{"op=" + c.op + " is-errno=true"})
+		})
+	}
+}
+
+// TestSocketFactoryResolveMessage: an unresolvable name is reported with
+// the resolver's answer, and the *net.DNSError is reachable.
+func TestSocketFactoryResolveMessage(t *testing.T) {
+	run(t, 10*time.Second, map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			_, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
+				RemoteAddress: "nosuch.invalid", RemotePort: 80, SuccessEvent: "ok", FailureEvent: "fail"})
+			var dns *net.DNSError
+			if !errors.As(err, &dns) {
+				t.Fatalf("%v: no *net.DNSError inside", err)
+			}
+			if want := "wheel: resolve nosuch.invalid: " + dns.Err; err.Error() != want {
+				t.Errorf("text %q, want %q", err, want)
+			}
+			return nil
+		},
+	})
+}
+
+// TestSocketFactoryPostSetupFailures: POE's way, kept for porters: the
+// constructor succeeds and FailureEvent is posted, with POE's errno.
+func TestSocketFactoryPostSetupFailures(t *testing.T) {
+	checkFDs(t)
+	taken, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	var log evlog
+	run(t, 10*time.Second, map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			h := heap(e)
+			for i, o := range []wheel.SocketFactoryOptions{
+				{BindAddress: "127.0.0.1", BindPort: port},
+				{BindAddress: "127.0.0.1", BindPort: 70000},
+				{RemoteAddress: "nosuch.invalid", RemotePort: 1},
+			} {
+				o.PostSetupFailures, o.SuccessEvent, o.FailureEvent = true, "ok", "fail"
+				w, err := wheel.NewSocketFactory(e.Kernel, o)
+				if err != nil || w == nil {
+					t.Fatalf("%d: %v, %v", i, w, err)
+				}
+				h[itoa(w.ID())] = w
+			}
+			log.L("constructors returned")
+			return nil
+		},
+		"fail": func(e *poe.Event) any {
+			log.L("fail %s %d %s", e.String(0), e.Int(1), e.String(2))
+			heap(e)[itoa(e.Int(3))].(*wheel.SocketFactory).Close()
+			return nil
+		},
+	})
+	log.want(t, []string{
+		"constructors returned",
+		"fail bind 98 Address already in use",
+		"fail getaddrinfo 22 Invalid argument",
+		"fail getaddrinfo 99 Cannot assign requested address",
+	})
+}
+
+// TestSocketFactoryLocalAddr: the address a listener really got.
+func TestSocketFactoryLocalAddr(t *testing.T) {
+	checkFDs(t)
+	path := filepath.Join(t.TempDir(), "l.sock")
+	run(t, 5*time.Second, map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			w, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", SuccessEvent: "ok", FailureEvent: "fail"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := w.LocalAddr(), "127.0.0.1:"+itoa(w.Port()); got != want || w.Port() == 0 {
+				t.Errorf("LocalAddr %q, want %q", got, want)
+			}
+			w.Close()
+			if got := w.LocalAddr(); got != "" {
+				t.Errorf("LocalAddr after Close %q", got)
+			}
+			u, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{SocketDomain: unix.AF_UNIX, BindAddress: path, SuccessEvent: "ok", FailureEvent: "fail"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := u.LocalAddr(); got != path {
+				t.Errorf("LocalAddr %q, want %q", got, path)
+			}
+			u.Close()
+			return nil
+		},
+	})
+}
+
+func TestDomain(t *testing.T) {
+	for _, c := range []struct {
+		d    wheel.Domain
+		af   int
+		name string
+	}{{wheel.DomainInet, unix.AF_INET, "AF_INET"}, {wheel.DomainInet6, unix.AF_INET6, "AF_INET6"}, {wheel.DomainUnix, unix.AF_UNIX, "AF_UNIX"}, {99, 99, "Domain(99)"}} {
+		if int(c.d) != c.af || c.d.String() != c.name {
+			t.Errorf("%d: %d %q, want %d %q", c.af, int(c.d), c.d.String(), c.af, c.name)
+		}
+	}
 }

@@ -30,6 +30,7 @@ type room struct {
 	ready   func(addr string)
 	factory *wheel.SocketFactory
 	members map[poe.SessionID]string // session -> nick
+	err     error                    // why it could not start
 }
 
 func (r *room) Start(e *poe.Event) any {
@@ -42,10 +43,11 @@ func (r *room) Start(e *poe.Event) any {
 		SuccessEvent: "accepted", FailureEvent: "failed",
 	})
 	if err != nil {
-		slog.Error("listen", "err", err)
+		r.err = err
+		r.stop(e.Kernel)
 		return nil
 	}
-	addr := net.JoinHostPort(r.host, strconv.Itoa(r.factory.Port()))
+	addr := r.factory.LocalAddr()
 	slog.Info("chat server listening", "addr", addr)
 	if r.ready != nil {
 		r.ready(addr)
@@ -61,9 +63,9 @@ func (r *room) Accepted(e *poe.Event) any {
 	return nil
 }
 
+// Failed is an accept error (EMFILE...): the wheel backs off and goes on.
 func (r *room) Failed(e *poe.Event) any {
-	slog.Error("socket", "operation", e.String(poe.ARG0), "error", e.String(poe.ARG2))
-	r.factory.Close()
+	slog.Error("accept", "operation", e.String(poe.ARG0), "error", e.String(poe.ARG2))
 	return nil
 }
 
@@ -117,15 +119,22 @@ func (r *room) broadcast(k *poe.Kernel, line string) {
 
 func (r *room) Shutdown(e *poe.Event) any {
 	e.Kernel.SigHandled()
-	r.factory.Close()
 	r.broadcast(e.Kernel, "* server shutting down")
 	for id := range r.members {
 		e.Kernel.Post(id, "send", nil) // nil: close after sending
 	}
-	e.Kernel.AliasRemove("chat")
-	e.Kernel.Sig("INT", "")
-	e.Kernel.Sig("TERM", "")
+	r.stop(e.Kernel)
 	return nil
+}
+
+// stop closes the listener and drops the alias and signal watchers.
+func (r *room) stop(k *poe.Kernel) {
+	if r.factory != nil {
+		r.factory.Close()
+	}
+	k.AliasRemove("chat")
+	k.Sig("INT", "")
+	k.Sig("TERM", "")
 }
 
 // user is the heap of one connection's session.
@@ -214,7 +223,8 @@ func (u *user) leave(e *poe.Event) {
 
 func (u *user) Stop(e *poe.Event) any { return nil }
 
-// serve runs the chat server until it is shut down.
+// serve runs the chat server until it is shut down. It returns the
+// listen error if it could not start.
 func serve(host string, port int, ready func(addr string)) error {
 	k := poe.NewKernel(nil)
 	r := &room{host: host, port: port, ready: ready, members: map[poe.SessionID]string{}}
@@ -222,18 +232,34 @@ func serve(host string, port int, ready func(addr string)) error {
 		"_start", "accepted", "failed", "join", "say", "rename", "leave", "who", "shutdown")}}); err != nil {
 		return err
 	}
-	return k.Run()
+	if err := k.Run(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// splitAddr splits "host:port"; the port must be a number (its range is
+// the wheel's to check).
+func splitAddr(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("address %s: port %q is not a number", s, p)
+	}
+	return host, port, nil
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:12346", "address to listen on")
 	flag.Parse()
-	host, portStr, err := net.SplitHostPort(*addr)
+	host, port, err := splitAddr(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
 		os.Exit(2)
 	}
-	port, _ := strconv.Atoi(portStr)
 	if err := serve(host, port, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
 		os.Exit(1)

@@ -24,6 +24,7 @@ type listener struct {
 	port    int
 	factory *wheel.SocketFactory
 	ready   func(addr string)
+	err     error // why it could not start
 }
 
 func (l *listener) Start(e *poe.Event) any {
@@ -36,10 +37,12 @@ func (l *listener) Start(e *poe.Event) any {
 		SuccessEvent: "accepted", FailureEvent: "failed",
 	})
 	if err != nil {
-		slog.Error("listen", "err", err)
+		// Nothing is left to run: the kernel stops and serve returns it.
+		l.err = err
+		l.stop(e.Kernel)
 		return nil
 	}
-	addr := net.JoinHostPort(l.host, strconv.Itoa(l.factory.Port()))
+	addr := l.factory.LocalAddr()
 	slog.Info("echo server listening", "addr", addr)
 	if l.ready != nil {
 		l.ready(addr)
@@ -59,9 +62,9 @@ func (l *listener) Accepted(e *poe.Event) any {
 	return nil
 }
 
+// Failed is an accept error (EMFILE...): the wheel backs off and goes on.
 func (l *listener) Failed(e *poe.Event) any {
-	slog.Error("socket", "operation", e.String(poe.ARG0), "error", e.String(poe.ARG2))
-	l.factory.Close()
+	slog.Error("accept", "operation", e.String(poe.ARG0), "error", e.String(poe.ARG2))
 	return nil
 }
 
@@ -70,11 +73,18 @@ func (l *listener) Failed(e *poe.Event) any {
 func (l *listener) Shutdown(e *poe.Event) any {
 	slog.Info("shutting down", "signal", e.String(poe.ARG0))
 	e.Kernel.SigHandled()
-	l.factory.Close()
-	e.Kernel.AliasRemove("echo_server")
-	e.Kernel.Sig("INT", "")
-	e.Kernel.Sig("TERM", "")
+	l.stop(e.Kernel)
 	return nil
+}
+
+// stop closes the listener and drops the alias and signal watchers.
+func (l *listener) stop(k *poe.Kernel) {
+	if l.factory != nil {
+		l.factory.Close()
+	}
+	k.AliasRemove("echo_server")
+	k.Sig("INT", "")
+	k.Sig("TERM", "")
 }
 
 // connection is the heap of one connection's session.
@@ -105,7 +115,8 @@ func (c *connection) Error(e *poe.Event) any {
 
 func (c *connection) Stop(e *poe.Event) any { return nil }
 
-// serve runs the echo server until it is shut down.
+// serve runs the echo server until it is shut down. It returns the
+// listen error if it could not start.
 func serve(host string, port int, ready func(addr string)) error {
 	k := poe.NewKernel(nil)
 	l := &listener{host: host, port: port, ready: ready}
@@ -114,20 +125,36 @@ func serve(host string, port int, ready func(addr string)) error {
 	}}); err != nil {
 		return err
 	}
-	return k.Run()
+	if err := k.Run(); err != nil {
+		return err
+	}
+	return l.err
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:12345", "address to listen on")
 	flag.Parse()
-	host, portStr, err := net.SplitHostPort(*addr)
+	host, port, err := splitAddr(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
 		os.Exit(2)
 	}
-	port, _ := strconv.Atoi(portStr)
 	if err := serve(host, port, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
 		os.Exit(1)
 	}
+}
+
+// splitAddr splits "host:port"; the port must be a number (its range is
+// the wheel's to check).
+func splitAddr(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("address %s: port %q is not a number", s, p)
+	}
+	return host, port, nil
 }

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 func TestEcho(t *testing.T) {
@@ -55,5 +59,23 @@ func TestEcho(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not stop on TERM")
+	}
+}
+
+// TestSetupFailures runs the built command: a setup failure is one line
+// on stderr and exit status 1 (2 for bad usage), at once.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	limit := 10 * time.Second
+	clitest.Fails(t, limit, 1, []string{"echo: ", "bind 127.0.0.1:" + taken, "address already in use"}, bin, "-addr", "127.0.0.1:"+taken)
+	clitest.Fails(t, limit, 1, []string{"echo: ", "port 99999 out of range"}, bin, "-addr", "127.0.0.1:99999")
+	clitest.Fails(t, limit, 1, []string{"echo: ", "resolve nosuch.invalid"}, bin, "-addr", "nosuch.invalid:0")
+	clitest.Fails(t, limit, 2, []string{"echo: ", `port "x" is not a number`}, bin, "-addr", "127.0.0.1:x")
+	clitest.BadFlag(t, bin)
+	// Success logs the address really bound, not the one asked for.
+	line := clitest.Start(t, "listening", bin, "-addr", "127.0.0.1:0")
+	if strings.Contains(line, "127.0.0.1:0") || !strings.Contains(line, "addr=127.0.0.1:") {
+		t.Errorf("logged %q, want the bound port", line)
 	}
 }

@@ -15,12 +15,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
@@ -41,6 +44,7 @@ type config struct {
 type server struct {
 	cfg     *config
 	factory *wheel.SocketFactory
+	err     error // why it could not start
 }
 
 func (s *server) Start(e *poe.Event) any {
@@ -54,11 +58,11 @@ func (s *server) Start(e *poe.Event) any {
 		SuccessEvent: "accepted", FailureEvent: "failed",
 	})
 	if err != nil {
-		s.cfg.logf("listen: %v", err)
+		s.err = err
 		s.stop(k)
 		return nil
 	}
-	addr := net.JoinHostPort(s.cfg.listenHost, strconv.Itoa(s.factory.Port()))
+	addr := s.factory.LocalAddr()
 	s.cfg.logf("forwarding %s to %s", addr, net.JoinHostPort(s.cfg.targetHost, strconv.Itoa(s.cfg.targetPort)))
 	if s.cfg.ready != nil {
 		s.cfg.ready(addr)
@@ -84,10 +88,10 @@ func (s *server) Accepted(e *poe.Event) any {
 	return nil
 }
 
-// Failed is a listen (or accept) failure: stop listening.
+// Failed is an accept failure (EMFILE...): the wheel backs off and goes
+// on.
 func (s *server) Failed(e *poe.Event) any {
 	s.cfg.logf("%s failed: %s", e.String(poe.ARG0), e.String(poe.ARG2))
-	s.stop(e.Kernel)
 	return nil
 }
 
@@ -287,27 +291,58 @@ func (l *link) Stop(e *poe.Event) any {
 	return nil
 }
 
-// serve runs the forwarder until a signal stops it.
+// serve runs the forwarder until a signal stops it. It returns why it
+// could not start: a target that does not resolve, a listen error.
 func serve(cfg *config) error {
 	if cfg.logf == nil {
 		cfg.logf = func(string, ...any) {}
 	}
+	if err := resolvable(cfg.targetHost); err != nil {
+		return err
+	}
 	k := poe.NewKernel(nil)
+	s := &server{cfg: cfg}
 	if _, err := k.Create(poe.Spec{Objects: []poe.States{
-		poe.Object(&server{cfg: cfg}, "_start", "accepted", "failed", "shutdown"),
+		poe.Object(s, "_start", "accepted", "failed", "shutdown"),
 	}}); err != nil {
 		return err
 	}
-	return k.Run()
+	if err := k.Run(); err != nil {
+		return err
+	}
+	return s.err
 }
 
+// resolvable checks once, at start, that the target's name resolves:
+// better than failing every connection later.
+func resolvable(host string) error {
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			err = errors.New(dns.Err)
+		}
+		return fmt.Errorf("target %s does not resolve: %w", host, err)
+	}
+	return nil
+}
+
+// splitAddr splits "host:port"; the port must be a number (its range is
+// the wheel's to check).
 func splitAddr(s string) (string, int, error) {
 	host, p, err := net.SplitHostPort(s)
 	if err != nil {
 		return "", 0, err
 	}
 	port, err := strconv.Atoi(p)
-	return host, port, err
+	if err != nil {
+		return "", 0, fmt.Errorf("address %s: port %q is not a number", s, p)
+	}
+	return host, port, nil
 }
 
 func main() {

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // logbook collects the forwarder's log lines for the test to wait on.
@@ -247,4 +250,22 @@ func TestTargetDown(t *testing.T) {
 	log.wait(t, "connect to the target failed", 1)
 	log.wait(t, "closed", 1)
 	stop(t, done)
+}
+
+// TestSetupFailures runs the built command: a setup failure is one line
+// on stderr and exit status 1 (2 for bad usage), at once.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	limit := 15 * time.Second
+	clitest.Fails(t, limit, 1, []string{"forward: ", "bind 127.0.0.1:" + taken, "address already in use"}, bin, "-listen", "127.0.0.1:"+taken)
+	clitest.Fails(t, limit, 1, []string{"forward: ", "port 99999 out of range"}, bin, "-listen", "127.0.0.1:99999")
+	clitest.Fails(t, limit, 1, []string{"forward: ", "resolve nosuch.invalid"}, bin, "-listen", "nosuch.invalid:0")
+	clitest.Fails(t, limit, 1, []string{"forward: target nosuch.invalid does not resolve"}, bin, "-listen", "127.0.0.1:0", "-to", "nosuch.invalid:80")
+	clitest.Fails(t, limit, 2, []string{"forward: ", `port "x" is not a number`}, bin, "-to", "127.0.0.1:x")
+	clitest.BadFlag(t, bin)
+	line := clitest.Start(t, "forwarding", bin, "-listen", "127.0.0.1:0")
+	if strings.Contains(line, "127.0.0.1:0 ") {
+		t.Errorf("logged %q, want the bound port", line)
+	}
 }

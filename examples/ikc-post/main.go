@@ -2,14 +2,18 @@
 // Perl) with a ClientLite, posts a JSON value to a state, or calls it and
 // prints the reply as JSON.
 //
-//	ikc-post [-host H] [-port P | -unix PATH] [-call] [-protocol IKC|IKC0] SPECIFIER [JSON]
+//	ikc-post [-host H] [-port P | -unix PATH] [-call | -respond] [-protocol IKC|IKC0] SPECIFIER [JSON]
 //
 //	ikc-post -call poe://Demo/demo/add '[1,2,3]'     # prints 6
 //	ikc-post poe://Demo/demo/hit                     # posts undef
 //	ikc-post -call demo/count                        # relative to the server's kernel
+//	ikc-post -port 6666 -respond Service/event '{"Hi":"There"}'   # {"hello":"There"}
 //
-// Without JSON the state receives undef. The exit status is 0 on success,
-// 1 with the error on stderr when the request fails, 2 on bad usage.
+// -call waits for the state's return value; -respond is ClientLite's
+// post_respond: the state gets [JSON, rsvp] and answers by posting to the
+// rsvp specifier. Without JSON the state receives undef. The exit status
+// is 0 on success, 1 with the error on stderr when the request fails, 2
+// on bad usage.
 package main
 
 import (
@@ -29,19 +33,23 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-const usage = "usage: ikc-post [-host H] [-port P | -unix PATH] [-call] [-protocol IKC|IKC0] [-timeout D] SPECIFIER [JSON]"
+const usage = "usage: ikc-post [-host H] [-port P | -unix PATH] [-call | -respond] [-protocol IKC|IKC0] [-timeout D] SPECIFIER [JSON]"
 
 // errUsage marks command line mistakes (exit status 2).
 var errUsage = errors.New(usage)
+
+// errFlags: the flag package has already printed the complaint and the
+// usage (exit status 2, nothing more to print).
+var errFlags = errors.New("bad flags")
 
 func main() {
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case err == nil:
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "ikc-post:", err)
-		}
+	case errors.Is(err, errFlags), errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "ikc-post:", err)
 		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "ikc-post:", err)
@@ -57,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	port := fs.Int("port", 6668, "server TCP port")
 	unix := fs.String("unix", "", "server Unix socket path (instead of -host/-port)")
 	call := fs.Bool("call", false, "call the state and print its reply as JSON")
+	respond := fs.Bool("respond", false, "post [JSON, rsvp] (ClientLite's post_respond) and print what the state posts back")
 	protocol := fs.String("protocol", "IKC0", "negotiation dialect: IKC0 or IKC")
 	name := fs.String("name", "", "kernel name to announce (default ikc-post-<pid>)")
 	timeout := fs.Duration("timeout", 10*time.Second, "bound on connecting and on waiting for the reply")
@@ -64,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w (%v)", errUsage, err)
+		return errFlags
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		return errUsage
@@ -73,6 +82,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
 	if *unix != "" && portSet {
 		return fmt.Errorf("%w (-port and -unix exclude each other)", errUsage)
+	}
+	if *call && *respond {
+		return fmt.Errorf("%w (-call and -respond exclude each other)", errUsage)
 	}
 	if *protocol != "IKC0" && *protocol != "IKC" {
 		return fmt.Errorf("%w (-protocol must be IKC or IKC0)", errUsage)
@@ -103,7 +115,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer lite.Disconnect()
-	if !*call {
+	var reply any
+	switch {
+	case *call:
+		reply, err = lite.Call(ctx, spec, args1...)
+	case *respond:
+		reply, err = lite.PostRespond(ctx, spec, args1...)
+	default:
 		if err := lite.Post(ctx, spec, args1...); err != nil {
 			return err
 		}
@@ -111,7 +129,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		// it before the connection closes (and that it is still there).
 		return lite.Ping(ctx)
 	}
-	reply, err := lite.Call(ctx, spec, args1...)
 	if err != nil {
 		return err
 	}

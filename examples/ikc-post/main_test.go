@@ -4,13 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // buildTool compiles the package in dir (relative to this one) into bin.
@@ -186,4 +191,49 @@ func TestAgainstPerlServer(t *testing.T) {
 		t.Errorf("unpublished state: exit %d, stderr %q", code, errText)
 	}
 	srv.stop(t, syscall.SIGTERM)
+}
+
+// TestFailures runs the built command against what is not a working IKC
+// server: one line on stderr, exit status 1, at once.
+func TestFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	free := strconv.Itoa(clitest.FreePort(t))
+	echo := lineEcho(t)
+	sock := filepath.Join(t.TempDir(), "gone.sock")
+	limit := 15 * time.Second
+	clitest.Fails(t, limit, 1, []string{"ikc-post: ikc: connecting to 127.0.0.1:" + free + ": connection refused"}, bin, "-port", free, "x/y")
+	clitest.Fails(t, limit, 1, []string{"ikc-post: ikc: connecting to unix:" + sock + ": no such file or directory"}, bin, "-unix", sock, "x/y")
+	clitest.Fails(t, limit, 1, []string{"ikc-post: ikc: connecting to nosuch.invalid:1: cannot resolve nosuch.invalid"}, bin, "-host", "nosuch.invalid", "-port", "1", "x/y")
+	for _, proto := range []string{"IKC0", "IKC"} {
+		r := clitest.Fails(t, limit, 1, []string{"ikc-post: ikc: 127.0.0.1:" + echo + " is not an IKC server (it answered "}, bin, "-port", echo, "-protocol", proto, "-timeout", "10s", "x/y")
+		if r.Took > 2*time.Second {
+			t.Errorf("%s against an echo server took %v", proto, r.Took)
+		}
+	}
+	clitest.Fails(t, limit, 2, []string{"ikc-post: usage: ", "-call and -respond exclude each other"}, bin, "-call", "-respond", "x/y")
+	clitest.BadFlag(t, bin)
+}
+
+// lineEcho runs a line echo server on 127.0.0.1 and returns its port.
+func lineEcho(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }

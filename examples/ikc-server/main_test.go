@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/clitest"
 	"github.com/poe-go/poe/ikc"
 )
 
@@ -127,4 +128,17 @@ func TestPortInUse(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not return")
 	}
+}
+
+// TestSetupFailures runs the built command: a listen error is one line on
+// stderr (not a log line as well) and exit status 1.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	limit := 10 * time.Second
+	clitest.Fails(t, limit, 1, []string{"ikc-server: ", "127.0.0.1:" + taken, "address already in use"}, bin, "-port", taken)
+	clitest.Fails(t, limit, 1, []string{"ikc-server: ", "99999", "invalid port"}, bin, "-port", "99999")
+	sock := filepath.Join(t.TempDir(), "no", "such", "dir.sock")
+	clitest.Fails(t, limit, 1, []string{"ikc-server: ", sock, "no such file or directory"}, bin, "-port", "0", "-unix", sock)
+	clitest.BadFlag(t, bin)
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 type runInfo struct {
@@ -142,4 +144,10 @@ func TestPostponeAndInterrupt(t *testing.T) {
 		}
 	default:
 	}
+}
+
+// TestBadUsage runs the built command with an unknown flag: the complaint
+// and the usage once, exit status 2.
+func TestBadUsage(t *testing.T) {
+	clitest.BadFlag(t, clitest.Build(t, "."))
 }

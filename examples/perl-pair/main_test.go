@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // needPerl skips without Perl's POE, or fails when POE_REQUIRE_PERL=1.
@@ -122,4 +124,13 @@ func TestPerlFromOutside(t *testing.T) {
 		t.Fatal("Go side did not stop on TERM")
 	}
 	check(t, out.String())
+}
+
+// TestSetupFailures runs the built command: a taken port is one line on
+// stderr and exit status 1, before any Perl is started.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	clitest.Fails(t, 10*time.Second, 1, []string{"perl-pair: ", "127.0.0.1:" + taken, "address already in use"}, bin, "-port", taken)
+	clitest.BadFlag(t, bin)
 }

@@ -2,8 +2,8 @@
 # The Perl half of examples/perl-pair: an IKC client on plain POE
 # (SocketFactory, ReadWrite, Filter::Line, Filter::Reference, Storable),
 # so POE::Component::IKC need not be installed. It speaks the IKC0 dialect
-# (one SETUP line each way, then Storable frames) as the shared IKC spec
-# describes it (ikc.md sections 5, 6, 8 and 10).
+# (one SETUP line each way, then Storable frames) as docs/ikc-protocol.md
+# describes it (sections 5, 6, 8 and 10).
 #
 #   perl peer.pl --port 6671 [--host 127.0.0.1] [--name PerlSide]
 #

@@ -166,6 +166,8 @@ type subscriber struct {
 	got   int
 	done  bool
 	err   error
+
+	client *ikc.Client
 }
 
 func (s *subscriber) Start(e *poe.Event) any {
@@ -178,7 +180,8 @@ func (s *subscriber) Start(e *poe.Event) any {
 		"register": "pub_up", "subscribe": "subscribed", "unregister": "pub_down",
 	}, nil)
 	self := e.Session
-	_, err := ikc.NewClient(k, ikc.ClientOptions{
+	var err error
+	s.client, err = ikc.NewClient(k, ikc.ClientOptions{
 		Host: "127.0.0.1", Port: s.port, Name: s.name,
 		// After the handshake the client asks Pub for "feed" and makes the
 		// local proxy session poe://Pub/feed.
@@ -245,8 +248,13 @@ func (s *subscriber) PubDown(e *poe.Event) any {
 	return nil
 }
 
+// Failed is the client's OnError (operation, text): its Err says it
+// with the publisher's address.
 func (s *subscriber) Failed(e *poe.Event) any {
 	s.err = fmt.Errorf("%s: %s", e.String(poe.ARG0), e.String(poe.ARG1))
+	if s.client != nil && s.client.Err() != nil {
+		s.err = fmt.Errorf("no publisher: %w", s.client.Err())
+	}
 	s.finish(e.Kernel)
 	return nil
 }

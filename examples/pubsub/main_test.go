@@ -1,11 +1,13 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/clitest"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -131,4 +133,17 @@ func TestNoPublisher(t *testing.T) {
 	if s.err == nil || !strings.Contains(s.err.Error(), "connect") {
 		t.Errorf("err = %v, want a connect error", s.err)
 	}
+}
+
+// TestSetupFailures runs the built command: no publisher, or a taken
+// port, is one line on stderr naming the address, and exit status 1.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	free := strconv.Itoa(clitest.FreePort(t))
+	limit := 15 * time.Second
+	clitest.Fails(t, limit, 1, []string{"pubsub: ", "127.0.0.1:" + taken, "address already in use"}, bin, "-role", "pub", "-port", taken)
+	clitest.Fails(t, limit, 1, []string{"pubsub: no publisher: ikc: connect 127.0.0.1:" + free + ": connection refused"}, bin, "-role", "sub", "-port", free)
+	clitest.Fails(t, limit, 2, []string{"usage: pubsub"}, bin)
+	clitest.BadFlag(t, bin)
 }

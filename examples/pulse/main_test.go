@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/clitest"
 	"github.com/poe-go/poe/ikc"
 )
 
@@ -315,4 +316,73 @@ func TestPulseKernelPageChromium(t *testing.T) {
 		t.Logf("DOM:\n%s", dom)
 	}
 	p.stop(t)
+}
+
+// TestSetupFailures runs the built command: a listen error is one line on
+// stderr and exit status 1, with or without workers.
+func TestSetupFailures(t *testing.T) {
+	bin := build(t)
+	taken := strconv.Itoa(clitest.TakenPort(t))
+	limit := 15 * time.Second
+	for _, procs := range []string{"1", "5"} {
+		clitest.Fails(t, limit, 1, []string{"pulse: ", "127.0.0.1:" + taken, "address already in use"}, bin, "-ip", "127.0.0.1", "-port", taken, "-processes", procs)
+	}
+	clitest.Fails(t, limit, 1, []string{"pulse: ", "nosuch.invalid", "no such host"}, bin, "-ip", "nosuch.invalid", "-port", "0", "-processes", "1")
+	clitest.BadFlag(t, bin)
+}
+
+// TestReadmeCommand runs the README's ikc-post command (the built
+// examples/ikc-post, on the test's port) against pulse: the answer comes
+// at once, not after ikc-post's timeout.
+func TestReadmeCommand(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "go run ./examples/ikc-post "); ok {
+			args = shellWords(t, cmd)
+			break
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("no ikc-post command in README.md")
+	}
+	post := clitest.Build(t, "../ikc-post")
+	p := startPulse(t, "-processes", "1")
+	for i, a := range args {
+		if a == "6666" {
+			args[i] = strconv.Itoa(p.port)
+		}
+	}
+	r := clitest.Run(t, 20*time.Second, post, args...)
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != `{"hello":"There"}` || r.Took > time.Second {
+		t.Errorf("ikc-post %q: exit %d after %v, stdout %q, stderr %q", args, r.Code, r.Took, r.Stdout, r.Stderr)
+	}
+	p.stop(t)
+}
+
+// shellWords splits a README command: words, and '...' quoted ones.
+func shellWords(t *testing.T, s string) []string {
+	var words []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		if s[0] == '#' {
+			break
+		}
+		if s[0] == '\'' {
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				t.Fatalf("unbalanced quote in %q", s)
+			}
+			words, s = append(words, s[1:end+1]), s[end+2:]
+			continue
+		}
+		end := strings.IndexAny(s, " \t")
+		if end < 0 {
+			end = len(s)
+		}
+		words, s = append(words, s[:end]), s[end:]
+	}
+	return words
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // syncBuffer is the runner's output, read by the test while it runs.
@@ -156,4 +158,10 @@ func TestInterrupt(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("not stopped by SIGINT:\n%s", out)
 	}
+}
+
+// TestBadUsage runs the built command with an unknown flag: the complaint
+// and the usage once, exit status 2.
+func TestBadUsage(t *testing.T) {
+	clitest.BadFlag(t, clitest.Build(t, "."))
 }

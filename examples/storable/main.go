@@ -22,13 +22,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "storable:", err)
+		// The storable package's errors say "storable:" already.
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "storable: ") {
+			msg = "storable: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -36,14 +45,21 @@ func main() {
 const usage = `usage: storable tojson [-compact] < blob
        storable fromjson < value.json > blob`
 
+// errUsage marks command line mistakes (exit status 2).
+var errUsage = errors.New(usage)
+
 func run(args []string, in io.Reader, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return errUsage
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the error and the usage are printed once, by main
 	compact := fs.Bool("compact", false, "tojson: print JSON on one line")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return fmt.Errorf("%v\n%w", err, errUsage)
+	}
+	if args[0] != "tojson" && args[0] != "fromjson" {
+		return fmt.Errorf("unknown command %q\n%w", args[0], errUsage)
 	}
 	data, err := io.ReadAll(in)
 	if err != nil {
@@ -78,5 +94,5 @@ func run(args []string, in io.Reader, out io.Writer) error {
 		_, err = out.Write(b)
 		return err
 	}
-	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	return nil
 }

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // goldenDir holds the Storable vectors Perl wrote (testdata/ikc/storable at
@@ -145,6 +148,30 @@ func TestPerlReadsFromJSON(t *testing.T) {
 	for i := range got {
 		if got[i] != hex.EncodeToString(want[i]) {
 			t.Errorf("%s: Perl re-froze fromjson's output as %s, want %x", names[i], got[i], want[i])
+		}
+	}
+}
+
+// TestMessages runs the built command: a bad image or bad JSON is one
+// line on stderr saying "storable:" once, exit status 1; usage mistakes
+// print the complaint and the usage once, exit status 2.
+func TestMessages(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	limit := 10 * time.Second
+	for _, c := range []struct{ cmd, in, want string }{
+		{"tojson", "garbage", "storable: not a Storable image at offset 0"},
+		{"fromjson", "{", "storable: JSON view: "},
+		{"fromjson", strings.Repeat("[", 5000), "storable: JSON view: nesting too deep"},
+	} {
+		r := clitest.FailsInput(t, limit, 1, []string{c.want}, c.in, bin, c.cmd)
+		if n := strings.Count(r.Stderr, "storable:"); n != 1 {
+			t.Errorf("%s: %q says storable: %d times", c.cmd, r.Stderr, n)
+		}
+	}
+	for _, args := range [][]string{{"tojson", "-no-such-flag"}, {"frobnicate"}, {}} {
+		r := clitest.Run(t, limit, bin, args...)
+		if r.Code != 2 || strings.Count(r.Stderr, "usage:") != 1 || strings.Count(r.Stderr, "storable: ") != 1 {
+			t.Errorf("storable %q: exit %d, stderr:\n%s", args, r.Code, r.Stderr)
 		}
 	}
 }

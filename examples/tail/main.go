@@ -1,10 +1,13 @@
 // Command tail follows log files the way tail -F does, with
 // wheel.FollowTail: it prints each new line, and keeps following a file
 // that is rotated (renamed and recreated), truncated, or deleted and
-// created again.
+// created again. A file that is missing at the start is an error (exit
+// status 1) unless -wait is given: then it is reported once and waited
+// for. A directory or a file that cannot be read is an error.
 //
 //	go run ./examples/tail /var/log/syslog
 //	go run ./examples/tail -poll 100ms -from-start app.log other.log
+//	go run ./examples/tail -wait not-there-yet.log
 //
 // One session owns a FollowTail wheel per file. The wheel polls the file
 // on a timer, delivers complete lines as InputEvent, and, when the name
@@ -14,24 +17,39 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 )
 
-// tail is the session's heap.
-type tail struct {
-	files     []string
+// options are the command line's flags.
+type options struct {
 	poll      time.Duration
 	fromStart bool
-	out       io.Writer
-	wheels    map[int]*wheel.FollowTail
-	names     map[int]string // file name by wheel ID
+	wait      bool // a missing file is waited for instead of an error
+}
+
+// errReported: the errors were printed as they came; exit status 1.
+var errReported = errors.New("errors reported")
+
+// tail is the session's heap.
+type tail struct {
+	options
+	files       []string
+	out, errOut io.Writer
+	wheels      map[int]*wheel.FollowTail
+	names       map[int]string // file name by wheel ID
+	missing     map[int]bool   // waiting for the file to appear
+	opened      map[int]bool   // the file was open once
+	err         error          // a setup failure: the program ends with it
+	failed      bool           // an error was printed
 }
 
 func (t *tail) Start(e *poe.Event) any {
@@ -40,7 +58,7 @@ func (t *tail) Start(e *poe.Event) any {
 	k.Sig("TERM", "shutdown")
 	for _, name := range t.files {
 		o := wheel.FollowTailOptions{
-			Filename: name, PollInterval: t.poll,
+			Filename: name, PollInterval: t.poll, ReportMissing: true,
 			InputEvent: "line", ResetEvent: "reset", ErrorEvent: "error",
 		}
 		if t.fromStart {
@@ -48,18 +66,19 @@ func (t *tail) Start(e *poe.Event) any {
 			o.Seek = &zero
 		}
 		// Without Seek the wheel starts at the end of the file, as tail
-		// does (a missing file is waited for).
+		// does.
 		w, err := wheel.NewFollowTail(k, o)
 		if err != nil {
-			fmt.Fprintf(t.out, "tail: %s: %v\n", name, err)
-			continue
+			// A directory, a file that cannot be read: give up.
+			t.fatal(k, err)
+			return nil
 		}
 		t.wheels[w.ID()] = w
 		t.names[w.ID()] = name
-		fmt.Fprintf(t.out, "==> %s <==\n", name)
-	}
-	if len(t.wheels) == 0 {
-		t.stop(k)
+		if w.Tell() >= 0 {
+			t.opened[w.ID()] = true
+			fmt.Fprintf(t.out, "==> %s <==\n", name)
+		}
 	}
 	return nil
 }
@@ -74,17 +93,37 @@ func (t *tail) Line(e *poe.Event) any {
 	return nil
 }
 
-// Reset: the file was replaced or truncated (or appeared), and is read
+// Reset: the file was replaced or truncated, or appeared, and is read
 // from its start.
 func (t *tail) Reset(e *poe.Event) any {
-	fmt.Fprintf(t.out, "==> %s: reopened <==\n", t.names[e.Int(poe.ARG0)])
+	id := e.Int(poe.ARG0)
+	if t.opened[id] {
+		fmt.Fprintf(t.out, "==> %s: reopened <==\n", t.names[id])
+	} else {
+		fmt.Fprintf(t.out, "==> %s <==\n", t.names[id])
+	}
+	t.opened[id], t.missing[id] = true, false
 	return nil
 }
 
-// Error: (operation, errno, message, wheel ID); the wheel stops polling.
+// Error: (operation, errno, message, wheel ID). "open" is a file that
+// cannot be opened (missing): the wheel goes on looking for it. It ends
+// the program for a file missing from the start, unless -wait. After a
+// "read" error the wheel stops.
 func (t *tail) Error(e *poe.Event) any {
-	id := e.Int(poe.ARG3)
-	fmt.Fprintf(t.out, "tail: %s: %s error: %s\n", t.names[id], e.String(poe.ARG0), e.String(poe.ARG2))
+	op, errno, id := e.String(poe.ARG0), e.Int(poe.ARG1), e.Int(poe.ARG3)
+	err := &os.PathError{Op: op, Path: t.names[id], Err: syscall.Errno(errno)}
+	if op == "open" {
+		if !t.opened[id] && !t.wait {
+			t.fatal(e.Kernel, err)
+			return nil
+		}
+		t.missing[id] = true
+		fmt.Fprintf(t.errOut, "tail: %v (waiting for it)\n", err)
+		return nil
+	}
+	fmt.Fprintf(t.errOut, "tail: %v\n", err)
+	t.failed = true
 	t.wheels[id].Close()
 	delete(t.wheels, id)
 	if len(t.wheels) == 0 {
@@ -95,43 +134,65 @@ func (t *tail) Error(e *poe.Event) any {
 
 func (t *tail) Shutdown(e *poe.Event) any {
 	e.Kernel.SigHandled()
-	for _, w := range t.wheels {
-		w.Close()
-	}
 	t.stop(e.Kernel)
 	return nil
 }
 
-// stop drops the signal watchers: with its wheels closed the session has
+// fatal records a setup failure and ends the program.
+func (t *tail) fatal(k *poe.Kernel, err error) {
+	if t.err == nil {
+		t.err = err
+	}
+	t.stop(k)
+}
+
+// stop closes the wheels and drops the signal watchers: the session has
 // nothing left and ends, and so does Run.
 func (t *tail) stop(k *poe.Kernel) {
+	for id, w := range t.wheels {
+		w.Close()
+		delete(t.wheels, id)
+	}
 	k.Sig("INT", "")
 	k.Sig("TERM", "")
 }
 
-// run follows the files until a signal stops it.
-func run(out io.Writer, poll time.Duration, fromStart bool, files ...string) error {
+// run follows the files until a signal stops it. Lines go to out, errors
+// met on the way to errOut; a setup failure is returned (errReported
+// when errors were printed already).
+func run(out, errOut io.Writer, o options, files ...string) error {
 	k := poe.NewKernel(nil)
-	t := &tail{files: files, poll: poll, fromStart: fromStart, out: out,
-		wheels: map[int]*wheel.FollowTail{}, names: map[int]string{}}
+	t := &tail{options: o, files: files, out: out, errOut: errOut,
+		wheels: map[int]*wheel.FollowTail{}, names: map[int]string{},
+		missing: map[int]bool{}, opened: map[int]bool{}}
 	if _, err := k.Create(poe.Spec{Objects: []poe.States{
 		poe.Object(t, "_start", "line", "reset", "error", "shutdown"),
 	}}); err != nil {
 		return err
 	}
-	return k.Run()
+	if err := k.Run(); err != nil {
+		return err
+	}
+	if t.err == nil && t.failed {
+		return errReported
+	}
+	return t.err
 }
 
 func main() {
-	poll := flag.Duration("poll", time.Second, "how often to look for new data")
-	fromStart := flag.Bool("from-start", false, "print the files from their start, not only new lines")
+	var o options
+	flag.DurationVar(&o.poll, "poll", time.Second, "how often to look for new data")
+	flag.BoolVar(&o.fromStart, "from-start", false, "print the files from their start, not only new lines")
+	flag.BoolVar(&o.wait, "wait", false, "wait for a missing file to appear instead of failing")
 	flag.Parse()
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: tail [-poll D] [-from-start] FILE...")
+		fmt.Fprintln(os.Stderr, "usage: tail [-poll D] [-from-start] [-wait] FILE...")
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, *poll, *fromStart, flag.Args()...); err != nil {
-		fmt.Fprintln(os.Stderr, "tail:", err)
+	if err := run(os.Stdout, os.Stderr, o, flag.Args()...); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "tail:", err)
+		}
 		os.Exit(1)
 	}
 }

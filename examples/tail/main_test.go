@@ -2,12 +2,15 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 // output collects what tail prints, for the test to wait on.
@@ -62,7 +65,7 @@ func TestFollowRotations(t *testing.T) {
 
 	out := &output{}
 	done := make(chan error, 1)
-	go func() { done <- run(out, 20*time.Millisecond, false, log) }()
+	go func() { done <- run(out, os.Stderr, options{poll: 20 * time.Millisecond}, log) }()
 	out.waitFor(t, "==> "+log+" <==")
 
 	appendTo(t, log, "one\n")
@@ -115,13 +118,22 @@ func TestTwoFilesFromStart(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
 	appendTo(t, a, "a1\n")
-	// b does not exist yet: the wheel waits for it.
-	out := &output{}
+	// b does not exist yet: with wait, it is reported once and waited
+	// for.
+	out, errOut := &output{}, &output{}
 	done := make(chan error, 1)
-	go func() { done <- run(out, 20*time.Millisecond, true, a, b) }()
+	go func() {
+		done <- run(out, errOut, options{poll: 20 * time.Millisecond, fromStart: true, wait: true}, a, b)
+	}()
 	out.waitFor(t, a+": a1")
+	errOut.waitFor(t, "tail: open "+b+": no such file or directory (waiting for it)")
+	time.Sleep(100 * time.Millisecond) // polls that find it missing again
 	appendTo(t, b, "b1\n")
+	out.waitFor(t, "==> "+b+" <==")
 	out.waitFor(t, b+": b1")
+	if got := errOut.lines(); len(got) != 1 {
+		t.Errorf("stderr: %q, want one line", got)
+	}
 	appendTo(t, a, "a2\n")
 	out.waitFor(t, a+": a2")
 	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
@@ -132,5 +144,67 @@ func TestTwoFilesFromStart(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("tail did not stop on INT")
+	}
+}
+
+// TestSetupFailures runs the built command: a missing file (without
+// -wait), a directory, a path that cannot be opened: one line on stderr,
+// exit status 1, nothing on stdout.
+func TestSetupFailures(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.log")
+	regular := filepath.Join(dir, "regular.log")
+	appendTo(t, regular, "x\n")
+	limit := 10 * time.Second
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{missing}, "tail: open " + missing + ": no such file or directory"},
+		{[]string{dir}, "tail: open " + dir + ": is a directory"},
+		{[]string{filepath.Join(regular, "x")}, "tail: open " + filepath.Join(regular, "x") + ": not a directory"},
+		{[]string{regular, missing}, "tail: open " + missing + ": no such file or directory"},
+	} {
+		r := clitest.Fails(t, limit, 1, []string{c.want}, bin, append([]string{"-poll", "10ms"}, c.args...)...)
+		if r.Stderr != c.want+"\n" || (len(c.args) == 1 && r.Stdout != "") {
+			t.Errorf("tail %q: stdout %q, stderr %q; want stderr %q", c.args, r.Stdout, r.Stderr, c.want)
+		}
+	}
+	clitest.Fails(t, limit, 2, []string{"usage: tail"}, bin)
+	clitest.BadFlag(t, bin)
+}
+
+// TestWaitProcess: with -wait the built command reports a missing file
+// once and prints it once it appears.
+func TestWaitProcess(t *testing.T) {
+	bin := clitest.Build(t, ".")
+	file := filepath.Join(t.TempDir(), "later.log")
+	cmd := exec.Command(bin, "-wait", "-poll", "10ms", file)
+	var stdout, stderr output
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("exit after TERM: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("no exit after TERM")
+		}
+	}()
+	stderr.waitFor(t, "tail: open "+file+": no such file or directory (waiting for it)")
+	time.Sleep(100 * time.Millisecond)
+	appendTo(t, file, "appeared\n")
+	stdout.waitFor(t, "appeared")
+	if got := stderr.lines(); len(got) != 1 {
+		t.Errorf("stderr: %q, want one line", got)
 	}
 }

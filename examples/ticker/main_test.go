@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
 func TestTicker(t *testing.T) {
@@ -38,4 +40,10 @@ func TestTickerInterrupted(t *testing.T) {
 	if strings.Contains(got, "tick 10\n") {
 		t.Fatalf("kept ticking after INT:\n%s", got)
 	}
+}
+
+// TestBadUsage runs the built command with an unknown flag: the complaint
+// and the usage once, exit status 2.
+func TestBadUsage(t *testing.T) {
+	clitest.BadFlag(t, clitest.Build(t, "."))
 }

@@ -2,7 +2,7 @@
 # A small IKC peer written for the Go interop tests, on plain POE:
 # POE::Wheel::SocketFactory, POE::Wheel::ReadWrite, POE::Filter::Line,
 # POE::Filter::Reference and Storable (or YAML). It does NOT use
-# POE::Component::IKC: it speaks the protocol as ../../../shared/spec/ikc.md
+# POE::Component::IKC: it speaks the protocol as ../../docs/ikc-protocol.md
 # describes it (negotiation 4.4/4.5/5, frames 6, messages 8, the responder
 # rules of 10.1, 10.3, 10.5, 10.7).
 #

@@ -3,6 +3,7 @@ package storable
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Errors returned by Decode and Unmarshal for bad input are
@@ -70,3 +71,18 @@ func (e *UnmarshalTypeError) Error() string {
 	}
 	return fmt.Sprintf("storable: cannot unmarshal Perl %s into Go %s at %s", e.Perl, e.Type, p)
 }
+
+// prefixError is "storable: <context>: <cause>" with the cause's own
+// "storable: " prefix dropped from the text, so it is said once.
+type prefixError struct {
+	context string
+	err     error
+}
+
+func wrapContext(context string, err error) error { return &prefixError{context, err} }
+
+func (e *prefixError) Error() string {
+	return "storable: " + e.context + ": " + strings.TrimPrefix(e.err.Error(), "storable: ")
+}
+
+func (e *prefixError) Unwrap() error { return e.err }

@@ -234,7 +234,7 @@ func FromJSON(data []byte) (Value, error) {
 	dec.UseNumber()
 	n, err := parseNode(dec, 0)
 	if err != nil {
-		return nil, fmt.Errorf("storable: JSON view: %w", err)
+		return nil, wrapContext("JSON view", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("storable: JSON view: data after the top-level value")
