@@ -58,7 +58,7 @@ func noHandler(s, src *Session, event, callerState string) Handler {
 //
 //go:noinline
 func (e *Event) missingArg(int) any {
-	if e.dead {
+	if e.returned() {
 		e.usedAfterReturn()
 	}
 	return nil
@@ -69,7 +69,7 @@ func (e *Event) missingArg(int) any {
 //
 //go:noinline
 func (e *Event) missingConv(i int) any {
-	if e.dead {
+	if e.returned() {
 		e.usedAfterReturn()
 	}
 	if e.Kernel != nil && e.Kernel.opts.Assert {
@@ -77,6 +77,10 @@ func (e *Event) missingConv(i int) any {
 	}
 	return nil
 }
+
+// returned reports whether e's handler has returned: putEvent clears
+// Session, dispatch set lastSID (an Event made by hand has neither).
+func (e *Event) returned() bool { return e.Session == nil && e.lastSID != 0 }
 
 func (e *Event) usedAfterReturn() {
 	what := "event %q of session %d"

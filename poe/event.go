@@ -54,10 +54,10 @@ type Event struct {
 	Args []any
 
 	buf []any // reused argument storage for Call
-	// dead: the handler has returned (Args is nil then, so Arg's
-	// range check leads to the check of dead at no cost); lastSID names
-	// the session in the message.
-	dead    bool
+	// lastSID is the ID of the session the Event was last dispatched to
+	// (never 0, the kernel's): with a nil Session it says that the
+	// handler has returned (Args is nil then, so that Arg's range check
+	// leads to the check at no cost on the hot path).
 	lastSID SessionID
 }
 
@@ -201,7 +201,7 @@ func (e *Event) SessionArg(i int) *Session {
 // typed heap: poe.HeapOf[*Counter](e).
 func HeapOf[T any](e *Event) T {
 	h, ok := e.Heap.(T)
-	if !ok && e.dead {
+	if !ok && e.returned() {
 		e.usedAfterReturn()
 	}
 	return h

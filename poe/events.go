@@ -165,7 +165,6 @@ func (k *Kernel) getEvent() *Event {
 	if n := len(k.freeEvents); n > 0 {
 		ev := k.freeEvents[n-1]
 		k.freeEvents = k.freeEvents[:n-1]
-		ev.dead = false
 		return ev
 	}
 	return &Event{Kernel: k}
@@ -182,7 +181,6 @@ func (k *Kernel) putEvent(ev *Event) {
 		clear(ev.buf)
 	}
 	ev.buf = ev.buf[:0]
-	ev.dead = true
 	ev.Args, ev.Heap, ev.Session, ev.Sender, ev.Object = nil, nil, nil, nil, nil
 	// The pool has a fixed capacity (one Event per nested dispatch is
 	// in use at a time), 0 in assert mode, where Events are not reused.
