@@ -132,6 +132,7 @@ func (k *Kernel) AlarmRemove(id AlarmID) (Alarm, error) {
 // AlarmRemoveAll removes every timer of the active session and returns
 // them in due order.
 func (k *Kernel) AlarmRemoveAll() ([]Alarm, error) {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return nil, ErrNoActiveSession
@@ -156,6 +157,7 @@ func (k *Kernel) describe(it *item) Alarm {
 }
 
 func (k *Kernel) timerSession(name string) (*Session, error) {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return nil, ErrNoActiveSession
@@ -167,6 +169,7 @@ func (k *Kernel) timerSession(name string) (*Session, error) {
 }
 
 func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return nil, ErrNoActiveSession

@@ -10,6 +10,7 @@ import (
 // EEXIST. Each alias holds the session alive but does not keep the kernel
 // from going idle.
 func (k *Kernel) AliasSet(name string) error {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return ErrNoActiveSession
@@ -29,6 +30,7 @@ func (k *Kernel) AliasSet(name string) error {
 // AliasRemove removes an alias of the active session: ESRCH if nobody has
 // it, EPERM if another session does.
 func (k *Kernel) AliasRemove(name string) error {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return ErrNoActiveSession
@@ -54,11 +56,15 @@ func (k *Kernel) AliasRemove(name string) error {
 
 // AliasResolve resolves x as every destination is resolved (session, ID,
 // alias, kernel) and returns the session, or nil.
-func (k *Kernel) AliasResolve(x any) *Session { return k.resolve(x) }
+func (k *Kernel) AliasResolve(x any) *Session {
+	k.onGoroutine()
+	return k.resolve(x)
+}
 
 // AliasList returns the aliases of x (the active session when x is
 // omitted), sorted as strings. ESRCH if x does not resolve.
 func (k *Kernel) AliasList(x ...any) ([]string, error) {
+	k.onGoroutine()
 	s := k.active
 	if len(x) > 0 {
 		if s = k.resolve(x[0]); s == nil {

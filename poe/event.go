@@ -28,7 +28,9 @@ const (
 //
 // The kernel reuses Event values and their Args slice after the handler
 // returns; a handler that keeps arguments beyond its return must copy what
-// it needs (the values themselves are never reused, only the slice).
+// it needs (the values themselves are never reused, only the slice). An
+// Event's accessors panic once its handler has returned, until the kernel
+// reuses it (assert mode never reuses Events).
 type Event struct {
 	Kernel  *Kernel
 	Session *Session // the session being invoked (SESSION)
@@ -52,12 +54,31 @@ type Event struct {
 	Args []any
 
 	buf []any // reused argument storage for Call
+	// lastSID is the ID of the session the Event was last dispatched to
+	// (never 0, the kernel's): with a nil Session it says that the
+	// handler has returned (Args is nil then, so that Arg's range check
+	// leads to the check at no cost on the hot path).
+	lastSID SessionID
 }
 
-// Arg returns ARGi, or nil when there are fewer arguments.
+// Arg returns ARGi, or nil when there are fewer arguments: the way to read
+// an optional argument (v, ok := e.Arg(ARG3).(bool)), in assert mode too.
+// The converting accessors (String, Int, Float, Slice, SessionArg) panic
+// in assert mode for an index past the arguments, as Perl warns of an
+// undefined value used as a string or number; Bool does not (Perl's
+// if ($_[ARG3])). Every accessor panics on an Event used after its handler
+// returned.
 func (e *Event) Arg(i int) any {
 	if i < 0 || i >= len(e.Args) {
-		return nil
+		return e.missingArg(i)
+	}
+	return e.Args[i]
+}
+
+// arg is Arg for the converting accessors.
+func (e *Event) arg(i int) any {
+	if i < 0 || i >= len(e.Args) {
+		return e.missingConv(i)
 	}
 	return e.Args[i]
 }
@@ -65,7 +86,7 @@ func (e *Event) Arg(i int) any {
 // String returns ARGi as a string: strings and byte slices as they are,
 // nil as "", other values formatted with fmt.
 func (e *Event) String(i int) string {
-	switch v := e.Arg(i).(type) {
+	switch v := e.arg(i).(type) {
 	case nil:
 		return ""
 	case string:
@@ -82,7 +103,7 @@ func (e *Event) String(i int) string {
 // Int returns ARGi as an int: integer and float kinds converted, numeric
 // strings parsed, anything else 0 (Perl's numification, roughly).
 func (e *Event) Int(i int) int {
-	switch v := e.Arg(i).(type) {
+	switch v := e.arg(i).(type) {
 	case int:
 		return v
 	case int8:
@@ -124,7 +145,7 @@ func (e *Event) Int(i int) int {
 
 // Float returns ARGi as a float64 (see Int for the conversions).
 func (e *Event) Float(i int) float64 {
-	switch v := e.Arg(i).(type) {
+	switch v := e.arg(i).(type) {
 	case float64:
 		return v
 	case float32:
@@ -165,20 +186,23 @@ func isNumber(v any) bool {
 // Slice returns ARGi as []any (the shape of _default's ARG1 and of
 // postback arguments), or nil.
 func (e *Event) Slice(i int) []any {
-	s, _ := e.Arg(i).([]any)
+	s, _ := e.arg(i).([]any)
 	return s
 }
 
 // SessionArg returns ARGi as a *Session (the shape of _child's ARG1 and
 // _parent's arguments), or nil.
 func (e *Event) SessionArg(i int) *Session {
-	s, _ := e.Arg(i).(*Session)
+	s, _ := e.arg(i).(*Session)
 	return s
 }
 
 // HeapOf returns the event's heap as a T, for sessions created with a
 // typed heap: poe.HeapOf[*Counter](e).
 func HeapOf[T any](e *Event) T {
-	h, _ := e.Heap.(T)
+	h, ok := e.Heap.(T)
+	if !ok && e.returned() {
+		e.usedAfterReturn()
+	}
 	return h
 }

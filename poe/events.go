@@ -23,6 +23,7 @@ const (
 func (k *Kernel) Post(dest any, event string, args ...any) error {
 	s := k.resolve(dest)
 	if s == nil {
+		k.onGoroutine() // enqueuePost checks the rest
 		return k.unresolved("post", dest)
 	}
 	if s == k.self {
@@ -49,6 +50,7 @@ func (k *Kernel) Yield(event string, args ...any) {
 // no trap), as POE does. The error is ESRCH when dest does not resolve;
 // an event without handler returns (nil, nil), as in POE.
 func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
+	k.onGoroutine()
 	s := k.resolve(dest)
 	if s == nil {
 		return nil, k.unresolved("call", dest)
@@ -85,6 +87,9 @@ func (k *Kernel) callerState() string {
 }
 
 func (k *Kernel) unresolved(op string, dest any) error {
+	if s, ok := dest.(*Session); ok && s == nil {
+		return errnof(syscall.ESRCH, op+": cannot resolve a nil *Session (an Event's Session read after its handler returned?)")
+	}
 	return errnof(syscall.ESRCH, fmt.Sprintf("%s: cannot resolve %v into a session", op, dest))
 }
 
@@ -177,7 +182,11 @@ func (k *Kernel) putEvent(ev *Event) {
 	}
 	ev.buf = ev.buf[:0]
 	ev.Args, ev.Heap, ev.Session, ev.Sender, ev.Object = nil, nil, nil, nil, nil
-	k.freeEvents = append(k.freeEvents, ev)
+	// The pool has a fixed capacity (one Event per nested dispatch is
+	// in use at a time), 0 in assert mode, where Events are not reused.
+	if len(k.freeEvents) < cap(k.freeEvents) {
+		k.freeEvents = append(k.freeEvents, ev)
+	}
 }
 
 // mgmt dispatches a management event (_child, _parent, _stop) with its
@@ -205,7 +214,13 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	state := event
 	if !ok {
 		h, obj, ok = s.lookup("_default")
-		if !ok {
+		switch {
+		case ok:
+			state = "_default"
+			args = []any{event, append([]any{}, args...)}
+		case k.opts.Assert && !poesOwn(event):
+			h = noHandler(s, src, event, ev.CallerState) // it throws where a handler would run
+		default:
 			if s.optionTrue("default") && event != "_signal" {
 				k.log.Warn("poe: event has no handler and the session has no _default",
 					"event", event, "session", s.String(), "sender", src.String(), "caller_state", ev.CallerState)
@@ -217,11 +232,9 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 			k.putEvent(ev)
 			return nil
 		}
-		state = "_default"
-		args = []any{event, append([]any{}, args...)}
 	}
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
-	ev.Args = args
+	ev.Args, ev.lastSID = args, s.id
 	if k.observed {
 		k.observeDispatch(ev, s, src, event, state, args, mode)
 	}

@@ -112,6 +112,7 @@ func (k *Kernel) SelectPauseWrite(h any) bool { return k.pause(h, ModeWrite, tru
 func (k *Kernel) SelectResumeWrite(h any) bool { return k.pause(h, ModeWrite, false) }
 
 func (k *Kernel) selectMode(h any, mode int, event string, args []any) error {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return ErrNoActiveSession
@@ -156,6 +157,7 @@ func (k *Kernel) selectMode(h any, mode int, event string, args []any) error {
 }
 
 func (k *Kernel) pause(h any, mode int, paused bool) bool {
+	k.onGoroutine()
 	fd, err := FD(h)
 	if err != nil {
 		return false
@@ -328,8 +330,13 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 		if t0 = k.now; !clocked {
 			t0 = k.clock()
 		}
+		k.guard.Or(guardWaiting) // from here only other goroutines can call in (goroutine.go)
 	}
-	if _, err := k.poller.Wait(timeout, k.readyFn); err != nil {
+	_, err := k.poller.Wait(timeout, k.readyFn)
+	if timeout != 0 {
+		k.guard.And(^uint32(guardWaiting))
+	}
+	if err != nil {
 		k.log.Error("poe: reactor wait failed", "err", err)
 	}
 	if timeout != 0 {

@@ -35,9 +35,9 @@ func (k *Kernel) drainInjected() {
 	k.inj = nil
 	k.injN.Store(0)
 	k.injMu.Unlock()
-	for _, in := range batch {
+	for i, in := range batch {
 		if in.fn != nil {
-			in.fn(true)
+			k.runInjected(in.fn, batch[i+1:])
 			continue
 		}
 		if in.signal != "" {
@@ -53,6 +53,23 @@ func (k *Kernel) drainInjected() {
 			k.enqueuePost(kindPost, s, k.self, in.event, in.args)
 		}
 	}
+}
+
+// runInjected runs fn; should it panic through (a handler's panic with
+// NoCatch), the rest of the batch goes back to the queue, where unserve
+// fails the functions waiting in it instead of losing them.
+func (k *Kernel) runInjected(fn func(ok bool), rest []injected) {
+	done := false
+	defer func() {
+		if !done {
+			k.injMu.Lock()
+			k.inj = append(slices.Clone(rest), k.inj...)
+			k.injN.Store(int32(len(k.inj)))
+			k.injMu.Unlock()
+		}
+	}()
+	fn(true)
+	done = true
 }
 
 // onKernel runs fn(true) on the kernel's goroutine at its next timeslice,
@@ -83,10 +100,16 @@ func (k *Kernel) serve() {
 	}
 }
 
-// unserve fails the functions still waiting when the kernel finishes.
+// unserve fails the functions still waiting when the kernel finishes,
+// and wakes Shutdown.
 func (k *Kernel) unserve() {
+	k.disown()
 	k.injMu.Lock()
 	k.finished.Store(true)
+	for _, ch := range k.finishWaiters {
+		close(ch)
+	}
+	k.finishWaiters = nil
 	var fail []func(bool)
 	kept := k.inj[:0]
 	for _, in := range k.inj {

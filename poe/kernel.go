@@ -8,7 +8,10 @@
 //
 // Every Kernel method must be called on the kernel's goroutine: from a
 // handler, or from the goroutine that creates sessions before Run. Other
-// goroutines use PostFromGoroutine.
+// goroutines use PostFromGoroutine, CallFromGoroutine and Shutdown; a
+// kernel method called from another goroutine while the kernel runs
+// panics (always while the kernel waits for I/O or timers, whatever it
+// does in assert mode and race builds).
 package poe
 
 import (
@@ -46,6 +49,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Poller replaces the default reactor (tests, other systems).
 	Poller loop.Poller
+	// Assert turns on assert mode, POE's ASSERT_DEFAULT: an event nobody
+	// handles, a bad argument index and a kernel call off the kernel's
+	// goroutine panic instead of passing quietly (see assert.go). It is
+	// also set by POE_ASSERT=1 (or Perl's POE_ASSERT_DEFAULT=1). A
+	// debugging mode: each kernel call then costs about 10 µs.
+	Assert bool
 }
 
 // Kernel is the event dispatcher: POE's $poe_kernel. Several kernels may
@@ -132,6 +141,10 @@ type Kernel struct {
 	inj      []injected
 	injN     atomic.Int32
 	finished atomic.Bool // Run has returned (onKernel refuses work)
+	// goroutine checks (goroutine.go) and Shutdown (context.go)
+	guard         atomic.Uint32   // guardWaiting | guardCheck: non-zero sends kernel methods to checkCaller
+	owner         atomic.Uint64   // the ID of the goroutine running the kernel, 0 when none
+	finishWaiters []chan struct{} // closed when the kernel finishes; under injMu
 
 	trace    *tracer
 	rec      *TraceRecorder
@@ -141,6 +154,10 @@ type Kernel struct {
 
 var kernelCounter atomic.Uint32
 
+// eventPool bounds the Events kept for reuse: more than nested dispatches
+// ever use at once.
+const eventPool = 256
+
 // NewKernel returns a kernel; opts may be nil.
 func NewKernel(opts *Options) *Kernel {
 	var o Options
@@ -149,6 +166,9 @@ func NewKernel(opts *Options) *Kernel {
 	}
 	if os.Getenv("POE_CATCH_EXCEPTIONS") == "0" {
 		o.NoCatch = true
+	}
+	if assertFromEnv() {
+		o.Assert = true
 	}
 	if o.Trace == nil && os.Getenv("POE_TRACE_EVENTS") == "1" {
 		o.Trace = os.Stderr
@@ -166,6 +186,9 @@ func NewKernel(opts *Options) *Kernel {
 	}
 	if k.log == nil {
 		k.log = slog.Default()
+	}
+	if !o.Assert {
+		k.freeEvents = make([]*Event, 0, eventPool)
 	}
 	if o.Trace != nil {
 		k.trace = &tracer{w: o.Trace, pid: os.Getpid()}
@@ -263,6 +286,7 @@ func (k *Kernel) Run() error {
 	}
 	k.running = true
 	k.serve()
+	k.own()
 	defer func() { k.running = false }()
 	for !k.trap(func() {
 		for k.step() {
@@ -279,6 +303,9 @@ func (k *Kernel) Run() error {
 // When none does it finalises the kernel and returns false.
 func (k *Kernel) RunOneTimeslice() bool {
 	k.serve()
+	if k.nsessions > 0 && k.owner.Load() == 0 {
+		k.own()
+	}
 	more := false
 	for !k.trap(func() { more = k.step() }) {
 	}
@@ -556,7 +583,7 @@ func (k *Kernel) dispatchPost(it *item) {
 	}
 	ev := k.getEvent()
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, d, d.heap, it.event, it.src, obj
-	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args = it.callerState, "", 0, it.args
+	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args, ev.lastSID = it.callerState, "", 0, it.args, d.id
 	prevS, prevE := k.active, k.activeEvent
 	k.active, k.activeEvent = d, it.event
 	h(ev)
@@ -566,6 +593,7 @@ func (k *Kernel) dispatchPost(it *item) {
 
 // enqueue adds a posted item (FIFO among posted items).
 func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, args []any) *item {
+	k.onGoroutine() // for Post, Yield, Signal, Postback.Post (not inlined: Yield is)
 	it := k.newItem()
 	it.kind, it.dest, it.src, it.event = kind, dest, src, event
 	it.setArgs(args)

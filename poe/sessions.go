@@ -11,6 +11,7 @@ import (
 // _child("create", s, _start's return value). A spec without _start
 // creates nothing and returns ErrNoStart.
 func (k *Kernel) Create(spec Spec) (*Session, error) {
+	k.onGoroutine()
 	s := &Session{k: k, heap: spec.Heap, options: spec.Options, inline: spec.Inline}
 	if s.heap == nil {
 		s.heap = map[string]any{}

@@ -41,6 +41,7 @@ type sigWatch struct {
 // not hold a session alive. For real OS signals (INT, TERM, HUP, USR1, ...)
 // the kernel installs a handler while at least one session watches.
 func (k *Kernel) Sig(name, event string, args ...any) error {
+	k.onGoroutine()
 	s := k.active
 	if s == k.self {
 		return ErrNoActiveSession

@@ -1,0 +1,5 @@
+//go:build !race
+
+package poe
+
+const raceEnabled = false
