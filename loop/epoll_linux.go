@@ -174,6 +174,14 @@ func (p *epoller) Wait(timeout time.Duration, fn func(fd int, ev Events)) (int, 
 	return reported, nil
 }
 
+// rawWaitMax bounds the waits made without telling the Go scheduler. A
+// blocking system call normally hands the goroutine's P to another thread
+// after 20µs, which then spins looking for work: for the short waits
+// between dense timers that costs more CPU than the wait itself. Waits
+// shorter than this keep the P (delaying a GC stop-the-world by at most
+// this long); longer ones use the ordinary, scheduler-aware call.
+const rawWaitMax = 500 * time.Microsecond
+
 // parkMargin is how long before a deadline a parked wait hands over to a
 // precise one: the runtime's netpoller wakes with millisecond resolution.
 const parkMargin = 2 * time.Millisecond

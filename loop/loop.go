@@ -164,11 +164,3 @@ func (e *backendError) Unwrap() error { return ErrUnknownBackend }
 // maxWait bounds one wait, so that no system's timeout arithmetic
 // overflows; a longer wait returns early with nothing, as Wait allows.
 const maxWait = 24 * time.Hour
-
-// rawWaitMax bounds the waits made without telling the Go scheduler. A
-// blocking system call normally hands the goroutine's P to another thread
-// after 20µs, which then spins looking for work: for the short waits
-// between dense timers that costs more CPU than the wait itself. Waits
-// shorter than this keep the P (delaying a GC stop-the-world by at most
-// this long); longer ones use the ordinary, scheduler-aware call.
-const rawWaitMax = 500 * time.Microsecond
