@@ -606,11 +606,17 @@ func (w *Run) ID() int { return w.id }
 // PID returns the child's process ID.
 func (w *Run) PID() int { return w.pid }
 
-// Kill sends sig (default SIGTERM) to the child.
-func (w *Run) Kill(sig ...syscall.Signal) error {
+// Kill sends sig (default SIGTERM) to the child, as Perl's
+// $wheel->kill: os.Interrupt, os.Kill, syscall.SIGHUP, unix.SIGUSR1 ... A
+// signal that is not a Unix signal number is EINVAL.
+func (w *Run) Kill(sig ...os.Signal) error {
 	s := syscall.SIGTERM
 	if len(sig) > 0 {
-		s = sig[0]
+		n, ok := sig[0].(syscall.Signal)
+		if !ok {
+			return fmt.Errorf("wheel: Run.Kill %v: %w", sig[0], syscall.EINVAL)
+		}
+		s = n
 	}
 	return syscall.Kill(w.pid, s)
 }

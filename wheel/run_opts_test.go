@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -381,3 +382,28 @@ func TestRunPauseStdout(t *testing.T) {
 	eq(t, "errors", r.errors, []string{"read 0 STDOUT"})
 	eq(t, "closed", r.closed, true)
 }
+
+// TestRunKillOSSignal: Kill takes an os.Signal (os.Interrupt here), and
+// refuses one that is no Unix signal.
+func TestRunKillOSSignal(t *testing.T) {
+	checkFDs(t)
+	var refused error
+	r := runChild(t, wheel.RunOptions{Program: `echo up; exec sleep 10`, StdoutEvent: "out", NoStdin: true},
+		func(e *poe.Event, w *wheel.Run) {
+			refused = w.Kill(notUnixSignal{})
+			if err := w.Kill(os.Interrupt); err != nil {
+				t.Error(err)
+			}
+		})
+	if !errors.Is(refused, syscall.EINVAL) {
+		t.Errorf("Kill(a non-Unix signal) = %v, want EINVAL", refused)
+	}
+	if r.status != int(syscall.SIGINT) {
+		t.Errorf("status %d, want killed by SIGINT (%d)", r.status, syscall.SIGINT)
+	}
+}
+
+type notUnixSignal struct{}
+
+func (notUnixSignal) String() string { return "not a Unix signal" }
+func (notUnixSignal) Signal()        {}
