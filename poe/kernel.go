@@ -516,7 +516,7 @@ func (k *Kernel) batchPanic(r any) {
 	if _, ok := r.(fatalPanic); !ok {
 		err := panicError(r)
 		switch {
-		case k.opts.NoCatch || it == nil || it.kind != kindPost || stopped || it.event == "_stop" || it.dest.freed:
+		case k.opts.NoCatch || it == nil || it.kind != kindPost && it.kind != kindAlarm || stopped || it.event == "_stop" || it.dest.freed:
 			k.setFatal(err)
 		default:
 			info := &DieInfo{
