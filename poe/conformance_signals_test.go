@@ -1,8 +1,8 @@
 package poe
 
-// Conformance cases C39–C52 (spec poe.md section 9.6, signals). Each case
-// names the POE test or experiment it comes from; the recorded Perl output
-// is in /work/shared/spec/poe-experiments/expected.
+// Conformance cases C39–C52 (docs/poe-semantics.md §9.6, signals). Each
+// case names the POE test or experiment it comes from; the recorded Perl
+// output is in testdata/poe/experiments/expected.
 
 import (
 	"errors"
