@@ -3,6 +3,7 @@ package ikc
 import (
 	"bufio"
 	"errors"
+	"github.com/poe-go/poe/ikc/protocol"
 	"io"
 	"net"
 	"strconv"
@@ -104,7 +105,7 @@ func TestBadPeers(t *testing.T) {
 	})
 	t.Run("long-line", func(t *testing.T) {
 		p := dialRaw(t, port)
-		p.write(strings.Repeat("x", DefaultMaxLine+10) + "\r\n")
+		p.write(strings.Repeat("x", protocol.DefaultMaxLine+10) + "\r\n")
 		if !p.closedByServer() {
 			t.Fatal("not dropped")
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/poe-go/poe/ikc/protocol"
 	"io"
 	"net"
 	"os"
@@ -54,7 +55,7 @@ func captureUnits(b []byte) (lines []string, frames [][]byte, err error) {
 
 // setupKernel returns the first KERNEL entry of a SETUP line.
 func setupKernel(line string) string {
-	sp, err := ParseSetup(line)
+	sp, err := protocol.ParseSetup(line)
 	if err != nil || len(sp.Kernels) == 0 {
 		return ""
 	}
@@ -85,7 +86,7 @@ func normalize(t *testing.T, payload []byte, from, to string) any {
 		}
 		return x
 	}
-	return walk(FromValue(v))
+	return walk(protocol.FromValue(v))
 }
 
 // replayServer runs a Go server named "Server" (setup adds its sessions),

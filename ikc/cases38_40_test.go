@@ -3,6 +3,7 @@ package ikc
 import (
 	"bufio"
 	"bytes"
+	"github.com/poe-go/poe/ikc/protocol"
 	"net"
 	"os"
 	"path/filepath"
@@ -113,8 +114,8 @@ func testYAMLServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Go frame %d does not thaw as YAML: %v\n%s", i, err, p)
 		}
-		w := strings.ReplaceAll(FromValueString(FromValue(want)), perlID, "SERVER-ID")
-		g := strings.ReplaceAll(FromValueString(FromValue(got)), goID, "SERVER-ID")
+		w := strings.ReplaceAll(FromValueString(protocol.FromValue(want)), perlID, "SERVER-ID")
+		g := strings.ReplaceAll(FromValueString(protocol.FromValue(got)), goID, "SERVER-ID")
 		if w != g {
 			t.Errorf("frame %d:\n got  %s\n want %s", i, g, w)
 		}
@@ -141,8 +142,8 @@ func testS1StringErrors(t *testing.T) {
 	})
 	got = append(got, c.monitors(1)...)
 	c.n.do(func(k *poe.Kernel) {
-		to, _ := StringAddress("poe://Server/nosuch/state")
-		ResponderOf(k).send(&Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
+		to, _ := protocol.StringAddress("poe://Server/nosuch/state")
+		ResponderOf(k).send(&protocol.Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
 	})
 	// client.log's error lines span several lines (the published list).
 	b, err := os.ReadFile(filepath.Join(capturesDir, name, "client.log"))
@@ -198,7 +199,7 @@ func testS3SetupSilence(t *testing.T) {
 			return
 		}
 		t0 := time.Now()
-		sn, _ := NewServerNegotiator(Config{KernelID: "vm-0190", Names: []string{"Server", "127.0.0.1:1"}, Dialect: IKC})
+		sn, _ := protocol.NewServerNegotiator(protocol.Config{KernelID: "vm-0190", Names: []string{"Server", "127.0.0.1:1"}, Dialect: protocol.IKC})
 		sn.Start(time.Now())
 		for {
 			l, err := br.ReadString('\n')
@@ -211,7 +212,7 @@ func testS3SetupSilence(t *testing.T) {
 			}
 			out, res, err := sn.Feed(l)
 			for _, o := range out {
-				c.Write([]byte(o + LineTerminator))
+				c.Write([]byte(o + protocol.LineTerminator))
 			}
 			if err != nil || res != nil {
 				done <- err

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
@@ -23,7 +24,7 @@ type channelConfig struct {
 	server   bool
 	fd       int      // connected socket, owned by the channel from then on
 	names    []string // this end's names: name, aliases, socket name (spec 4.3)
-	dialect  Dialect
+	dialect  protocol.Dialect
 	freezers []string
 	// peerAlias is added to the remote aliases (spec 10.10): the address
 	// this side used to reach the peer.
@@ -47,7 +48,7 @@ type channelConfig struct {
 
 // negotiatorDriver is what ServerNegotiator and ClientNegotiator share.
 type negotiatorDriver interface {
-	Feed(line string) ([]string, *Result, error)
+	Feed(line string) ([]string, *protocol.Result, error)
 	Deadline() time.Time
 	Expire(now time.Time) error
 	Pending() []string
@@ -76,7 +77,7 @@ type channel struct {
 	encHash storable.Hash
 	putRec  filter.Bytes
 	// msg is input's scratch: every frame decodes into it.
-	msg decodedMessage
+	msg protocol.MessageDecoder
 }
 
 // frameThawer is the Reference filter's serializer for a Storable
@@ -103,7 +104,7 @@ const frameHeaderRoom = 21
 // must run on the kernel's goroutine.
 func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 	if cfg.maxLine <= 0 {
-		cfg.maxLine = DefaultMaxLine
+		cfg.maxLine = protocol.DefaultMaxLine
 	}
 	if cfg.maxFrame <= 0 {
 		cfg.maxFrame = filter.DefaultReferenceMaxBuffer
@@ -148,7 +149,7 @@ func (c *channel) start(e *poe.Event) any {
 		c.fail("setup", 0, err.Error())
 		return nil
 	}
-	ncfg := Config{
+	ncfg := protocol.Config{
 		KernelID:     c.r.kernelID,
 		Names:        c.cfg.names,
 		Freezers:     c.cfg.freezers,
@@ -162,14 +163,14 @@ func (c *channel) start(e *poe.Event) any {
 	now := time.Now()
 	var first []string
 	if c.cfg.server {
-		n, err := NewServerNegotiator(ncfg)
+		n, err := protocol.NewServerNegotiator(ncfg)
 		if err != nil {
 			c.fail("setup", 0, err.Error())
 			return nil
 		}
 		first, c.neg = n.Start(now), n
 	} else {
-		n, err := NewClientNegotiator(ncfg)
+		n, err := protocol.NewClientNegotiator(ncfg)
 		if err != nil {
 			c.fail("setup", 0, err.Error())
 			return nil
@@ -198,7 +199,7 @@ func (c *channel) input(e *poe.Event) any {
 		line, _ := e.Arg(poe.ARG0).(string)
 		send, res, err := c.neg.Feed(line)
 		if err != nil {
-			var nie *NotIKCError
+			var nie *protocol.NotIKCError
 			if errors.As(err, &nie) {
 				nie.Addr = c.cfg.peerAddr
 			}
@@ -211,7 +212,7 @@ func (c *channel) input(e *poe.Event) any {
 		}
 		return nil
 	}
-	msg, err := c.msg.decode(storableValue(e.Arg(poe.ARG0)))
+	msg, err := c.msg.Decode(storableValue(e.Arg(poe.ARG0)))
 	if msg == nil {
 		// Not a hash: Perl dies (p5); we drop the connection (16 #1).
 		c.fail("read", 0, fmt.Sprintf("bad frame: %v", err))
@@ -222,7 +223,7 @@ func (c *channel) input(e *poe.Event) any {
 }
 
 // negotiatedWith switches to frames and registers the peer.
-func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
+func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	c.negotiated = true
 	k.Alarm("timeout", time.Time{})
 	c.fz = res.Freezer
@@ -277,7 +278,7 @@ func (c *channel) kernelName() string {
 }
 
 // write sends one message as a frame.
-func (c *channel) write(m *Message) error {
+func (c *channel) write(m *protocol.Message) error {
 	if c.closing || c.closed || !c.negotiated {
 		return errChannelClosed
 	}
@@ -291,7 +292,7 @@ func (c *channel) write(m *Message) error {
 	if _, ok := c.fz.(freezer.Storable); ok {
 		// Same bytes as FreezeMessage (Storable.Freeze is storable.Marshal
 		// of the *storable.Hash), without the per-message hash and buffer.
-		c.encHash.Entries = m.appendEntries(c.encHash.Entries[:0])
+		c.encHash.Entries = m.AppendEntries(c.encHash.Entries[:0])
 		var room [frameHeaderRoom]byte
 		img, err := storable.AppendEncode(append(c.encBuf[:0], room[:]...), &c.encHash)
 		clear(c.encHash.Entries) // drop references to the message
@@ -308,7 +309,7 @@ func (c *channel) write(m *Message) error {
 		c.putRec.B = nil
 		return nil
 	}
-	payload, err := FreezeMessage(c.fz, m)
+	payload, err := protocol.FreezeMessage(c.fz, m)
 	if err != nil {
 		return err
 	}

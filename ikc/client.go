@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 )
@@ -76,7 +77,7 @@ const DefaultSetupSilence = 2 * time.Second
 type Client struct {
 	r       *Responder
 	opts    ClientOptions
-	dialect Dialect
+	dialect protocol.Dialect
 	sess    *poe.Session
 	sf      *wheel.SocketFactory
 	tries   int
@@ -89,7 +90,7 @@ type Client struct {
 // and registers Name and Aliases as names of the local kernel. Call it on
 // the kernel's goroutine.
 func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
-	d, err := parseProtocol(opts.Protocol)
+	d, err := protocol.ParseDialect(opts.Protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +110,8 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 		opts.RetryDelay = time.Second
 	}
 	for _, n := range append([]string{opts.Name}, opts.Aliases...) {
-		if !validName(n) {
-			return nil, fmt.Errorf("%w: %q", ErrBadName, n)
+		if !protocol.ValidName(n) {
+			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
 		}
 	}
 	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger})
@@ -202,16 +203,16 @@ func (c *Client) connected(e *poe.Event) any {
 	names := append([]string{c.opts.Name}, c.opts.Aliases...)
 	var peer string
 	if c.opts.Unix != "" {
-		names = append(names, UnixClientName(c.opts.Unix, os.Getpid(), fd))
-		peer = UnixName(c.opts.Unix)
+		names = append(names, protocol.UnixClientName(c.opts.Unix, os.Getpid(), fd))
+		peer = protocol.UnixName(c.opts.Unix)
 	} else {
 		if sa, err := wheel.Getsockname(fd); err == nil {
 			if n := sockaddrName(sa); n != "" {
 				names = append(names, n)
 			}
 		}
-		peer = TCPName(c.opts.Host, c.opts.Port)
-		if !validName(peer) {
+		peer = protocol.TCPName(c.opts.Host, c.opts.Port)
+		if !protocol.ValidName(peer) {
 			peer = ""
 		}
 	}

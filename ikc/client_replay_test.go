@@ -2,6 +2,7 @@ package ikc
 
 import (
 	"fmt"
+	"github.com/poe-go/poe/ikc/protocol"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,7 +58,7 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
 		wr, ok1 := wh.Get("rsvp")
 		gr, ok2 := gh.Get("rsvp")
 		if ok1 && ok2 {
-			pairs[fmt.Sprint(FromValue(wr))] = gr
+			pairs[fmt.Sprint(protocol.FromValue(wr))] = gr
 		}
 	}
 	if os.Getenv("IKC_DEBUG") != "" {
@@ -78,7 +79,7 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
 		}
 		if h, ok := v.(*storable.Hash); ok {
 			for i, e := range h.Entries {
-				if r, ok := pairs[fmt.Sprint(FromValue(e.Value))]; ok {
+				if r, ok := pairs[fmt.Sprint(protocol.FromValue(e.Value))]; ok {
 					h.Entries[i].Value = r
 				}
 			}
@@ -248,7 +249,7 @@ func TestClientReplay(t *testing.T) {
 			k.AliasResolve("client").Do(func() {
 				Post(k, "poe://Server/test/posted", map[string]any{
 					"list": []any{1, -1, 300, "two", nil}, "number": 1.5, "text": "café ☺"})
-				Post(k, Specifier{Kernel: "Server", Session: "test", State: "posted"}, []any{"a", "b"})
+				Post(k, protocol.Specifier{Kernel: "Server", Session: "test", State: "posted"}, []any{"a", "b"})
 			})
 		})
 		time.Sleep(100 * time.Millisecond)
@@ -265,7 +266,7 @@ func TestClientReplay(t *testing.T) {
 				"_start": func(e *poe.Event) any {
 					Call(k, "poe://Server/test/add", "poe:answer", []any{2, 3})
 					Call(k, "poe://Server/test/nothing", "poe:answer", "x")
-					Call(k, "poe://Server/test/echo", Specifier{Kernel: "Client", Session: "client", State: "answer"}, []any{"a", map[string]any{"b": 2}})
+					Call(k, "poe://Server/test/echo", protocol.Specifier{Kernel: "Client", Session: "client", State: "answer"}, []any{"a", map[string]any{"b": 2}})
 					Call(k, "poe://Server/IKC/ping", "poe:pong", "PING")
 					return nil
 				},
@@ -302,8 +303,8 @@ func TestClientReplay(t *testing.T) {
 		})
 		got = append(got, c.monitors(1)...)
 		c.n.do(func(k *poe.Kernel) {
-			to, _ := StringAddress("poe://Server/nosuch/state")
-			ResponderOf(k).send(&Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
+			to, _ := protocol.StringAddress("poe://Server/nosuch/state")
+			ResponderOf(k).send(&protocol.Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
 		})
 		m := masker{}.add(regexp.QuoteMeta("vm-6b04914c-00002c97-00000001"), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
 		if fmt.Sprint(mapStrings(got, m.apply)) != fmt.Sprint(mapStrings(want, m.apply)) {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
@@ -45,7 +46,7 @@ var (
 	ErrConnClosed = errors.New("ikc: connection closed by the server")
 	// ErrHandshake: the server refused the handshake (unexpected line,
 	// refused serializer) or sent something unusable.
-	ErrHandshake = errors.New("ikc: handshake failed")
+	ErrHandshake = protocol.ErrHandshake
 	// ErrRemote: the server answered with an error report (is_error); the
 	// error is a *RemoteError with the details.
 	ErrRemote = errors.New("ikc: remote error")
@@ -130,7 +131,7 @@ type LiteOptions struct {
 type Lite struct {
 	mu       sync.Mutex
 	opts     LiteOptions
-	dialect  Dialect
+	dialect  protocol.Dialect
 	conn     net.Conn
 	br       *bufio.Reader
 	fr       *freezer.Reader
@@ -139,7 +140,7 @@ type Lite struct {
 	where    string // the server's address in messages: host:port, unix:<path>
 	pingTo   string // ping target: poe://<server kernel ID>/IKC/ping
 	seq      int    // next response<N>
-	queue    []*Message
+	queue    []*protocol.Message
 	frameBuf []byte
 
 	// Per-request scratch, so that a request allocates little: the raw
@@ -148,19 +149,19 @@ type Lite struct {
 	// the answers (Storable), each done with before the next frame.
 	rc       syscall.RawConn
 	lastSpec string
-	lastTo   Address
-	from     *Address
+	lastTo   protocol.Address
+	from     *protocol.Address
 	encHash  storable.Hash
 	encBuf   []byte
 	dec      storable.Decoder
-	msg      decodedMessage
+	msg      protocol.MessageDecoder
 }
 
 // DialLite connects to an IKC server and runs the handshake. It returns
 // an error (wrapping ErrHandshake, the dial error, or ErrNoResponse) when
 // that fails within the context and LiteOptions.Timeout.
 func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
-	d, err := parseProtocol(opts.Protocol)
+	d, err := protocol.ParseDialect(opts.Protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +174,8 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 	if opts.Name == "" {
 		opts.Name = "Client" + strconv.Itoa(os.Getpid())
 	}
-	if !validName(opts.Name) {
-		return nil, fmt.Errorf("%w: %q", ErrBadName, opts.Name)
+	if !protocol.ValidName(opts.Name) {
+		return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, opts.Name)
 	}
 	if opts.Serializer == "" {
 		opts.Serializer = freezer.NameStorable
@@ -193,7 +194,7 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 	// handshake replaces it with the server's kernel ID, the IKC dialect
 	// keeps it (captures/g4, g6, g3).
 	if opts.Unix != "" {
-		l.remote = UnixName(opts.Unix)
+		l.remote = protocol.UnixName(opts.Unix)
 		l.where = "unix:" + opts.Unix
 	} else {
 		l.remote = opts.Host + ":" + strconv.Itoa(opts.Port)
@@ -218,8 +219,8 @@ func (l *Lite) RemoteKernel() string {
 
 // SetProtocol changes the dialect used by the next (re)connection: "IKC0"
 // or "IKC".
-func (l *Lite) SetProtocol(protocol string) error {
-	d, err := parseProtocol(protocol)
+func (l *Lite) SetProtocol(p string) error {
+	d, err := protocol.ParseDialect(p)
 	if err != nil {
 		return err
 	}
@@ -347,7 +348,7 @@ func (l *Lite) connect(ctx context.Context) error {
 	res, br, err := l.handshake(conn)
 	if err != nil {
 		conn.Close()
-		var nie *NotIKCError
+		var nie *protocol.NotIKCError
 		if errors.As(err, &nie) {
 			nie.Addr = l.where
 		}
@@ -373,8 +374,8 @@ func (l *Lite) connect(ctx context.Context) error {
 
 // handshake runs the negotiation on conn. ClientLite announces only its
 // name (no kernel ID) and offers one serializer.
-func (l *Lite) handshake(conn net.Conn) (*Result, *bufio.Reader, error) {
-	cn, err := NewClientNegotiator(Config{
+func (l *Lite) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, error) {
+	cn, err := protocol.NewClientNegotiator(protocol.Config{
 		Names:    []string{l.opts.Name},
 		Freezers: []string{l.opts.Serializer},
 		PID:      processID,
@@ -388,28 +389,28 @@ func (l *Lite) handshake(conn net.Conn) (*Result, *bufio.Reader, error) {
 	send := cn.Start(time.Now())
 	for {
 		for _, s := range send {
-			if _, err := io.WriteString(conn, s+LineTerminator); err != nil {
+			if _, err := io.WriteString(conn, s+protocol.LineTerminator); err != nil {
 				return nil, nil, err
 			}
 		}
-		line, err := readLine(br, DefaultMaxLine)
+		line, err := readLine(br, protocol.DefaultMaxLine)
 		if err != nil {
 			return nil, nil, err
 		}
-		var res *Result
+		var res *protocol.Result
 		send, res, err = cn.Feed(line)
 		if err != nil {
-			var nie *NotIKCError
+			var nie *protocol.NotIKCError
 			if errors.As(err, &nie) {
 				return nil, nil, err
 			}
-			return nil, nil, wrap(ErrHandshake, err)
+			return nil, nil, protocol.Wrap(ErrHandshake, err)
 		}
 		if res == nil {
 			continue
 		}
 		for _, s := range send {
-			if _, err := io.WriteString(conn, s+LineTerminator); err != nil {
+			if _, err := io.WriteString(conn, s+protocol.LineTerminator); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -434,7 +435,7 @@ func readLine(br *bufio.Reader, max int) (string, error) {
 		}
 		if c != '\r' && c != '\n' {
 			if len(b) >= max {
-				return "", wrap(ErrHandshake, ErrLineTooLong)
+				return "", protocol.Wrap(ErrHandshake, protocol.ErrLineTooLong)
 			}
 			b = append(b, c)
 			continue
@@ -479,7 +480,7 @@ func (l *Lite) alive() bool {
 
 // target expands a specifier the way ClientLite does: without "poe:" it
 // becomes poe://<remote kernel>/<spec>. It must name a session and a state.
-func (l *Lite) target(spec string) (Address, error) {
+func (l *Lite) target(spec string) (protocol.Address, error) {
 	if spec == l.lastSpec && spec != "" {
 		return l.lastTo, nil
 	}
@@ -487,12 +488,12 @@ func (l *Lite) target(spec string) (Address, error) {
 	if !strings.HasPrefix(spec, "poe:") {
 		spec = "poe://" + l.remote + "/" + spec
 	}
-	a, err := StringAddress(spec)
+	a, err := protocol.StringAddress(spec)
 	if err != nil {
-		return Address{}, err
+		return protocol.Address{}, err
 	}
 	if a.Session == "" || a.State == "" {
-		return Address{}, fmt.Errorf("%w: %s", ErrNoState, spec)
+		return protocol.Address{}, fmt.Errorf("%w: %s", ErrNoState, spec)
 	}
 	l.lastSpec, l.lastTo = orig, a
 	return a, nil
@@ -501,7 +502,7 @@ func (l *Lite) target(spec string) (Address, error) {
 // request builds a message for target and args: no argument sends undef
 // params, one argument is the target's ARG0, several are delivered as
 // ARG0..ARGn through IKC:proxy.
-func (l *Lite) request(spec string, args []any) (*Message, error) {
+func (l *Lite) request(spec string, args []any) (*protocol.Message, error) {
 	to, err := l.target(spec)
 	if err != nil {
 		return nil, err
@@ -510,33 +511,32 @@ func (l *Lite) request(spec string, args []any) (*Message, error) {
 	switch len(args) {
 	case 0:
 	case 1:
-		if params, err = ToValue(args[0]); err != nil {
+		if params, err = protocol.ToValue(args[0]); err != nil {
 			return nil, err
 		}
 	default:
-		if to, params, err = paramsFor(to, args); err != nil {
+		if to, params, err = protocol.RequestParams(to, args); err != nil {
 			return nil, err
 		}
 	}
 	if l.from == nil {
-		a := NewAddress(Specifier{Kernel: l.opts.Name, Session: liteSession})
-		a.raw, a.rawSpec = a.Value(), a.Specifier
+		a := protocol.PrebuiltAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession})
 		l.from = &a
 	}
-	return &Message{Event: to, Params: params, From: l.from}, nil
+	return &protocol.Message{Event: to, Params: params, From: l.from}, nil
 }
 
 // nextRSVP returns the next {kernel: name, session: IKCLite, state:
 // response<N>}.
-func (l *Lite) nextRSVP() Address {
-	a := NewAddress(Specifier{Kernel: l.opts.Name, Session: liteSession, State: "response" + strconv.Itoa(l.seq)})
+func (l *Lite) nextRSVP() protocol.Address {
+	a := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: "response" + strconv.Itoa(l.seq)})
 	l.seq++
 	return a
 }
 
 // send writes m, connecting first when needed; a write that finds the
 // connection closed reconnects once and writes again (Perl's _try_send).
-func (l *Lite) send(ctx context.Context, m *Message) error {
+func (l *Lite) send(ctx context.Context, m *protocol.Message) error {
 	for attempt := 0; ; attempt++ {
 		if l.conn == nil || !l.alive() {
 			l.drop()
@@ -563,10 +563,10 @@ func (l *Lite) send(ctx context.Context, m *Message) error {
 }
 
 // frame puts m's frame in l.frameBuf.
-func (l *Lite) frame(m *Message) error {
+func (l *Lite) frame(m *protocol.Message) error {
 	if _, ok := l.fz.(freezer.Storable); ok {
 		// As channel.write: encoded after room for the header.
-		l.encHash.Entries = m.appendEntries(l.encHash.Entries[:0])
+		l.encHash.Entries = m.AppendEntries(l.encHash.Entries[:0])
 		var room [frameHeaderRoom]byte
 		img, err := storable.AppendEncode(append(l.encBuf[:0], room[:]...), &l.encHash)
 		clear(l.encHash.Entries)
@@ -580,7 +580,7 @@ func (l *Lite) frame(m *Message) error {
 		l.encBuf, l.frameBuf = img, img[start:]
 		return nil
 	}
-	payload, err := FreezeMessage(l.fz, m)
+	payload, err := protocol.FreezeMessage(l.fz, m)
 	if err != nil {
 		return err
 	}
@@ -591,15 +591,15 @@ func (l *Lite) frame(m *Message) error {
 // thaw decodes an answer. A Storable one goes into l.msg and l.dec, valid
 // until the next thaw; keep is true when it must outlive that (queued):
 // then it is thawed into memory of its own.
-func (l *Lite) thaw(payload []byte, keep bool) (*Message, error) {
+func (l *Lite) thaw(payload []byte, keep bool) (*protocol.Message, error) {
 	if _, ok := l.fz.(freezer.Storable); ok && !keep {
 		v, err := l.dec.Decode(payload)
 		if err != nil {
 			return nil, err
 		}
-		return l.msg.decode(v)
+		return l.msg.Decode(v)
 	}
-	return ThawMessage(l.fz, payload)
+	return protocol.ThawMessage(l.fz, payload)
 }
 
 // wait reads messages until one addressed to session/state arrives and
@@ -629,14 +629,14 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 			// connection is dropped; the next request reconnects.
 			l.drop()
 			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
-				return nil, wrap(ErrBadFrame, err)
+				return nil, protocol.Wrap(ErrBadFrame, err)
 			}
 			return nil, ioErr(ctx, what(), err)
 		}
 		m, err := l.thaw(payload, false)
 		if m == nil {
 			l.drop()
-			return nil, wrap(ErrBadFrame, err)
+			return nil, protocol.Wrap(ErrBadFrame, err)
 		}
 		if m.IsError {
 			return nil, remoteError(m.Params)
@@ -656,7 +656,7 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 		l.log("ikc: lite: kept an answer for later", "event", to.String(), "expecting", session+"/"+state)
 		if m, err = l.thaw(payload, true); m == nil {
 			l.drop()
-			return nil, wrap(ErrBadFrame, err)
+			return nil, protocol.Wrap(ErrBadFrame, err)
 		}
 		if len(l.queue) >= liteQueueMax {
 			l.queue = l.queue[1:]
@@ -675,7 +675,7 @@ func (l *Lite) log(msg string, args ...any) {
 // text (0.1904).
 func remoteError(p storable.Value) error {
 	e := &RemoteError{}
-	switch v := FromValue(p).(type) {
+	switch v := protocol.FromValue(p).(type) {
 	case []any:
 		str := func(i int) string {
 			if i < len(v) && v[i] != nil {
@@ -713,7 +713,7 @@ func (l *Lite) Call(ctx context.Context, spec string, args ...any) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return FromValue(v), nil
+	return protocol.FromValue(v), nil
 }
 
 // CallList is Call in list context (wantarray true): the target's list of
@@ -723,7 +723,7 @@ func (l *Lite) CallList(ctx context.Context, spec string, args ...any) ([]any, e
 	if err != nil {
 		return nil, err
 	}
-	switch x := FromValue(v).(type) {
+	switch x := protocol.FromValue(v).(type) {
 	case []any:
 		return x, nil
 	default:
@@ -779,7 +779,7 @@ func (l *Lite) PostRespond(ctx context.Context, spec string, args ...any) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return FromValue(v), nil
+	return protocol.FromValue(v), nil
 }
 
 // Responded waits for a message to IKCLite/<state>, such as one a remote
@@ -792,7 +792,7 @@ func (l *Lite) Responded(ctx context.Context, state string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromValue(v), nil
+	return protocol.FromValue(v), nil
 }
 
 // Ping calls the server's IKC/ping and checks the PONG. It works in both
@@ -804,20 +804,20 @@ func (l *Lite) Ping(ctx context.Context) error {
 }
 
 func (l *Lite) ping(ctx context.Context) error {
-	to, err := StringAddress(l.pingTo)
+	to, err := protocol.StringAddress(l.pingTo)
 	if err != nil {
 		return err
 	}
-	rsvp := NewAddress(Specifier{Kernel: l.opts.Name, Session: ResponderAlias, State: "pong"})
-	if err := l.send(ctx, &Message{Event: to, Params: storable.Bytes("PING"), RSVP: &rsvp}); err != nil {
+	rsvp := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: ResponderAlias, State: "pong"})
+	if err := l.send(ctx, &protocol.Message{Event: to, Params: storable.Bytes("PING"), RSVP: &rsvp}); err != nil {
 		return err
 	}
 	v, err := l.wait(ctx, ResponderAlias, "pong")
 	if err != nil {
 		return err
 	}
-	if s, _ := FromValue(v).(string); s != "PONG" {
-		return fmt.Errorf("%w: %v", ErrNoPong, FromValue(v))
+	if s, _ := protocol.FromValue(v).(string); s != "PONG" {
+		return fmt.Errorf("%w: %v", ErrNoPong, protocol.FromValue(v))
 	}
 	return nil
 }

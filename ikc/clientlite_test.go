@@ -3,6 +3,7 @@ package ikc
 import (
 	"context"
 	"errors"
+	"github.com/poe-go/poe/ikc/protocol"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -371,7 +372,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled: %v", err)
 		}
-		if err := l.Post(ctx, "not a/spec/at all"); !errors.Is(err, ErrBadSpecifier) {
+		if err := l.Post(ctx, "not a/spec/at all"); !errors.Is(err, protocol.ErrBadSpecifier) {
 			t.Errorf("bad spec: %v", err)
 		}
 		if err := l.Post(ctx, "poe://x/onlysession"); !errors.Is(err, ErrNoState) {

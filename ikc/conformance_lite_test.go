@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poe-go/poe/ikc/protocol"
 	"reflect"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func (p *rawPeer) readMsg() map[string]any {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	m, _ := FromValue(v).(map[string]any)
+	m, _ := protocol.FromValue(v).(map[string]any)
 	return m
 }
 
@@ -155,7 +156,7 @@ func TestConformanceClientLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, err := f.Thaw(b); err != nil || !reflect.DeepEqual(FromValue(v), map[string]any{"a": int64(1)}) {
+		if v, err := f.Thaw(b); err != nil || !reflect.DeepEqual(protocol.FromValue(v), map[string]any{"a": int64(1)}) {
 			t.Errorf("Storable round trip: %#v, %v", v, err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -181,7 +182,7 @@ func TestConformanceClientLite(t *testing.T) {
 			"event", storable.Bytes("poe://"+serverID+"/test/fetchQ"), "params", storable.Undef{},
 			"wantarray", storable.Bytes(""), "from", liteFrom(), "rsvp", liteRSVP("response0")))
 		m := lite.readMsg()
-		if m["params"] != int64(7) || !reflect.DeepEqual(m["event"], FromValue(liteRSVP("response0"))) {
+		if m["params"] != int64(7) || !reflect.DeepEqual(m["event"], protocol.FromValue(liteRSVP("response0"))) {
 			t.Errorf("reply %#v", m)
 		}
 		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
@@ -197,7 +198,7 @@ func TestConformanceClientLite(t *testing.T) {
 			t.Errorf("add_1 got %v", g[1])
 		}
 		m := lite.readMsg()
-		if m["params"] != int64(8) || !reflect.DeepEqual(m["event"], FromValue(liteRSVP("response1"))) {
+		if m["params"] != int64(8) || !reflect.DeepEqual(m["event"], protocol.FromValue(liteRSVP("response1"))) {
 			t.Errorf("post_respond answer %#v", m)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poe-go/poe/ikc/protocol"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -77,7 +78,7 @@ func TestLiteNotIKC(t *testing.T) {
 					answer = "HELLO"
 				}
 				want := "ikc: 127.0.0.1:" + strconv.Itoa(port) + " is not an IKC server (it answered \"" + answer
-				if !errors.Is(err, ErrNotIKC) || !errors.Is(err, ErrHandshake) || err == nil || !strings.HasPrefix(err.Error(), want) {
+				if !errors.Is(err, protocol.ErrNotIKC) || !errors.Is(err, ErrHandshake) || err == nil || !strings.HasPrefix(err.Error(), want) {
 					t.Errorf("got %v, want %s...", err, want)
 				}
 			})
@@ -110,21 +111,6 @@ func TestLiteErrorTexts(t *testing.T) {
 	_, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second})
 	if want := fmt.Sprintf("ikc: connecting to 127.0.0.1:%d: connection refused", port); err == nil || err.Error() != want || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("refused: %v, want %s", err, want)
-	}
-}
-
-// TestErrorPrefixOnce: wrapped ikc errors do not repeat "ikc: ".
-func TestErrorPrefixOnce(t *testing.T) {
-	c, err := NewClientNegotiator(Config{Names: []string{"c"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start(time.Now())
-	_, _, err = c.Feed("SETUP KERNEL=S;FREEZER=Storable,YAML")
-	for _, e := range []error{err, wrap(ErrHandshake, err)} {
-		if !errors.Is(e, ErrBadSetup) || strings.Count(e.Error(), "ikc: ") != 1 {
-			t.Errorf("%q: want one \"ikc: \" and ErrBadSetup", e)
-		}
 	}
 }
 

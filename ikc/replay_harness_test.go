@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"github.com/poe-go/poe/ikc/protocol"
 	"io"
 	"net"
 	"os"
@@ -328,7 +329,7 @@ func canonFrame(t *testing.T, payload []byte, m masker) string {
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
-	return hex.EncodeToString(b) + " " + fmt.Sprint(FromValue(walk(v)))
+	return hex.EncodeToString(b) + " " + fmt.Sprint(protocol.FromValue(walk(v)))
 }
 
 // compareUnits checks that got equals want unit by unit, modulo m.

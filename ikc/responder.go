@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -18,10 +19,7 @@ import (
 
 // ResponderAlias is the alias of the responder session: Perl programs post
 // to "IKC" ($kernel->post(IKC => post => ...)).
-const ResponderAlias = "IKC"
-
-// proxyState is the pseudo-state of multi-argument requests (spec 10.4).
-const proxyState = "IKC:proxy"
+const ResponderAlias = protocol.ResponderAlias
 
 // Errors of the local API.
 var (
@@ -29,7 +27,7 @@ var (
 	// or Spawn yet, or IKC was shut down).
 	ErrNoResponder = errors.New("ikc: no IKC responder in this kernel")
 	// ErrNoState: a specifier used to send lacks the session or the state.
-	ErrNoState = errors.New("ikc: specifier needs a session and a state")
+	ErrNoState = protocol.ErrNoState
 	// ErrUnknownKernel: no connected kernel has that name.
 	ErrUnknownKernel = errors.New("ikc: unknown kernel")
 	// ErrDuplicateKernel: a peer announced a kernel ID already registered;
@@ -78,9 +76,9 @@ type Responder struct {
 	shut      bool
 
 	// Per-message scratch and caches of the receive and send paths.
-	arg1      [1]any              // receive's args of a plain request
-	names1    map[string]any      // session name -> itself boxed
-	fromAddrs map[string]*Address // session name -> its from (fromAddress)
+	arg1      [1]any                       // receive's args of a plain request
+	names1    map[string]any               // session name -> itself boxed
+	fromAddrs map[string]*protocol.Address // session name -> its from (fromAddress)
 }
 
 var registry = struct {
@@ -118,7 +116,7 @@ func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 		callbacks: map[string]func(any){},
 		thunks:    map[string]*poe.Session{},
 		names1:    map[string]any{},
-		fromAddrs: map[string]*Address{},
+		fromAddrs: map[string]*protocol.Address{},
 	}
 	if opts != nil && opts.Logger != nil {
 		r.log = opts.Logger
@@ -405,7 +403,7 @@ type monitor struct {
 // kernel reported, ARG2 = whether ARG1 is a remote ID, ARG3 = data, then
 // the op's arguments (spec 10.11). Empty ops cancel.
 func (r *Responder) Monitor(session *poe.Session, name string, ops map[string]string, data any) {
-	if s, err := ParseSpecifier(name); err == nil && s.Kernel != "" && strings.HasPrefix(name, "poe:") {
+	if s, err := protocol.ParseSpecifier(name); err == nil && s.Kernel != "" && strings.HasPrefix(name, "poe:") {
 		name = s.Kernel
 	}
 	if len(ops) == 0 {
@@ -507,7 +505,7 @@ func (r *Responder) routes(dst []string, kernel string) ([]string, string) {
 
 // fromFor builds the from of a message sent on behalf of s (10.6): its
 // first alias with published states, else none.
-func (r *Responder) fromFor(s *poe.Session) *Address {
+func (r *Responder) fromFor(s *poe.Session) *protocol.Address {
 	if s == nil || s.IsKernel() || !s.Alive() {
 		return nil
 	}
@@ -522,15 +520,14 @@ func (r *Responder) fromFor(s *poe.Session) *Address {
 // fromAddress returns the from of session name n, its hash built once
 // (the same bytes NewAddress(...).Value() gives). Read-only: shared by
 // every message that session sends.
-func (r *Responder) fromAddress(n string) *Address {
+func (r *Responder) fromAddress(n string) *protocol.Address {
 	if a := r.fromAddrs[n]; a != nil {
 		return a
 	}
 	if len(r.fromAddrs) >= 256 {
 		clear(r.fromAddrs)
 	}
-	a := NewAddress(Specifier{Kernel: r.kernelID, Session: n, State: proxyState})
-	a.raw, a.rawSpec = a.Value(), a.Specifier
+	a := protocol.PrebuiltAddress(protocol.Specifier{Kernel: r.kernelID, Session: n, State: protocol.ProxyState})
 	r.fromAddrs[n] = &a
 	return &a
 }
@@ -538,7 +535,7 @@ func (r *Responder) fromAddress(n string) *Address {
 // send routes m (filling its from for behalf when it has none) and
 // returns how many kernels it was written to. For a call (m.RSVP set) the
 // rsvp allowance grows once per kernel reached.
-func (r *Responder) send(m *Message, behalf *poe.Session) (int, error) {
+func (r *Responder) send(m *protocol.Message, behalf *poe.Session) (int, error) {
 	if r.shut {
 		return 0, ErrNoResponder
 	}
@@ -581,7 +578,7 @@ func (r *Responder) send(m *Message, behalf *poe.Session) (int, error) {
 	return n, nil
 }
 
-func rsvpKey(s Specifier) [2]string { return [2]string{s.Session, s.State} }
+func rsvpKey(s protocol.Specifier) [2]string { return [2]string{s.Session, s.State} }
 
 func (r *Responder) allowDec(key [2]string) {
 	if r.rsvp[key] <= 1 {
@@ -594,18 +591,18 @@ func (r *Responder) allowDec(key [2]string) {
 // sendLocal delivers a message addressed to the local kernel (10.9): a
 // copy (frozen and thawed, as a peer would see it) is processed by the
 // receive path in a later event.
-func (r *Responder) sendLocal(m *Message) error {
+func (r *Responder) sendLocal(m *protocol.Message) error {
 	cp := *m
 	if cp.RSVP != nil && cp.RSVP.Kernel == "" {
 		rs := *cp.RSVP
 		rs.Kernel = r.kernelID
 		cp.RSVP = &rs
 	}
-	payload, err := FreezeMessage(freezer.Storable{}, &cp)
+	payload, err := protocol.FreezeMessage(freezer.Storable{}, &cp)
 	if err != nil {
 		return err
 	}
-	msg, err := ThawMessage(freezer.Storable{}, payload)
+	msg, err := protocol.ThawMessage(freezer.Storable{}, payload)
 	if err != nil && msg == nil {
 		return err
 	}
@@ -613,7 +610,7 @@ func (r *Responder) sendLocal(m *Message) error {
 }
 
 func (r *Responder) evLocal(e *poe.Event) any {
-	msg, _ := e.Arg(poe.ARG0).(*Message)
+	msg, _ := e.Arg(poe.ARG0).(*protocol.Message)
 	err, _ := e.Arg(poe.ARG1).(error)
 	if msg != nil {
 		r.receive(msg, err, r.kernelID)
@@ -623,62 +620,40 @@ func (r *Responder) evLocal(e *poe.Event) any {
 
 // expandTarget applies Perl's rule for IKC/post and IKC/call targets: a
 // string not starting with "poe:" gets "poe://" prepended.
-func expandTarget(target any) (Address, error) {
+func expandTarget(target any) (protocol.Address, error) {
 	switch x := target.(type) {
-	case Address:
+	case protocol.Address:
 		return x, nil
-	case *Address:
+	case *protocol.Address:
 		if x == nil {
-			return Address{}, fmt.Errorf("%w: nil", ErrBadSpecifier)
+			return protocol.Address{}, fmt.Errorf("%w: nil", protocol.ErrBadSpecifier)
 		}
 		return *x, nil
-	case Specifier:
-		return NewAddress(x), nil
-	case *Specifier:
+	case protocol.Specifier:
+		return protocol.NewAddress(x), nil
+	case *protocol.Specifier:
 		if x == nil {
-			return Address{}, fmt.Errorf("%w: nil", ErrBadSpecifier)
+			return protocol.Address{}, fmt.Errorf("%w: nil", protocol.ErrBadSpecifier)
 		}
-		return NewAddress(*x), nil
+		return protocol.NewAddress(*x), nil
 	case map[string]any, *storable.Hash:
-		v, err := ToValue(x)
+		v, err := protocol.ToValue(x)
 		if err != nil {
-			return Address{}, err
+			return protocol.Address{}, err
 		}
-		return AddressFromValue(v)
+		return protocol.AddressFromValue(v)
 	case string:
 		s := x
 		if !strings.HasPrefix(s, "poe:") {
 			s = "poe://" + s
 		}
-		return StringAddress(s)
+		return protocol.StringAddress(s)
 	case storable.Bytes:
 		return expandTarget(string(x))
 	case storable.String:
 		return expandTarget(string(x))
 	}
-	return Address{}, fmt.Errorf("%w: a %T", ErrBadSpecifier, target)
-}
-
-// paramsFor turns Go arguments into a request: one argument is sent as
-// the params of a plain request (the target's ARG0, as Perl's IKC/post);
-// none or several are sent through IKC:proxy so the target receives them
-// as ARG0..ARGn.
-func paramsFor(to Address, args []any) (Address, storable.Value, error) {
-	if len(args) == 1 {
-		v, err := ToValue(args[0])
-		return to, v, err
-	}
-	a := &storable.Array{Elems: make([]storable.Value, len(args))}
-	for i, x := range args {
-		v, err := ToValue(x)
-		if err != nil {
-			return to, nil, err
-		}
-		a.Elems[i] = v
-	}
-	state := to.State
-	to = NewAddress(Specifier{Kernel: to.Kernel, Session: to.Session, State: proxyState})
-	return to, storable.NewArray(goString(state), a), nil
+	return protocol.Address{}, fmt.Errorf("%w: a %T", protocol.ErrBadSpecifier, target)
 }
 
 // Post sends a request to a remote state: the target is a specifier
@@ -700,11 +675,11 @@ func (r *Responder) post(sender *poe.Session, target any, args []any) (int, erro
 		r.log.Warn("ikc: Need a state name for IKC/post", "target", to.String())
 		return 0, fmt.Errorf("%w: %s", ErrNoState, to)
 	}
-	to, params, err := paramsFor(to, args)
+	to, params, err := protocol.RequestParams(to, args)
 	if err != nil {
 		return 0, err
 	}
-	return r.send(&Message{Event: to, Params: params}, sender)
+	return r.send(&protocol.Message{Event: to, Params: params}, sender)
 }
 
 // Call sends a request whose return value is posted back to rsvp, a
@@ -734,13 +709,13 @@ func (r *Responder) call(sender *poe.Session, target, rsvp any, args []any) (int
 		if sender == nil || sender.IsKernel() {
 			return 0, fmt.Errorf("ikc: call: rsvp %s names no session and there is no calling session", rs)
 		}
-		rs = NewAddress(Specifier{Kernel: rs.Kernel, Session: strconv.FormatUint(uint64(sender.ID()), 10), State: rs.State, Args: rs.Args})
+		rs = protocol.NewAddress(protocol.Specifier{Kernel: rs.Kernel, Session: strconv.FormatUint(uint64(sender.ID()), 10), State: rs.State, Args: rs.Args})
 	}
-	to, params, err := paramsFor(to, args)
+	to, params, err := protocol.RequestParams(to, args)
 	if err != nil {
 		return 0, err
 	}
-	return r.send(&Message{Event: to, Params: params, RSVP: &rs}, sender)
+	return r.send(&protocol.Message{Event: to, Params: params, RSVP: &rs}, sender)
 }
 
 // CallFunc is Call with a Go function as the reply target: fn runs (on
@@ -750,7 +725,7 @@ func (r *Responder) CallFunc(target any, fn func(result any), args ...any) (int,
 	r.cbSeq++
 	state := "IKC:reply " + strconv.Itoa(r.cbSeq)
 	r.callbacks[state] = fn
-	n, err := r.call(r.k.ActiveSession(), target, NewAddress(Specifier{Session: ResponderAlias, State: state}), args)
+	n, err := r.call(r.k.ActiveSession(), target, protocol.NewAddress(protocol.Specifier{Session: ResponderAlias, State: state}), args)
 	if n == 0 {
 		delete(r.callbacks, state)
 	}
@@ -763,16 +738,16 @@ func (r *Responder) CallFunc(target any, fn func(result any), args ...any) (int,
 // receive processes one request that arrived from kernel rid (the local
 // kernel ID for local deliveries). decodeErr is DecodeMessage's error: a
 // message with a bad event is treated as addressed to the empty specifier.
-func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
+func (r *Responder) receive(msg *protocol.Message, decodeErr error, rid string) {
 	if r.shut {
 		return
 	}
 	to := msg.Event.Specifier
 	badEvent := false
 	if decodeErr != nil {
-		var me *MessageError
-		if errors.As(decodeErr, &me) && me.Key == KeyEvent {
-			to = Specifier{}
+		var me *protocol.MessageError
+		if errors.As(decodeErr, &me) && me.Key == protocol.KeyEvent {
+			to = protocol.Specifier{}
 			badEvent = true
 		}
 	}
@@ -792,21 +767,21 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 		if msg.IsError {
 			return
 		}
-		var rkernel storable.Value = goString(to.Kernel)
+		var rkernel storable.Value = protocol.StringValue(to.Kernel)
 		if badEvent {
 			rkernel = storable.Undef{}
 		}
-		errorsTo := NewAddress(Specifier{Kernel: rid, Session: ResponderAlias, State: "remote_error"})
-		reply := &Message{
+		errorsTo := protocol.NewAddress(protocol.Specifier{Kernel: rid, Session: ResponderAlias, State: "remote_error"})
+		reply := &protocol.Message{
 			Event:   errorsTo,
-			Params:  storable.NewArray(goString(text), rkernel, goString(phase)),
+			Params:  storable.NewArray(protocol.StringValue(text), rkernel, protocol.StringValue(phase)),
 			IsError: true,
 		}
 		r.send(reply, nil)
 	}
 
 	var args []any
-	if to.State == proxyState {
+	if to.State == protocol.ProxyState {
 		a, ok := msg.Params.(*storable.Array)
 		var st string
 		var inner *storable.Array
@@ -825,11 +800,11 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 		to.State = st
 		args = make([]any, len(inner.Elems))
 		for i, v := range inner.Elems {
-			args[i] = FromValue(v)
+			args[i] = protocol.FromValue(v)
 		}
 	} else {
 		args = r.arg1[:1:1]
-		args[0] = FromValue(msg.Params)
+		args[0] = protocol.FromValue(msg.Params)
 		defer func() { r.arg1[0] = nil }()
 	}
 
@@ -871,7 +846,7 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 		if len(list) == 0 {
 			return
 		}
-		v, err := ToValue(list)
+		v, err := protocol.ToValue(list)
 		if err != nil {
 			fail("invocation", err.Error())
 			return
@@ -881,14 +856,14 @@ func (r *Responder) receive(msg *Message, decodeErr error, rid string) {
 		if ret == nil {
 			return // undef: no reply (captures/d-call-rsvp)
 		}
-		v, err := ToValue(ret)
+		v, err := protocol.ToValue(ret)
 		if err != nil {
 			fail("invocation", err.Error())
 			return
 		}
 		params = v
 	}
-	if _, err := r.send(&Message{Event: *msg.RSVP, Params: params}, target); err != nil {
+	if _, err := r.send(&protocol.Message{Event: *msg.RSVP, Params: params}, target); err != nil {
 		r.log.Warn("ikc: reply not sent", "rsvp", msg.RSVP.String(), "err", err)
 	}
 }
@@ -952,14 +927,14 @@ func (r *Responder) resolveSession(name string) *poe.Session {
 
 type thunkHeap struct {
 	r    *Responder
-	from *Address
+	from *protocol.Address
 }
 
 // thunkFor returns the session that is SENDER of an incoming request:
 // the current thunk for that remote sender, unless application code holds
 // a reference on it (then a fresh one). Thunks are kept per remote sender
 // so that answers posted later never go to another sender.
-func (r *Responder) thunkFor(from *Address) *poe.Session {
+func (r *Responder) thunkFor(from *protocol.Address) *poe.Session {
 	key := ""
 	if from != nil {
 		key = from.Kernel + "\x00" + from.Session + "\x00" + from.State
@@ -972,9 +947,9 @@ func (r *Responder) thunkFor(from *Address) *poe.Session {
 		// released.
 		r.releaseThunk(t)
 	}
-	var fromCopy *Address
+	var fromCopy *protocol.Address
 	if from != nil {
-		a := NewAddress(from.Specifier)
+		a := protocol.NewAddress(from.Specifier)
 		fromCopy = &a
 	}
 	th := &thunkHeap{r: r, from: fromCopy}
@@ -1029,19 +1004,19 @@ func thunkDefault(e *poe.Event) any {
 	}
 	vals := make([]storable.Value, len(args))
 	for i, a := range args {
-		v, err := ToValue(a)
+		v, err := protocol.ToValue(a)
 		if err != nil {
 			r.log.Warn("ikc: cannot forward to the remote sender", "event", ev, "err", err)
 			return nil
 		}
 		vals[i] = v
 	}
-	var m *Message
+	var m *protocol.Message
 	if th.from.State != "" {
-		m = &Message{Event: *th.from, Params: storable.NewArray(goString(ev), &storable.Array{Elems: vals})}
+		m = &protocol.Message{Event: *th.from, Params: storable.NewArray(protocol.StringValue(ev), &storable.Array{Elems: vals})}
 	} else {
-		m = &Message{
-			Event:  NewAddress(Specifier{Kernel: th.from.Kernel, Session: th.from.Session, State: ev}),
+		m = &protocol.Message{
+			Event:  protocol.NewAddress(protocol.Specifier{Kernel: th.from.Kernel, Session: th.from.Session, State: ev}),
 			Params: &storable.Array{Elems: vals},
 		}
 	}
@@ -1086,11 +1061,11 @@ func (r *Responder) evDoYouHave(e *poe.Event) any {
 	if len(p) == 0 {
 		return "Refused subscription"
 	}
-	v, err := ToValue(p[0])
+	v, err := protocol.ToValue(p[0])
 	if err != nil {
 		return "Refused subscription"
 	}
-	spec, err := SpecifierFromValue(v)
+	spec, err := protocol.SpecifierFromValue(v)
 	if err != nil {
 		return fmt.Sprintf("Bad state %v", p[0])
 	}
@@ -1369,6 +1344,19 @@ func Shutdown(k *poe.Kernel) {
 	if r := ResponderOf(k); r != nil {
 		r.Shutdown()
 	}
+}
+
+// allDigits reports whether s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool { return indexOf(list, s) >= 0 }

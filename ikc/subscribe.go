@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
@@ -35,7 +36,7 @@ type subscription struct {
 
 // proxy is a local stand-in for a remote session (10.7).
 type proxy struct {
-	spec    Specifier
+	spec    protocol.Specifier
 	session *poe.Session
 	aliases []string
 }
@@ -69,7 +70,7 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 	}
 	type item struct {
 		given, receipt string
-		spec           Specifier
+		spec           protocol.Specifier
 	}
 	var items []item
 	for _, given := range specs {
@@ -87,11 +88,11 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 		r.receipts[receipt] = sub
 	}
 	for _, it := range items {
-		m := &Message{
-			Event:  NewAddress(Specifier{Kernel: it.spec.Kernel, Session: ResponderAlias, State: "do_you_have"}),
-			Params: storable.NewArray(Specifier{Kernel: it.spec.Kernel, Session: it.spec.Session, State: it.spec.State}.Hash(), goString(r.kernelID)),
-			From:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias}},
-			RSVP:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias, State: it.receipt}},
+		m := &protocol.Message{
+			Event:  protocol.NewAddress(protocol.Specifier{Kernel: it.spec.Kernel, Session: ResponderAlias, State: "do_you_have"}),
+			Params: storable.NewArray(protocol.Specifier{Kernel: it.spec.Kernel, Session: it.spec.Session, State: it.spec.State}.Hash(), protocol.StringValue(r.kernelID)),
+			From:   &protocol.Address{Specifier: protocol.Specifier{Kernel: r.kernelID, Session: ResponderAlias}},
+			RSVP:   &protocol.Address{Specifier: protocol.Specifier{Kernel: r.kernelID, Session: ResponderAlias, State: it.receipt}},
 		}
 		n, err := r.send(m, nil)
 		if n == 0 {
@@ -129,7 +130,7 @@ func (r *Responder) receipt(state string, sub *subscription, arg any) {
 		r.answered(state, sub, false)
 		return
 	}
-	s := Specifier{Kernel: fmt.Sprint(spec["kernel"]), Session: fmt.Sprint(spec["session"])}
+	s := protocol.Specifier{Kernel: fmt.Sprint(spec["kernel"]), Session: fmt.Sprint(spec["session"])}
 	if st, ok := spec["state"].(string); ok {
 		s.State = st
 	}
@@ -183,12 +184,12 @@ func (r *Responder) answered(state string, sub *subscription, ok bool) {
 
 // makeProxy creates the proxy session of a remote session unless it
 // exists.
-func (r *Responder) makeProxy(s Specifier) {
+func (r *Responder) makeProxy(s protocol.Specifier) {
 	key := s.Kernel + "\x00" + s.Session
 	if p := r.proxies[key]; p != nil && p.session.Alive() {
 		return
 	}
-	p := &proxy{spec: Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
+	p := &proxy{spec: protocol.Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
 	r.session.Do(func() {
 		p.session, _ = r.k.Create(poe.Spec{Heap: p, Inline: map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
@@ -206,16 +207,16 @@ func (r *Responder) makeProxy(s Specifier) {
 				}
 				vals := make([]storable.Value, 0, len(e.Slice(poe.ARG1)))
 				for _, a := range e.Slice(poe.ARG1) {
-					v, err := ToValue(a)
+					v, err := protocol.ToValue(a)
 					if err != nil {
 						r.log.Warn("ikc: proxy: cannot send", "event", ev, "err", err)
 						return nil
 					}
 					vals = append(vals, v)
 				}
-				r.send(&Message{
-					Event:  NewAddress(Specifier{Kernel: p.spec.Kernel, Session: p.spec.Session, State: proxyState}),
-					Params: storable.NewArray(goString(ev), &storable.Array{Elems: vals}),
+				r.send(&protocol.Message{
+					Event:  protocol.NewAddress(protocol.Specifier{Kernel: p.spec.Kernel, Session: p.spec.Session, State: protocol.ProxyState}),
+					Params: storable.NewArray(protocol.StringValue(ev), &storable.Array{Elems: vals}),
 				}, e.Sender)
 				return nil
 			},

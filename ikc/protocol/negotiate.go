@@ -1,4 +1,4 @@
-package ikc
+package protocol
 
 import (
 	"errors"
@@ -35,6 +35,9 @@ var (
 	// ErrNegotiated: a line was fed after the negotiation finished (it
 	// belongs to the frame stream).
 	ErrNegotiated = errors.New("ikc: negotiation already finished")
+	// ErrHandshake: the server refused the handshake (unexpected line,
+	// refused serializer) or sent something unusable.
+	ErrHandshake = errors.New("ikc: handshake failed")
 	// ErrNotIKC: the server's first line is nothing an IKC server says
 	// (an echo of ours, a banner, an error page): the error is a
 	// *NotIKCError with the answer.
@@ -66,11 +69,13 @@ func (e *NotIKCError) Error() string {
 // Is matches ErrNotIKC and ErrHandshake.
 func (e *NotIKCError) Is(target error) bool { return target == ErrNotIKC || target == ErrHandshake }
 
-// wrapError joins a sentinel and its cause like fmt.Errorf("%w: %w")
-// without repeating the cause's "ikc: " prefix in the text.
+// wrapError joins a sentinel and its cause.
 type wrapError struct{ outer, inner error }
 
-func wrap(outer, inner error) error {
+// Wrap joins a sentinel and its cause like fmt.Errorf("%w: %w") without
+// repeating the cause's "ikc: " prefix in the text; errors.Is matches
+// both. A nil inner gives outer.
+func Wrap(outer, inner error) error {
 	if inner == nil {
 		return outer
 	}
@@ -106,6 +111,17 @@ func (d Dialect) String() string {
 		return "IKC"
 	}
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// ParseDialect reads a Protocol option: "IKC0" (or "") or "IKC".
+func ParseDialect(p string) (Dialect, error) {
+	switch p {
+	case "", "IKC0":
+		return IKC0, nil
+	case "IKC":
+		return IKC, nil
+	}
+	return 0, fmt.Errorf("ikc: unknown protocol %q (want IKC0 or IKC)", p)
 }
 
 // Defaults of Config.
@@ -257,11 +273,11 @@ func newNegotiator(cfg Config) (negotiator, error) {
 	if cfg.KernelID == "" && len(cfg.Names) == 0 {
 		return negotiator{}, fmt.Errorf("%w: no KernelID and no Names", ErrBadName)
 	}
-	if cfg.KernelID != "" && !validName(cfg.KernelID) {
+	if cfg.KernelID != "" && !ValidName(cfg.KernelID) {
 		return negotiator{}, fmt.Errorf("%w: KernelID %q", ErrBadName, cfg.KernelID)
 	}
 	for _, n := range cfg.Names {
-		if !validName(n) {
+		if !ValidName(n) {
 			return negotiator{}, fmt.Errorf("%w: %q", ErrBadName, n)
 		}
 	}
@@ -828,7 +844,7 @@ func (c *ClientNegotiator) setupReply(line string) (*Result, error) {
 	}
 	if err != nil {
 		if !errors.Is(err, ErrBadSetup) {
-			err = wrap(ErrBadSetup, err)
+			err = Wrap(ErrBadSetup, err)
 		}
 		return nil, c.fail(err)
 	}
@@ -873,7 +889,7 @@ func ParseSetup(line string) (Setup, error) {
 		case key == "KERNEL" && val != "":
 			sp.Kernels = splitList(val)
 			for _, k := range sp.Kernels {
-				if !validName(k) {
+				if !ValidName(k) {
 					return Setup{}, fmt.Errorf("%w: kernel name %q in %q", ErrSetupSyntax, k, line)
 				}
 			}
@@ -934,15 +950,16 @@ func parseIAM(line string) (string, bool) {
 		return "", false
 	}
 	name := strings.TrimLeft(line[3:], " \t\n\r\f\v")
-	return name, validName(name)
+	return name, ValidName(name)
 }
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
-// validName matches [-:.\w]+ (ASCII: negotiation lines are bytes).
-func validName(s string) bool {
+// ValidName reports whether s can be announced as a kernel name: it
+// matches [-:.\w]+ (ASCII: negotiation lines are bytes).
+func ValidName(s string) bool {
 	if s == "" {
 		return false
 	}
