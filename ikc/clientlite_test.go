@@ -3,20 +3,21 @@ package ikc
 import (
 	"context"
 	"errors"
-	"github.com/poe-go/poe/ikc/protocol"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 func liteCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ikctest.Timeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -41,7 +42,7 @@ func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText strin
 	if !errors.Is(err, ErrRemote) || !errors.As(err, &re) {
 		t.Fatalf("call test/unpublished: %v, want a RemoteError", err)
 	}
-	if got := baseMask().apply(re.Text); got != errorText {
+	if got := ikctest.BaseMask().Apply(re.Text); got != errorText {
 		t.Errorf("remote error text %q, want %q", got, errorText)
 	}
 }
@@ -50,18 +51,18 @@ func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText strin
 // script, then compares what the Lite sent with the capture's client
 // side. extra adds steps to connection 1 (and want the units they
 // expect).
-func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx context.Context, l *Lite), extra []replayStep, extraWant []wireUnit) {
+func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx context.Context, l *Lite), extra []ikctest.ReplayStep, extraWant []ikctest.WireUnit) {
 	t.Helper()
-	conns := loadCaptureConns(t, name)
-	scripts := make([][]replayStep, len(conns))
+	conns := ikctest.LoadCaptureConns(t, name)
+	scripts := make([][]ikctest.ReplayStep, len(conns))
 	for i, c := range conns {
-		scripts[i] = c.serverSteps(t)
+		scripts[i] = c.ServerSteps(t)
 	}
 	scripts[0] = append(scripts[0], extra...)
-	port, got := fakeServer(t, scripts)
+	port, got := ikctest.FakeServer(t, scripts)
 	opts.Host, opts.Port, opts.Name = "127.0.0.1", port, "LiteClient"
 	if opts.Timeout == 0 {
-		opts.Timeout = testTimeout
+		opts.Timeout = ikctest.Timeout
 	}
 	ctx := liteCtx(t)
 	l, err := DialLite(ctx, opts)
@@ -71,11 +72,11 @@ func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx con
 	script(ctx, l)
 	l.Disconnect()
 	for i, c := range conns {
-		want := splitWire(t, c.c2s)
+		want := ikctest.SplitWire(t, c.C2S)
 		if i == 0 {
 			want = append(want, extraWant...)
 		}
-		compareUnits(t, "client conn"+string(rune('1'+i)), want, recv(t, got[i]), baseMask())
+		ikctest.CompareUnits(t, "client conn"+string(rune('1'+i)), want, ikctest.Recv(t, got[i]), ikctest.BaseMask())
 	}
 }
 
@@ -138,18 +139,18 @@ func TestClientLiteReplay(t *testing.T) {
 			// Perl's ClientLite sends nothing for ping in IKC0 and fails
 			// (spec 12). The Go Lite sends g4's ping frame (with this
 			// server's kernel ID) and gets g4's PONG answer.
-			g4 := loadCaptureConns(t, "g4-clientlite-ikc-ping")[0]
-			g4c, g4s := splitWire(t, g4.c2s), splitWire(t, g4.s2c)
-			m := masker{}.add(`vm-6b049151-00002cca-00000001`, "vm-6b049152-00002ce2-00000001")
+			g4 := ikctest.LoadCaptureConns(t, "g4-clientlite-ikc-ping")[0]
+			g4c, g4s := ikctest.SplitWire(t, g4.C2S), ikctest.SplitWire(t, g4.S2C)
+			m := ikctest.Masker{}.Add(`vm-6b049151-00002cca-00000001`, "vm-6b049152-00002ce2-00000001")
 			var ping, pong []byte
 			for _, u := range g4c {
-				if !u.line && strings.Contains(string(u.raw), "PING") {
-					ping = u.raw
+				if !u.Line && strings.Contains(string(u.Raw), "PING") {
+					ping = u.Raw
 				}
 			}
 			for _, u := range g4s {
-				if !u.line && strings.Contains(string(u.raw), "PONG") {
-					pong = u.raw
+				if !u.Line && strings.Contains(string(u.Raw), "PONG") {
+					pong = u.Raw
 				}
 			}
 			pingFrame := reencode(t, ping, m)
@@ -158,7 +159,7 @@ func TestClientLiteReplay(t *testing.T) {
 				if err := l.Ping(ctx); err != nil {
 					t.Errorf("ping in IKC0: %v", err)
 				}
-			}, []replayStep{{need: 2, send: pongFrame}}, []wireUnit{{raw: pingFrame}})
+			}, []ikctest.ReplayStep{{Need: 2, Send: pongFrame}}, []ikctest.WireUnit{{Raw: pingFrame}})
 		})
 		t.Run("g6-ikc0-to-ikc-server", func(t *testing.T) {
 			replayLite(t, "g6-clientlite-ikc0-to-ikc-server", LiteOptions{}, func(ctx context.Context, l *Lite) {
@@ -175,7 +176,7 @@ func TestClientLiteReplay(t *testing.T) {
 
 // reencode decodes a Storable payload, masks its strings and encodes it
 // again (key order kept).
-func reencode(t *testing.T, payload []byte, m masker) []byte {
+func reencode(t *testing.T, payload []byte, m ikctest.Masker) []byte {
 	t.Helper()
 	v, err := storable.Decode(payload)
 	if err != nil {
@@ -185,7 +186,7 @@ func reencode(t *testing.T, payload []byte, m masker) []byte {
 	walk = func(v storable.Value) storable.Value {
 		switch x := v.(type) {
 		case storable.Bytes:
-			return storable.Bytes(m.apply(string(x)))
+			return storable.Bytes(m.Apply(string(x)))
 		case *storable.Hash:
 			for i := range x.Entries {
 				x.Entries[i].Value = walk(x.Entries[i].Value)
@@ -206,11 +207,11 @@ func reencode(t *testing.T, payload []byte, m masker) []byte {
 
 // liteServer starts a Go server "Inet" (alias "Ikc") with t/20's test
 // session and returns its port and a recorder of what the handlers saw.
-func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
+func liteServer(t *testing.T, opts ServerOptions) (*ikctest.Node, int, ikctest.Recorder) {
 	t.Helper()
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	n := startNode(t, func(k *poe.Kernel) {
+	n := ikctest.StartNode(t, func(k *poe.Kernel) {
 		if opts.Name == "" {
 			opts.Name, opts.Aliases = "Inet", []string{"Ikc"}
 		}
@@ -220,7 +221,7 @@ func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
 			return
 		}
 		port = s.Port()
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"list":   func(e *poe.Event) any { return []any{1, 2, 3} },
 			"echo":   func(e *poe.Event) any { return e.Arg(poe.ARG0) },
@@ -231,8 +232,8 @@ func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
-			"here":    rec.handler("here", nil),
-			"nothing": rec.handler("nothing", nil),
+			"here":    rec.Handler("here", nil),
+			"nothing": rec.Handler("nothing", nil),
 			"post1":   func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
 			"reg":     func(e *poe.Event) any { rec <- []any{"reg", e.Arg(poe.ARG1)}; return nil },
 			"unreg":   func(e *poe.Event) any { rec <- []any{"unreg", e.Arg(poe.ARG1)}; return nil },
@@ -270,7 +271,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if err := l.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
-		rec.waitFor(t, "reg")
+		rec.WaitFor(t, "reg")
 	}
 	t.Run("I09", func(t *testing.T) {
 		// Serializer discovery: Storable by default; YAML can be chosen;
@@ -298,7 +299,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 			t.Errorf("fetchQ = %#v, %v", v, err)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 		if v, err := l.CallList(ctx, "test/list"); err != nil || !reflect.DeepEqual(v, []any{int64(1), int64(2), int64(3)}) {
@@ -316,24 +317,24 @@ func TestClientLiteGoServer(t *testing.T) {
 		if v, err := l.PostRespond(ctx, "test/add_1", 7); err != nil || v != int64(8) {
 			t.Errorf("post_respond = %#v, %v", v, err)
 		}
-		if g := rec.waitFor(t, "add_1"); g[1] != int64(7) {
+		if g := rec.WaitFor(t, "add_1"); g[1] != int64(7) {
 			t.Errorf("add_1 saw %v", g[1])
 		}
 	})
 	t.Run("I12", func(t *testing.T) {
 		connected(t)
 		l.Disconnect()
-		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
 		}
 		l.SetProtocol("IKC")
 		if err := l.Post(ctx, "test/here", 8); err != nil {
 			t.Fatal(err)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
-		if g := rec.waitFor(t, "here"); g[1] != int64(8) {
+		if g := rec.WaitFor(t, "here"); g[1] != int64(8) {
 			t.Errorf("here got %v", g[1])
 		}
 		if err := l.Ping(ctx); err != nil {
@@ -410,7 +411,7 @@ func TestClientLiteUnixYAML(t *testing.T) {
 			t.Errorf("%s: ping: %v", proto, err)
 		}
 		l.Disconnect()
-		rec.waitFor(t, "unreg")
+		rec.WaitFor(t, "unreg")
 	}
 }
 
@@ -426,7 +427,7 @@ func TestClientLiteServerGone(t *testing.T) {
 	defer l.Disconnect()
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		n.do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+		n.Do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
 	}()
 	start := time.Now()
 	_, err = l.Call(ctx, "test/nothing")
@@ -438,7 +439,7 @@ func TestClientLiteServerGone(t *testing.T) {
 	}
 	// The server closes an idle connection: the next post notices and
 	// reconnects before writing.
-	n.do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+	n.Do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
 	time.Sleep(100 * time.Millisecond)
 	if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 		t.Errorf("after the server closed an idle connection: %#v, %v", v, err)

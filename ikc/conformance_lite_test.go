@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/poe-go/poe/ikc/protocol"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -79,9 +80,9 @@ func (p *rawPeer) liteIKC(name string) {
 // The peer in I10-I12 and I18 is a scripted socket that sends what
 // captures/g1-g4 show; I09 and I14 use the Go ClientLite.
 func TestConformanceClientLite(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}})
 		if err != nil {
 			t.Error(err)
@@ -89,7 +90,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 		port = s.Port()
 		var held poe.SessionID
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"add_1": func(e *poe.Event) any {
 				a := e.Slice(poe.ARG0)
@@ -97,7 +98,7 @@ func TestConformanceClientLite(t *testing.T) {
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
-			"here":  rec.handler("here", nil),
+			"here":  rec.Handler("here", nil),
 			"post1": func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
 			"post2": func(e *poe.Event) any {
 				held = e.Sender.ID()
@@ -137,7 +138,7 @@ func TestConformanceClientLite(t *testing.T) {
 	connected := func(t *testing.T) {
 		if lite == nil {
 			connect(t)
-			rec.waitFor(t, "reg")
+			rec.WaitFor(t, "reg")
 		}
 		lite.t = t
 	}
@@ -185,7 +186,7 @@ func TestConformanceClientLite(t *testing.T) {
 		if m["params"] != int64(7) || !reflect.DeepEqual(m["event"], protocol.FromValue(liteRSVP("response0"))) {
 			t.Errorf("reply %#v", m)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 	})
@@ -194,7 +195,7 @@ func TestConformanceClientLite(t *testing.T) {
 		lite.frame(storable.NewHash(
 			"event", storable.Bytes("poe://"+serverID+"/test/add_1"), "from", liteFrom(),
 			"params", storable.NewArray(storable.Int(7), liteRSVP("response1"))))
-		if g := rec.waitFor(t, "add_1"); g[1] != int64(7) {
+		if g := rec.WaitFor(t, "add_1"); g[1] != int64(7) {
 			t.Errorf("add_1 got %v", g[1])
 		}
 		m := lite.readMsg()
@@ -205,17 +206,17 @@ func TestConformanceClientLite(t *testing.T) {
 	t.Run("I12", func(t *testing.T) {
 		connected(t)
 		lite.conn.Close()
-		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
 		}
 		lite = dialRaw(outer, port)
 		lite.t = t
 		lite.liteIKC("LiteClient")
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 		lite.frame(storable.NewHash("event", storable.Bytes("poe://"+serverID+"/test/here"), "from", liteFrom(), "params", storable.Int(8)))
-		if g := rec.waitFor(t, "here"); g[1] != int64(8) {
+		if g := rec.WaitFor(t, "here"); g[1] != int64(8) {
 			t.Errorf("here got %v", g[1])
 		}
 	})
@@ -233,12 +234,12 @@ func TestConformanceClientLite(t *testing.T) {
 				t.Errorf("%s: answer %#v", state, m)
 			}
 		}
-		if g := rec.waitFor(t, "post3"); g[1] != true {
+		if g := rec.WaitFor(t, "post3"); g[1] != true {
 			t.Error("post3 was served by the held thunk")
 		}
 		lite.frame(storable.NewHash("event", storable.Bytes("poe://"+serverID+"/test/done"), "from", liteFrom(), "params", storable.Undef{}))
 		lite.conn.Close()
-		rec.waitFor(t, "unreg")
+		rec.WaitFor(t, "unreg")
 	})
 }
 
@@ -250,7 +251,7 @@ func testConcurrencyCap(t *testing.T) {
 	counts := make(chan count, 1)
 	counts <- count{}
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Concurrency: limit})
 		if err != nil {
 			t.Error(err)
@@ -272,7 +273,7 @@ func testConcurrencyCap(t *testing.T) {
 				return nil
 			}
 		}
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"add_1": func(e *poe.Event) any {
 				a := e.Slice(poe.ARG0)

@@ -1,12 +1,10 @@
 package ikc
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/poe-go/poe/ikc/protocol"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -17,45 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 )
-
-// lineServer listens on 127.0.0.1 and answers every line a connection
-// sends with reply(line); it returns the port.
-func lineServer(t *testing.T, reply func(line string) string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(testTimeout))
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					fmt.Fprint(c, reply(strings.TrimRight(sc.Text(), "\r"))+"\r\n")
-				}
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func echoLine(line string) string { return line }
-
-func httpLine(string) string { return "HTTP/1.0 400 Bad Request" }
 
 // TestLiteNotIKC: a handshake with a line echo server, or one that
 // answers garbage, fails at once with the server named, in both dialects.
@@ -64,8 +27,8 @@ func TestLiteNotIKC(t *testing.T) {
 		name   string
 		reply  func(string) string
 		answer string // prefix of the quoted answer
-	}{{"echo", echoLine, "SETUP KERNEL=lite"}, {"http", httpLine, "HTTP/1.0 400 Bad Request"}} {
-		port := lineServer(t, srv.reply)
+	}{{"echo", ikctest.EchoLine, "SETUP KERNEL=lite"}, {"http", ikctest.HTTPLine, "HTTP/1.0 400 Bad Request"}} {
+		port := ikctest.LineServer(t, srv.reply)
 		for _, proto := range []string{"IKC0", "IKC"} {
 			t.Run(srv.name+"/"+proto, func(t *testing.T) {
 				start := time.Now()
@@ -119,7 +82,7 @@ func TestLiteErrorTexts(t *testing.T) {
 // hosts by the resolver's answer, and keeps the final error for Err. With
 // no OnError it logs one ERROR line naming the server.
 func TestClientErrorsOnce(t *testing.T) {
-	echoPort := lineServer(t, echoLine)
+	echoPort := ikctest.LineServer(t, ikctest.EchoLine)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -149,12 +112,12 @@ func TestClientErrorsOnce(t *testing.T) {
 			t.Run(fmt.Sprint(c.name, " OnError=", withOnError), func(t *testing.T) {
 				var logBuf bytes.Buffer
 				var mu sync.Mutex
-				logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
+				logger := slog.New(slog.NewTextHandler(&ikctest.LockedWriter{W: &logBuf, Mu: &mu}, nil))
 				got := make(chan string, 4)
 				var cl *Client
 				start := time.Now()
-				n := startNode(t, func(k *poe.Kernel) {
-					session(k, "", map[string]poe.Handler{"_start": func(e *poe.Event) any {
+				n := ikctest.StartNode(t, func(k *poe.Kernel) {
+					ikctest.Session(k, "", map[string]poe.Handler{"_start": func(e *poe.Event) any {
 						o := c.opts
 						o.Name = fmt.Sprintf("errs%d", i)
 						o.Logger = logger
@@ -170,7 +133,7 @@ func TestClientErrorsOnce(t *testing.T) {
 				})
 				var clientErr error
 				for deadline := time.Now().Add(5 * time.Second); clientErr == nil && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					n.do(func(k *poe.Kernel) { clientErr = cl.Err() })
+					n.Do(func(k *poe.Kernel) { clientErr = cl.Err() })
 				}
 				if d := time.Since(start); d > 2*time.Second {
 					t.Errorf("took %v", d)
@@ -220,9 +183,9 @@ func TestServerListenErrorOnce(t *testing.T) {
 	defer ln.Close()
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
-	n := startNode(t, nil)
-	n.do(func(k *poe.Kernel) {
+	logger := slog.New(slog.NewTextHandler(&ikctest.LockedWriter{W: &logBuf, Mu: &mu}, nil))
+	n := ikctest.StartNode(t, nil)
+	n.Do(func(k *poe.Kernel) {
 		_, err = NewServer(k, ServerOptions{IP: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Name: "Taken", Logger: logger})
 	})
 	if !errors.Is(err, syscall.EADDRINUSE) {
