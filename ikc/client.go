@@ -348,3 +348,12 @@ func (c *Client) stop(k *poe.Kernel) {
 	}
 	c.done = true
 }
+
+// causeError is an error with a shorter text.
+type causeError struct {
+	text string
+	err  error
+}
+
+func (e *causeError) Error() string { return e.text }
+func (e *causeError) Unwrap() error { return e.err }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
@@ -162,7 +163,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "SerializerProbe"})
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "SerializerProbe"})
 		if err != nil {
 			t.Fatalf("default serializer: %v", err)
 		}
@@ -170,11 +171,11 @@ func TestConformanceClientLite(t *testing.T) {
 			t.Errorf("call with the default serializer: %v, %v", v, err)
 		}
 		l.Disconnect()
-		if _, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Serializer: freezer.NamePerlFreezer}); !errors.Is(err, freezer.ErrEvalFreezer) {
+		if _, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Serializer: freezer.NamePerlFreezer}); !errors.Is(err, freezer.ErrEvalFreezer) {
 			t.Errorf("POE::Component::IKC::Freezer: %v, want ErrEvalFreezer", err)
 		}
-		if _, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "YAMLProbe", Serializer: freezer.NameYAML}); !errors.Is(err, ErrHandshake) {
-			t.Errorf("YAML against a Storable-only server: %v, want ErrHandshake", err)
+		if _, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "YAMLProbe", Serializer: freezer.NameYAML}); !errors.Is(err, clientlite.ErrHandshake) {
+			t.Errorf("YAML against a Storable-only server: %v, want clientlite.ErrHandshake", err)
 		}
 	})
 	t.Run("I10", func(t *testing.T) {
@@ -295,7 +296,7 @@ func testConcurrencyCap(t *testing.T) {
 			errs <- func() error {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: fmt.Sprintf("Lite%dClient", i), Timeout: 20 * time.Second})
+				l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: fmt.Sprintf("Lite%dClient", i), Timeout: 20 * time.Second})
 				if err != nil {
 					return err
 				}

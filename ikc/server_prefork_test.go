@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
@@ -186,7 +187,7 @@ func stopParent(t *testing.T, n *ikctest.Node, s *Server) {
 func askPID(ctx context.Context, port int, unix string) (int, error) {
 	// Each client needs its own name: a worker may serve several at once.
 	name := fmt.Sprintf("Lite%dClient", liteSeq.Add(1))
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Unix: unix, Name: name, Timeout: 10 * time.Second})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Unix: unix, Name: name, Timeout: 10 * time.Second})
 	if err != nil {
 		return 0, err
 	}
@@ -349,7 +350,7 @@ func testRogueEscalation(t *testing.T) {
 	rogue := waitWorkers(t, n, s, 1)[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: s.Port()})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: s.Port()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +573,7 @@ func TestPreforkSignalsAndPeek(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: s.Port(), Name: "Teller"})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: s.Port(), Name: "Teller"})
 	if err != nil {
 		t.Fatal(err)
 	}

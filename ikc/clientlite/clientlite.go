@@ -1,4 +1,10 @@
-package ikc
+// Package clientlite is a blocking IKC client for Go code outside any
+// kernel (a command line tool, an HTTP handler): the Go counterpart of
+// Perl's POE::Component::IKC::ClientLite, on top of package ikc/protocol
+// alone. Dial connects and runs the handshake; each Client method sends
+// one request and, for Call, CallList, PostRespond, Responded and Ping,
+// waits for its answer.
+package clientlite
 
 import (
 	"bufio"
@@ -22,23 +28,30 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// DefaultLitePort is ClientLite's default server port (Perl's 603).
-const DefaultLitePort = 603
+// DefaultPort is ClientLite's default server port (Perl's 603).
+const DefaultPort = 603
 
-// DefaultLiteTimeout bounds a ClientLite handshake and each wait for an
-// answer when LiteOptions.Timeout is zero (Perl's 30 s).
-const DefaultLiteTimeout = 30 * time.Second
+// DefaultTimeout bounds a ClientLite handshake and each wait for an
+// answer when Options.Timeout is zero (Perl's 30 s).
+const DefaultTimeout = 30 * time.Second
+
+// processID is this process's PID, announced in every handshake; read
+// once, as os.Getpid is a system call each time.
+var processID = os.Getpid()
+
+// frameHeaderRoom: the most a frame header takes (20 digits and a NUL).
+const frameHeaderRoom = 21
 
 // liteSession is the session name ClientLite answers are addressed to.
 const liteSession = "IKCLite"
 
-// liteQueueMax bounds the answers a Lite keeps for a later Responded.
-const liteQueueMax = 64
+// queueMax bounds the answers a Lite keeps for a later Responded.
+const queueMax = 64
 
 // ClientLite errors; test with errors.Is.
 var (
 	// ErrNoResponse: no answer came before the deadline (the context's or
-	// LiteOptions.Timeout). The error also matches the context's error
+	// Options.Timeout). The error also matches the context's error
 	// when the context ended first.
 	ErrNoResponse = errors.New("ikc: timed out waiting for a response")
 	// ErrConnClosed: the server closed the connection while a request
@@ -77,8 +90,8 @@ func (e *RemoteError) Error() string {
 // Is makes errors.Is(err, ErrRemote) true.
 func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
 
-// LiteOptions configure DialLite (Perl's ClientLite options, spec 12).
-type LiteOptions struct {
+// Options configure Dial (Perl's ClientLite options, spec 12).
+type Options struct {
 	// Host and Port of the server (defaults "localhost" and 603), or
 	// Unix, a socket path, instead (Perl's ClientLite cannot do that).
 	Host string
@@ -94,7 +107,7 @@ type LiteOptions struct {
 	// "YAML". The server must accept it.
 	Serializer string
 	// Timeout bounds connecting plus the handshake, and each wait for an
-	// answer (0: DefaultLiteTimeout). A context deadline that comes
+	// answer (0: DefaultTimeout). A context deadline that comes
 	// sooner wins.
 	Timeout time.Duration
 	// MaxFrame caps the payload of a received frame (0:
@@ -117,7 +130,7 @@ type LiteOptions struct {
 // goroutines are serialized (each waits for the previous request to
 // finish), never interleaved on the wire.
 //
-// The connection is opened by DialLite. If a request finds it closed (by
+// The connection is opened by Dial. If a request finds it closed (by
 // Disconnect, or by the server), the Lite reconnects once, with a full
 // handshake in the current protocol, and sends the request again, as
 // Perl's ClientLite does (captures/g3-clientlite-reconnect).
@@ -128,9 +141,9 @@ type LiteOptions struct {
 // other states are kept for Responded instead of being lost, and frames
 // after them are not mis-framed; a closed connection ends a wait at once
 // instead of spinning until the timeout.
-type Lite struct {
+type Client struct {
 	mu       sync.Mutex
-	opts     LiteOptions
+	opts     Options
 	dialect  protocol.Dialect
 	conn     net.Conn
 	br       *bufio.Reader
@@ -157,10 +170,10 @@ type Lite struct {
 	msg      protocol.MessageDecoder
 }
 
-// DialLite connects to an IKC server and runs the handshake. It returns
+// Dial connects to an IKC server and runs the handshake. It returns
 // an error (wrapping ErrHandshake, the dial error, or ErrNoResponse) when
-// that fails within the context and LiteOptions.Timeout.
-func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
+// that fails within the context and Options.Timeout.
+func Dial(ctx context.Context, opts Options) (*Client, error) {
 	d, err := protocol.ParseDialect(opts.Protocol)
 	if err != nil {
 		return nil, err
@@ -169,7 +182,7 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 		opts.Host = "localhost"
 	}
 	if opts.Port == 0 {
-		opts.Port = DefaultLitePort
+		opts.Port = DefaultPort
 	}
 	if opts.Name == "" {
 		opts.Name = "Client" + strconv.Itoa(os.Getpid())
@@ -187,9 +200,9 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 		return nil, err
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultLiteTimeout
+		opts.Timeout = DefaultTimeout
 	}
-	l := &Lite{opts: opts, dialect: d}
+	l := &Client{opts: opts, dialect: d}
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
 	// handshake replaces it with the server's kernel ID, the IKC dialect
 	// keeps it (captures/g4, g6, g3).
@@ -207,11 +220,11 @@ func DialLite(ctx context.Context, opts LiteOptions) (*Lite, error) {
 }
 
 // Name returns the name this client announces.
-func (l *Lite) Name() string { return l.opts.Name }
+func (l *Client) Name() string { return l.opts.Name }
 
 // RemoteKernel returns the kernel name put in front of relative targets:
 // the server's kernel ID after an IKC0 handshake, else "<host>:<port>".
-func (l *Lite) RemoteKernel() string {
+func (l *Client) RemoteKernel() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.remote
@@ -219,7 +232,7 @@ func (l *Lite) RemoteKernel() string {
 
 // SetProtocol changes the dialect used by the next (re)connection: "IKC0"
 // or "IKC".
-func (l *Lite) SetProtocol(p string) error {
+func (l *Client) SetProtocol(p string) error {
 	d, err := protocol.ParseDialect(p)
 	if err != nil {
 		return err
@@ -232,13 +245,13 @@ func (l *Lite) SetProtocol(p string) error {
 
 // Disconnect closes the connection; nothing is sent, the server sees EOF.
 // A later request reconnects.
-func (l *Lite) Disconnect() error {
+func (l *Client) Disconnect() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.drop()
 }
 
-func (l *Lite) drop() error {
+func (l *Client) drop() error {
 	if l.conn == nil {
 		return nil
 	}
@@ -250,7 +263,7 @@ func (l *Lite) drop() error {
 
 // Connect makes sure the connection is up: it pings when connected and
 // reconnects when not (or when the ping fails).
-func (l *Lite) Connect(ctx context.Context) error {
+func (l *Client) Connect(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn != nil && l.alive() {
@@ -263,7 +276,7 @@ func (l *Lite) Connect(ctx context.Context) error {
 }
 
 // deadline is the earlier of the context's deadline and now+Timeout.
-func (l *Lite) deadline(ctx context.Context) time.Time {
+func (l *Client) deadline(ctx context.Context) time.Time {
 	d := time.Now().Add(l.opts.Timeout)
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
@@ -321,7 +334,7 @@ func (e *causeError) Error() string { return e.text }
 func (e *causeError) Unwrap() error { return e.err }
 
 // connect dials and negotiates (spec 4.6 and 5.3, ClientLite's version).
-func (l *Lite) connect(ctx context.Context) error {
+func (l *Client) connect(ctx context.Context) error {
 	dl := l.deadline(ctx)
 	dctx, cancel := context.WithDeadline(ctx, dl)
 	defer cancel()
@@ -374,7 +387,7 @@ func (l *Lite) connect(ctx context.Context) error {
 
 // handshake runs the negotiation on conn. ClientLite announces only its
 // name (no kernel ID) and offers one serializer.
-func (l *Lite) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, error) {
+func (l *Client) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, error) {
 	cn, err := protocol.NewClientNegotiator(protocol.Config{
 		Names:    []string{l.opts.Name},
 		Freezers: []string{l.opts.Serializer},
@@ -454,7 +467,7 @@ func readLine(br *bufio.Reader, max int) (string, error) {
 // alive reports whether the connection still looks open, without
 // blocking: pending data or a read that would block mean yes; EOF or an
 // error mean the server closed it.
-func (l *Lite) alive() bool {
+func (l *Client) alive() bool {
 	if l.conn == nil {
 		return false
 	}
@@ -480,7 +493,7 @@ func (l *Lite) alive() bool {
 
 // target expands a specifier the way ClientLite does: without "poe:" it
 // becomes poe://<remote kernel>/<spec>. It must name a session and a state.
-func (l *Lite) target(spec string) (protocol.Address, error) {
+func (l *Client) target(spec string) (protocol.Address, error) {
 	if spec == l.lastSpec && spec != "" {
 		return l.lastTo, nil
 	}
@@ -493,7 +506,7 @@ func (l *Lite) target(spec string) (protocol.Address, error) {
 		return protocol.Address{}, err
 	}
 	if a.Session == "" || a.State == "" {
-		return protocol.Address{}, fmt.Errorf("%w: %s", ErrNoState, spec)
+		return protocol.Address{}, fmt.Errorf("%w: %s", protocol.ErrNoState, spec)
 	}
 	l.lastSpec, l.lastTo = orig, a
 	return a, nil
@@ -502,7 +515,7 @@ func (l *Lite) target(spec string) (protocol.Address, error) {
 // request builds a message for target and args: no argument sends undef
 // params, one argument is the target's ARG0, several are delivered as
 // ARG0..ARGn through IKC:proxy.
-func (l *Lite) request(spec string, args []any) (*protocol.Message, error) {
+func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
 	to, err := l.target(spec)
 	if err != nil {
 		return nil, err
@@ -528,7 +541,7 @@ func (l *Lite) request(spec string, args []any) (*protocol.Message, error) {
 
 // nextRSVP returns the next {kernel: name, session: IKCLite, state:
 // response<N>}.
-func (l *Lite) nextRSVP() protocol.Address {
+func (l *Client) nextRSVP() protocol.Address {
 	a := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: "response" + strconv.Itoa(l.seq)})
 	l.seq++
 	return a
@@ -536,7 +549,7 @@ func (l *Lite) nextRSVP() protocol.Address {
 
 // send writes m, connecting first when needed; a write that finds the
 // connection closed reconnects once and writes again (Perl's _try_send).
-func (l *Lite) send(ctx context.Context, m *protocol.Message) error {
+func (l *Client) send(ctx context.Context, m *protocol.Message) error {
 	for attempt := 0; ; attempt++ {
 		if l.conn == nil || !l.alive() {
 			l.drop()
@@ -563,7 +576,7 @@ func (l *Lite) send(ctx context.Context, m *protocol.Message) error {
 }
 
 // frame puts m's frame in l.frameBuf.
-func (l *Lite) frame(m *protocol.Message) error {
+func (l *Client) frame(m *protocol.Message) error {
 	if _, ok := l.fz.(freezer.Storable); ok {
 		// As channel.write: encoded after room for the header.
 		l.encHash.Entries = m.AppendEntries(l.encHash.Entries[:0])
@@ -591,7 +604,7 @@ func (l *Lite) frame(m *protocol.Message) error {
 // thaw decodes an answer. A Storable one goes into l.msg and l.dec, valid
 // until the next thaw; keep is true when it must outlive that (queued):
 // then it is thawed into memory of its own.
-func (l *Lite) thaw(payload []byte, keep bool) (*protocol.Message, error) {
+func (l *Client) thaw(payload []byte, keep bool) (*protocol.Message, error) {
 	if _, ok := l.fz.(freezer.Storable); ok && !keep {
 		v, err := l.dec.Decode(payload)
 		if err != nil {
@@ -605,7 +618,7 @@ func (l *Lite) thaw(payload []byte, keep bool) (*protocol.Message, error) {
 // wait reads messages until one addressed to session/state arrives and
 // returns its params. An error report aborts the wait (as in Perl);
 // answers for other IKCLite or IKC states are queued for Responded.
-func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value, error) {
+func (l *Client) wait(ctx context.Context, session, state string) (storable.Value, error) {
 	for i, m := range l.queue {
 		if m.Event.Session == session && m.Event.State == state {
 			l.queue = append(l.queue[:i:i], l.queue[i+1:]...)
@@ -649,7 +662,7 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 		if to.Session == session && to.State == state {
 			return m.Params, nil
 		}
-		if to.Session != liteSession && to.Session != ResponderAlias {
+		if to.Session != liteSession && to.Session != protocol.ResponderAlias {
 			l.log("ikc: lite: message for an unknown session skipped", "event", to.String())
 			continue
 		}
@@ -658,14 +671,14 @@ func (l *Lite) wait(ctx context.Context, session, state string) (storable.Value,
 			l.drop()
 			return nil, protocol.Wrap(ErrBadFrame, err)
 		}
-		if len(l.queue) >= liteQueueMax {
+		if len(l.queue) >= queueMax {
 			l.queue = l.queue[1:]
 		}
 		l.queue = append(l.queue, m)
 	}
 }
 
-func (l *Lite) log(msg string, args ...any) {
+func (l *Client) log(msg string, args ...any) {
 	if l.opts.Logger != nil {
 		l.opts.Logger.Debug(msg, args...)
 	}
@@ -695,7 +708,7 @@ func remoteError(p storable.Value) error {
 // or a full "poe://kernel/session/state") and does not wait for anything.
 // No argument sends undef; one argument is the target's ARG0; several are
 // its ARG0..ARGn (sent through IKC:proxy).
-func (l *Lite) Post(ctx context.Context, spec string, args ...any) error {
+func (l *Client) Post(ctx context.Context, spec string, args ...any) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m, err := l.request(spec, args)
@@ -708,7 +721,7 @@ func (l *Lite) Post(ctx context.Context, spec string, args ...any) error {
 // Call sends a request with an rsvp and returns the target's return value
 // (scalar context). Arguments as in Post. A target that returns undef
 // sends no answer: Call then waits until the deadline (ErrNoResponse).
-func (l *Lite) Call(ctx context.Context, spec string, args ...any) (any, error) {
+func (l *Client) Call(ctx context.Context, spec string, args ...any) (any, error) {
 	v, err := l.call(ctx, spec, args, false)
 	if err != nil {
 		return nil, err
@@ -718,7 +731,7 @@ func (l *Lite) Call(ctx context.Context, spec string, args ...any) (any, error) 
 
 // CallList is Call in list context (wantarray true): the target's list of
 // return values.
-func (l *Lite) CallList(ctx context.Context, spec string, args ...any) ([]any, error) {
+func (l *Client) CallList(ctx context.Context, spec string, args ...any) ([]any, error) {
 	v, err := l.call(ctx, spec, args, true)
 	if err != nil {
 		return nil, err
@@ -731,7 +744,7 @@ func (l *Lite) CallList(ctx context.Context, spec string, args ...any) ([]any, e
 	}
 }
 
-func (l *Lite) call(ctx context.Context, spec string, args []any, list bool) (storable.Value, error) {
+func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (storable.Value, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m, err := l.request(spec, args)
@@ -755,7 +768,7 @@ func (l *Lite) call(ctx context.Context, spec string, args []any, list bool) (st
 // remote handler answers by posting to its second element (for instance
 // with IKC/post). data is undef without arguments, the argument, or an
 // array of several.
-func (l *Lite) PostRespond(ctx context.Context, spec string, args ...any) (any, error) {
+func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var data any
@@ -785,7 +798,7 @@ func (l *Lite) PostRespond(ctx context.Context, spec string, args ...any) (any, 
 // Responded waits for a message to IKCLite/<state>, such as one a remote
 // handler posted to the SENDER of an earlier Post (spec 10.5), and
 // returns its params (an array of the posted arguments).
-func (l *Lite) Responded(ctx context.Context, state string) (any, error) {
+func (l *Client) Responded(ctx context.Context, state string) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	v, err := l.wait(ctx, liteSession, state)
@@ -797,22 +810,22 @@ func (l *Lite) Responded(ctx context.Context, state string) (any, error) {
 
 // Ping calls the server's IKC/ping and checks the PONG. It works in both
 // dialects (Perl's ClientLite fails in IKC0, spec 12).
-func (l *Lite) Ping(ctx context.Context) error {
+func (l *Client) Ping(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ping(ctx)
 }
 
-func (l *Lite) ping(ctx context.Context) error {
+func (l *Client) ping(ctx context.Context) error {
 	to, err := protocol.StringAddress(l.pingTo)
 	if err != nil {
 		return err
 	}
-	rsvp := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: ResponderAlias, State: "pong"})
+	rsvp := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: protocol.ResponderAlias, State: "pong"})
 	if err := l.send(ctx, &protocol.Message{Event: to, Params: storable.Bytes("PING"), RSVP: &rsvp}); err != nil {
 		return err
 	}
-	v, err := l.wait(ctx, ResponderAlias, "pong")
+	v, err := l.wait(ctx, protocol.ResponderAlias, "pong")
 	if err != nil {
 		return err
 	}

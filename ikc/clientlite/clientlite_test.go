@@ -1,4 +1,4 @@
-package ikc
+package clientlite
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc"
 	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
@@ -23,7 +24,7 @@ func liteCtx(t *testing.T) context.Context {
 }
 
 // liteScript is what lite.pl did in the g1, g6 and s4 captures.
-func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText string) {
+func liteBasicScript(t *testing.T, ctx context.Context, l *Client, errorText string) {
 	t.Helper()
 	if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 		t.Errorf("call test/fetchQ = %#v, %v; want 7", v, err)
@@ -51,7 +52,7 @@ func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText strin
 // script, then compares what the Lite sent with the capture's client
 // side. extra adds steps to connection 1 (and want the units they
 // expect).
-func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx context.Context, l *Lite), extra []ikctest.ReplayStep, extraWant []ikctest.WireUnit) {
+func replayLite(t *testing.T, name string, opts Options, script func(ctx context.Context, l *Client), extra []ikctest.ReplayStep, extraWant []ikctest.WireUnit) {
 	t.Helper()
 	conns := ikctest.LoadCaptureConns(t, name)
 	scripts := make([][]ikctest.ReplayStep, len(conns))
@@ -65,9 +66,9 @@ func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx con
 		opts.Timeout = ikctest.Timeout
 	}
 	ctx := liteCtx(t)
-	l, err := DialLite(ctx, opts)
+	l, err := Dial(ctx, opts)
 	if err != nil {
-		t.Fatalf("DialLite: %v", err)
+		t.Fatalf("Dial: %v", err)
 	}
 	script(ctx, l)
 	l.Disconnect()
@@ -87,7 +88,7 @@ func TestClientLiteReplay(t *testing.T) {
 	const unpublished = "Session 'test' has not published state 'unpublished'.  Request poe://%s/test/unpublished sent by poe://LiteClient/IKCLite"
 	t.Run("I37", func(t *testing.T) {
 		t.Run("g1-basic-ikc0", func(t *testing.T) {
-			replayLite(t, "g1-clientlite-basic", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g1-clientlite-basic", Options{}, func(ctx context.Context, l *Client) {
 				if l.RemoteKernel() != "vm-6b04914f-00002cb2-00000001" {
 					t.Errorf("remote kernel %q, want the server's kernel ID", l.RemoteKernel())
 				}
@@ -95,7 +96,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g2-responded", func(t *testing.T) {
-			replayLite(t, "g2-clientlite-responded", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g2-clientlite-responded", Options{}, func(ctx context.Context, l *Client) {
 				if err := l.Post(ctx, "test/post1", "the"); err != nil {
 					t.Fatal(err)
 				}
@@ -111,7 +112,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g3-reconnect", func(t *testing.T) {
-			replayLite(t, "g3-clientlite-reconnect", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g3-clientlite-reconnect", Options{}, func(ctx context.Context, l *Client) {
 				if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 					t.Errorf("call = %#v, %v", v, err)
 				}
@@ -126,7 +127,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g4-ikc-ping", func(t *testing.T) {
-			replayLite(t, "g4-clientlite-ikc-ping", LiteOptions{Protocol: "IKC"}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g4-clientlite-ikc-ping", Options{Protocol: "IKC"}, func(ctx context.Context, l *Client) {
 				if err := l.Ping(ctx); err != nil {
 					t.Errorf("ping: %v", err)
 				}
@@ -155,20 +156,20 @@ func TestClientLiteReplay(t *testing.T) {
 			}
 			pingFrame := reencode(t, ping, m)
 			pongFrame := freezer.AppendFrame(nil, reencode(t, pong, m))
-			replayLite(t, "g5-clientlite-ikc0-ping", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g5-clientlite-ikc0-ping", Options{}, func(ctx context.Context, l *Client) {
 				if err := l.Ping(ctx); err != nil {
 					t.Errorf("ping in IKC0: %v", err)
 				}
 			}, []ikctest.ReplayStep{{Need: 2, Send: pongFrame}}, []ikctest.WireUnit{{Raw: pingFrame}})
 		})
 		t.Run("g6-ikc0-to-ikc-server", func(t *testing.T) {
-			replayLite(t, "g6-clientlite-ikc0-to-ikc-server", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g6-clientlite-ikc0-to-ikc-server", Options{}, func(ctx context.Context, l *Client) {
 				liteBasicScript(t, ctx, l, strings.Replace(unpublished, "%s", "127.0.0.1:<port>", 1))
 			}, nil, nil)
 		})
 	})
 	t.Run("I39-s4-seed-server", func(t *testing.T) {
-		replayLite(t, "s4-seed-server-clientlite-ikc", LiteOptions{Protocol: "IKC"}, func(ctx context.Context, l *Lite) {
+		replayLite(t, "s4-seed-server-clientlite-ikc", Options{Protocol: "IKC"}, func(ctx context.Context, l *Client) {
 			liteBasicScript(t, ctx, l, "Session 'test' has not published state 'unpublished' [poe://127.0.0.1:<port>/test/unpublished] sent by [poe://LiteClient/IKCLite]")
 		}, nil, nil)
 	})
@@ -207,7 +208,7 @@ func reencode(t *testing.T, payload []byte, m ikctest.Masker) []byte {
 
 // liteServer starts a Go server "Inet" (alias "Ikc") with t/20's test
 // session and returns its port and a recorder of what the handlers saw.
-func liteServer(t *testing.T, opts ServerOptions) (*ikctest.Node, int, ikctest.Recorder) {
+func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikctest.Recorder) {
 	t.Helper()
 	rec := ikctest.NewRecorder()
 	var port int
@@ -215,7 +216,7 @@ func liteServer(t *testing.T, opts ServerOptions) (*ikctest.Node, int, ikctest.R
 		if opts.Name == "" {
 			opts.Name, opts.Aliases = "Inet", []string{"Ikc"}
 		}
-		s, err := NewServer(k, opts)
+		s, err := ikc.NewServer(k, opts)
 		if err != nil {
 			t.Error(err)
 			return
@@ -239,8 +240,8 @@ func liteServer(t *testing.T, opts ServerOptions) (*ikctest.Node, int, ikctest.R
 			"unreg":   func(e *poe.Event) any { rec <- []any{"unreg", e.Arg(poe.ARG1)}; return nil },
 		})
 		ts.Do(func() {
-			Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
-			Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
+			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
+			ikc.Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
 		})
 	})
 	return n, port, rec
@@ -249,13 +250,13 @@ func liteServer(t *testing.T, opts ServerOptions) (*ikctest.Node, int, ikctest.R
 // TestClientLiteGoServer runs the Go Lite against the Go server (t/20's
 // cases 9-12 and t/33's case 18 with a real Go ClientLite).
 func TestClientLiteGoServer(t *testing.T) {
-	_, port, rec := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
+	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
 	ctx := liteCtx(t)
-	var l *Lite
+	var l *Client
 	dial := func(t *testing.T) {
 		t.Helper()
 		var err error
-		l, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
+		l, err = Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,17 +280,17 @@ func TestClientLiteGoServer(t *testing.T) {
 		if _, err := freezer.Lookup(freezer.NameStorable); err != nil {
 			t.Fatal(err)
 		}
-		_, err := DialLite(ctx, LiteOptions{Port: port, Serializer: freezer.NamePerlFreezer})
+		_, err := Dial(ctx, Options{Port: port, Serializer: freezer.NamePerlFreezer})
 		if !errors.Is(err, freezer.ErrEvalFreezer) {
 			t.Errorf("POE::Component::IKC::Freezer: %v, want ErrEvalFreezer", err)
 		}
-		_, err = DialLite(ctx, LiteOptions{Port: port, Serializer: "No::Such"})
+		_, err = Dial(ctx, Options{Port: port, Serializer: "No::Such"})
 		if !errors.Is(err, freezer.ErrUnknownFreezer) {
 			t.Errorf("unknown serializer: %v", err)
 		}
 		// The Go server accepts only Storable by default: YAML is refused
 		// in the handshake.
-		_, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Serializer: "YAML", Name: "Yaml"})
+		_, err = Dial(ctx, Options{Host: "127.0.0.1", Port: port, Serializer: "YAML", Name: "Yaml"})
 		if !errors.Is(err, ErrHandshake) {
 			t.Errorf("YAML against a Storable-only server: %v, want ErrHandshake", err)
 		}
@@ -376,7 +377,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if err := l.Post(ctx, "not a/spec/at all"); !errors.Is(err, protocol.ErrBadSpecifier) {
 			t.Errorf("bad spec: %v", err)
 		}
-		if err := l.Post(ctx, "poe://x/onlysession"); !errors.Is(err, ErrNoState) {
+		if err := l.Post(ctx, "poe://x/onlysession"); !errors.Is(err, protocol.ErrNoState) {
 			t.Errorf("no state: %v", err)
 		}
 		// After the timeouts the Lite reconnects by itself.
@@ -386,7 +387,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		l.Disconnect()
 	})
 	t.Run("refused", func(t *testing.T) {
-		_, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: 1, Name: "X", Timeout: time.Second})
+		_, err := Dial(ctx, Options{Host: "127.0.0.1", Port: 1, Name: "X", Timeout: time.Second})
 		if err == nil {
 			t.Error("connected to port 1")
 		}
@@ -396,10 +397,10 @@ func TestClientLiteGoServer(t *testing.T) {
 // TestClientLiteUnixYAML uses a Unix socket and the YAML serializer.
 func TestClientLiteUnixYAML(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ikc.sock")
-	_, _, rec := liteServer(t, ServerOptions{Unix: path, Serializers: []string{"Storable", "YAML"}})
+	_, _, rec := liteServer(t, ikc.ServerOptions{Unix: path, Serializers: []string{"Storable", "YAML"}})
 	ctx := liteCtx(t)
 	for _, proto := range []string{"IKC0", "IKC"} {
-		l, err := DialLite(ctx, LiteOptions{Unix: path, Name: "LiteClient", Serializer: "YAML", Protocol: proto})
+		l, err := Dial(ctx, Options{Unix: path, Name: "LiteClient", Serializer: "YAML", Protocol: proto})
 		if err != nil {
 			t.Fatalf("%s: %v", proto, err)
 		}
@@ -418,16 +419,16 @@ func TestClientLiteUnixYAML(t *testing.T) {
 // TestClientLiteServerGone: the server closes the connection while a
 // call waits; the error says so at once, and the next request reconnects.
 func TestClientLiteServerGone(t *testing.T) {
-	n, port, _ := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
+	n, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
 	ctx := liteCtx(t)
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
+	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Disconnect()
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		n.Do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+		n.Do(func(k *poe.Kernel) { k.Call(ikc.ResponderAlias, "unregister", "LiteClient") })
 	}()
 	start := time.Now()
 	_, err = l.Call(ctx, "test/nothing")
@@ -439,7 +440,7 @@ func TestClientLiteServerGone(t *testing.T) {
 	}
 	// The server closes an idle connection: the next post notices and
 	// reconnects before writing.
-	n.Do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+	n.Do(func(k *poe.Kernel) { k.Call(ikc.ResponderAlias, "unregister", "LiteClient") })
 	time.Sleep(100 * time.Millisecond)
 	if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 		t.Errorf("after the server closed an idle connection: %#v, %v", v, err)
