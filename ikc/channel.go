@@ -134,7 +134,7 @@ func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 
 func (c *channel) start(e *poe.Event) any {
 	k := e.Kernel
-	c.r.all[c] = struct{}{}
+	c.r.kernels.opened(c)
 	line, err := filter.NewLine(filter.LineOptions{MaxLength: c.cfg.maxLine, MaxBuffer: c.cfg.maxLine + 1<<20})
 	if err != nil {
 		c.fail("setup", 0, err.Error())
@@ -379,7 +379,7 @@ func (c *channel) close() {
 		return
 	}
 	c.closed = true
-	delete(c.r.all, c)
+	c.r.kernels.closed(c)
 	if c.cfg.onClose != nil {
 		defer c.cfg.onClose()
 	}

@@ -62,6 +62,11 @@ type ClientOptions struct {
 	// where Perl's client waits forever. 0: DefaultSetupSilence;
 	// negative: wait until NegotiationTimeout.
 	SetupSilence time.Duration
+	// SubscribeTimeout is how long each of the Subscribe specifiers waits
+	// for the server's answer before it counts as refused (0: the
+	// responder's, DefaultSubscribeTimeout unless it was spawned with
+	// another).
+	SubscribeTimeout time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
 }
@@ -114,7 +119,7 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
 		}
 	}
-	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger})
+	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger, SubscribeTimeout: opts.SubscribeTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +246,10 @@ func (c *Client) ready(ch *channel) {
 		return
 	}
 	want := append([]string(nil), c.opts.Subscribe...)
+	timeout := c.opts.SubscribeTimeout
+	if timeout <= 0 {
+		timeout = c.r.subscribeTimeout
+	}
 	err := c.r.subscribe(ch.sess, want, func(accepted []string) {
 		if len(accepted) < len(want) {
 			var refused []string
@@ -256,7 +265,7 @@ func (c *Client) ready(ch *channel) {
 		if c.opts.OnConnect != nil {
 			c.opts.OnConnect()
 		}
-	})
+	}, timeout)
 	if err != nil {
 		c.report(nil, "subscribe", 0, err.Error())
 		ch.shutdown()

@@ -12,9 +12,11 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// SubscribeTimeout is how long a subscription waits for the remote
-// kernel's answer (Perl: 60 s) before it counts as refused.
-var SubscribeTimeout = 60 * time.Second
+// DefaultSubscribeTimeout is how long a subscription waits for the
+// remote kernel's answer before it counts as refused (Perl's 60 s):
+// ResponderOptions.SubscribeTimeout and ClientOptions.SubscribeTimeout
+// when zero.
+const DefaultSubscribeTimeout = 60 * time.Second
 
 // ErrLocalSubscribe: a subscription specifier names no kernel. The text is
 // Perl's own.
@@ -41,6 +43,30 @@ type proxy struct {
 	aliases []string
 }
 
+// subscriptions are the pending subscription queries, by the receipt
+// state their answer comes to, and the proxy sessions of the remote
+// sessions subscribed to (10.7).
+type subscriptions struct {
+	receipts map[string]*subscription // receipt state -> subscription
+	proxies  map[string]*proxy        // "kernel\x00session" -> proxy
+}
+
+func newSubscriptions() subscriptions {
+	return subscriptions{receipts: map[string]*subscription{}, proxies: map[string]*proxy{}}
+}
+
+// receipt returns the subscription waiting for receipt state.
+func (s *subscriptions) receipt(state string) (*subscription, bool) {
+	sub, ok := s.receipts[state]
+	return sub, ok
+}
+
+// reset forgets the pending queries.
+func (s *subscriptions) reset() { s.receipts = map[string]*subscription{} }
+
+// proxyKey is the key of the proxy of a remote session.
+func proxyKey(s protocol.Specifier) string { return s.Kernel + "\x00" + s.Session }
+
 // Subscribe asks remote kernels for their published sessions and creates
 // a local proxy session for each one accepted: posting E(args...) to the
 // proxy ("poe://Kernel/session", or "session" if that alias was free)
@@ -49,10 +75,12 @@ type proxy struct {
 // with the accepted ones (as given). Monitors get subscribe, or error
 // subscribe for the refused ones.
 func (r *Responder) Subscribe(specs []string, callback any) error {
-	return r.subscribe(r.k.ActiveSession(), specs, callback)
+	return r.subscribe(r.k.ActiveSession(), specs, callback, r.subscribeTimeout)
 }
 
-func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any) error {
+// subscribe is Subscribe on behalf of sender; an answer that takes longer
+// than timeout counts as a refusal.
+func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any, timeout time.Duration) error {
 	sub := &subscription{
 		session: sender, pending: map[string]bool{},
 		given: map[string]string{}, alarms: map[string]poe.AlarmID{},
@@ -85,7 +113,7 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 		items = append(items, item{given, receipt, a.Specifier})
 		sub.pending[receipt] = true
 		sub.given[receipt] = given
-		r.receipts[receipt] = sub
+		r.subs.receipts[receipt] = sub
 	}
 	for _, it := range items {
 		m := &protocol.Message{
@@ -105,7 +133,7 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 			continue
 		}
 		r.session.Do(func() {
-			id, err := r.k.DelaySet("IKC:timeout", SubscribeTimeout, it.receipt)
+			id, err := r.k.DelaySet("IKC:timeout", timeout, it.receipt)
 			if err == nil {
 				sub.alarms[it.receipt] = id
 			}
@@ -139,14 +167,14 @@ func (r *Responder) receipt(state string, sub *subscription, arg any) {
 	if len(list) > 1 {
 		rid = fmt.Sprint(list[1])
 	}
-	_, real := r.channels[rid]
+	real := r.kernels.connected(rid)
 	r.inform("subscribe", rid, real, spec)
 	r.answered(state, sub, true)
 }
 
 func (r *Responder) evReceiptTimeout(e *poe.Event) any {
 	state := e.String(poe.ARG0)
-	sub, ok := r.receipts[state]
+	sub, ok := r.subs.receipt(state)
 	if !ok {
 		return nil
 	}
@@ -162,7 +190,7 @@ func (r *Responder) answered(state string, sub *subscription, ok bool) {
 		return
 	}
 	delete(sub.pending, state)
-	delete(r.receipts, state)
+	delete(r.subs.receipts, state)
 	if id, has := sub.alarms[state]; has {
 		r.session.Do(func() { r.k.AlarmRemove(id) })
 		delete(sub.alarms, state)
@@ -185,8 +213,8 @@ func (r *Responder) answered(state string, sub *subscription, ok bool) {
 // makeProxy creates the proxy session of a remote session unless it
 // exists.
 func (r *Responder) makeProxy(s protocol.Specifier) {
-	key := s.Kernel + "\x00" + s.Session
-	if p := r.proxies[key]; p != nil && p.session.Alive() {
+	key := proxyKey(s)
+	if p := r.subs.proxies[key]; p != nil && p.session.Alive() {
 		return
 	}
 	p := &proxy{spec: protocol.Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
@@ -223,13 +251,13 @@ func (r *Responder) makeProxy(s protocol.Specifier) {
 		}})
 	})
 	if p.session != nil {
-		r.proxies[key] = p
+		r.subs.proxies[key] = p
 	}
 }
 
 // dropProxy removes a proxy's aliases (it then ends) and tells monitors.
 func (r *Responder) dropProxy(key string, p *proxy) {
-	delete(r.proxies, key)
+	delete(r.subs.proxies, key)
 	if p.session.Alive() {
 		p.session.Do(func() {
 			for _, a := range p.aliases {
@@ -237,12 +265,22 @@ func (r *Responder) dropProxy(key string, p *proxy) {
 			}
 		})
 	}
-	id, ok := r.names[p.spec.Kernel]
+	id, ok := r.kernels.id(p.spec.Kernel)
 	if !ok {
 		id = p.spec.Kernel
 	}
-	_, real := r.channels[id]
+	real := r.kernels.connected(id)
 	r.inform("unsubscribe", id, real, map[string]any{"kernel": p.spec.Kernel, "session": p.spec.Session, "state": p.spec.State})
+}
+
+// dropProxies drops the proxies of remote sessions of the given kernels
+// (all when names is nil).
+func (r *Responder) dropProxies(names []string) {
+	for key, p := range r.subs.proxies {
+		if names == nil || contains(names, p.spec.Kernel) {
+			r.dropProxy(key, p)
+		}
+	}
 }
 
 // Unsubscribe removes the proxies of the given specifiers (purely local).
@@ -252,15 +290,15 @@ func (r *Responder) Unsubscribe(specs ...string) {
 		if err != nil {
 			continue
 		}
-		key := a.Kernel + "\x00" + a.Session
-		if p := r.proxies[key]; p != nil {
+		key := proxyKey(a.Specifier)
+		if p := r.subs.proxies[key]; p != nil {
 			r.dropProxy(key, p)
 		}
 	}
 }
 
 func (r *Responder) evSubscribe(e *poe.Event) any {
-	if err := r.subscribe(e.Sender, stringList(e.Arg(poe.ARG0)), e.Arg(poe.ARG1)); err != nil {
+	if err := r.subscribe(e.Sender, stringList(e.Arg(poe.ARG0)), e.Arg(poe.ARG1), r.subscribeTimeout); err != nil {
 		r.log.Warn("ikc: subscribe", "err", err)
 		return false
 	}
@@ -272,19 +310,25 @@ func (r *Responder) evUnsubscribe(e *poe.Event) any {
 	return nil
 }
 
-// Subscribe subscribes to remote sessions on behalf of the active
-// session; see Responder.Subscribe.
-func Subscribe(k *poe.Kernel, specs []string, callback any) error {
-	r, err := responderFor(k)
+// evDoYouHave answers a subscription query (10.7).
+func (r *Responder) evDoYouHave(e *poe.Event) any {
+	p := e.Slice(poe.ARG0)
+	if len(p) == 0 {
+		return "Refused subscription"
+	}
+	v, err := protocol.ToValue(p[0])
 	if err != nil {
-		return err
+		return "Refused subscription"
 	}
-	return r.Subscribe(specs, callback)
-}
-
-// Unsubscribe removes proxy sessions; see Responder.Unsubscribe.
-func Unsubscribe(k *poe.Kernel, specs ...string) {
-	if r := ResponderOf(k); r != nil {
-		r.Unsubscribe(specs...)
+	spec, err := protocol.SpecifierFromValue(v)
+	if err != nil {
+		return fmt.Sprintf("Bad state %v", p[0])
 	}
+	if r.pubs.has(spec.Session) && (spec.State == "" || r.pubs.hasState(spec.Session, spec.State)) {
+		if spec.Kernel == "" {
+			spec.Kernel = r.kernelID
+		}
+		return []any{map[string]any{"kernel": spec.Kernel, "session": spec.Session, "state": spec.State}, r.kernelID}
+	}
+	return "Refused subscription " + spec.String()
 }
