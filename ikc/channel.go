@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/poe-go/poe/ikc/protocol"
@@ -69,13 +68,11 @@ type channel struct {
 	closing    bool
 	closed     bool
 	remoteID   string
-	frameBuf   []byte
-	// encBuf, encHash and putRec are write's scratch (Storable freezer):
-	// the image is encoded after room for the frame header, which is
-	// then written just before it; the driver copies the frame.
-	encBuf  []byte
+	// out and encHash are write's scratch: the frozen message (Storable:
+	// encoded into out's buffer, reused) that the Reference filter frames
+	// into the driver's queue.
+	out     filter.Frozen
 	encHash storable.Hash
-	putRec  filter.Bytes
 	// msg is input's scratch: every frame decodes into it.
 	msg protocol.MessageDecoder
 }
@@ -97,8 +94,12 @@ func (t *frameThawer) Thaw(p []byte) (any, error) {
 	return v, nil
 }
 
-// frameHeaderRoom: the most a frame header takes (20 digits and a NUL).
-const frameHeaderRoom = 21
+// storableValue returns a thawed record as a storable.Value (nil if it is
+// something else).
+func storableValue(v any) storable.Value {
+	sv, _ := v.(storable.Value)
+	return sv
+}
 
 // startChannel creates the channel session for a connected socket. It
 // must run on the kernel's goroutine.
@@ -236,7 +237,6 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	if res.IKC0 {
 		pid = res.RemotePID
 	}
-	c.rw.SetOutputFilter(filter.NewStream(filter.StreamOptions{}))
 	var ser filter.Serializer = filter.FreezerSerializer{Freezer: res.Freezer}
 	if st, ok := res.Freezer.(freezer.Storable); ok {
 		ser = &frameThawer{Storable: st, dec: storable.Decoder{Options: st.Options}}
@@ -249,6 +249,8 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 		c.fail("setup", 0, err.Error())
 		return
 	}
+	// Frames go out through the filter that reads them.
+	c.rw.SetOutputFilter(ref)
 	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
 		// Refused (spec 16 #2): the handshake reply is flushed, then the
 		// connection closes.
@@ -293,28 +295,22 @@ func (c *channel) write(m *protocol.Message) error {
 		// Same bytes as FreezeMessage (Storable.Freeze is storable.Marshal
 		// of the *storable.Hash), without the per-message hash and buffer.
 		c.encHash.Entries = m.AppendEntries(c.encHash.Entries[:0])
-		var room [frameHeaderRoom]byte
-		img, err := storable.AppendEncode(append(c.encBuf[:0], room[:]...), &c.encHash)
+		p, err := storable.AppendEncode(c.out.B[:0], &c.encHash)
 		clear(c.encHash.Entries) // drop references to the message
 		if err != nil {
 			return err
 		}
-		c.encBuf = img
-		hdr := strconv.AppendInt(room[:0], int64(len(img)-frameHeaderRoom), 10)
-		hdr = append(hdr, 0)
-		start := frameHeaderRoom - len(hdr)
-		copy(img[start:], hdr)
-		c.putRec.B = img[start:]
-		c.rw.Put(&c.putRec)
-		c.putRec.B = nil
+		c.out.B = p
+		c.rw.Put(&c.out)
 		return nil
 	}
 	payload, err := protocol.FreezeMessage(c.fz, m)
 	if err != nil {
 		return err
 	}
-	c.frameBuf = freezer.AppendFrame(c.frameBuf[:0], payload)
-	c.rw.Put(append([]byte(nil), c.frameBuf...))
+	c.out.B = payload
+	c.rw.Put(&c.out)
+	c.out.B = nil // not reused: another freezer's buffer
 	return nil
 }
 

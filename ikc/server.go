@@ -16,7 +16,6 @@ import (
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
-	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // DefaultPort is the port a server listens on when ServerOptions.Port is
@@ -492,11 +491,4 @@ func unixClose(fd int) {
 	if fd > 0 {
 		unix.Close(fd)
 	}
-}
-
-// storableValue returns a thawed record as a storable.Value (nil if it is
-// something else).
-func storableValue(v any) storable.Value {
-	sv, _ := v.(storable.Value)
-	return sv
 }

@@ -34,9 +34,6 @@ const DefaultTimeout = 30 * time.Second
 // once, as os.Getpid is a system call each time.
 var processID = os.Getpid()
 
-// frameHeaderRoom: the most a frame header takes (20 digits and a NUL).
-const frameHeaderRoom = 21
-
 // liteSession is the session name ClientLite answers are addressed to.
 const liteSession = "IKCLite"
 

@@ -100,19 +100,14 @@ func (l *Client) send(ctx context.Context, m *protocol.Message) error {
 // frame puts m's frame in l.frameBuf.
 func (l *Client) frame(m *protocol.Message) error {
 	if _, ok := l.fz.(freezer.Storable); ok {
-		// As channel.write: encoded after room for the header.
+		// Encoded in place, after room for the header.
 		l.encHash.Entries = m.AppendEntries(l.encHash.Entries[:0])
-		var room [frameHeaderRoom]byte
-		img, err := storable.AppendEncode(append(l.encBuf[:0], room[:]...), &l.encHash)
+		img, err := storable.AppendEncode(freezer.BeginFrame(l.encBuf[:0]), &l.encHash)
 		clear(l.encHash.Entries)
 		if err != nil {
 			return err
 		}
-		hdr := strconv.AppendInt(room[:0], int64(len(img)-frameHeaderRoom), 10)
-		hdr = append(hdr, 0)
-		start := frameHeaderRoom - len(hdr)
-		copy(img[start:], hdr)
-		l.encBuf, l.frameBuf = img, img[start:]
+		l.encBuf, l.frameBuf = img, freezer.EndFrame(img, 0)
 		return nil
 	}
 	payload, err := protocol.FreezeMessage(l.fz, m)
