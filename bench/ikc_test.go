@@ -324,7 +324,7 @@ func BenchmarkIKCClientLite(b *testing.B) {
 }
 
 // BenchmarkIKCConnect: sequential connect + negotiate + close, with a
-// ClientLite (DialLite, Disconnect) and with a Client kernel (NewClient,
+// ClientLite (clientlite.Dial, Disconnect) and with a Client kernel (NewClient,
 // on_connect, channel shutdown), in both dialects (ikc_client.pl and
 // ikc_lite.pl connect). One op = one connection.
 //
