@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -300,7 +301,7 @@ func BenchmarkIKCClientLite(b *testing.B) {
 	defer srv.stop(b)
 	ctx, cancel := context.WithTimeout(context.Background(), ikcWait)
 	defer cancel()
-	l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: srv.port, Name: "BenchLite"})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: srv.port, Name: "BenchLite"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func BenchmarkIKCClientLite(b *testing.B) {
 }
 
 // BenchmarkIKCConnect: sequential connect + negotiate + close, with a
-// ClientLite (DialLite, Disconnect) and with a Client kernel (NewClient,
+// ClientLite (clientlite.Dial, Disconnect) and with a Client kernel (NewClient,
 // on_connect, channel shutdown), in both dialects (ikc_client.pl and
 // ikc_lite.pl connect). One op = one connection.
 //
@@ -374,7 +375,7 @@ func benchConnectLite(b *testing.B, proto string) {
 	b.ResetTimer()
 	t0 := time.Now()
 	for i := range b.N {
-		l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: srv.port,
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: srv.port,
 			Name: "BenchLiteConn-" + strconv.Itoa(i), Protocol: proto})
 		if err != nil {
 			b.Fatal(err)
@@ -505,8 +506,8 @@ func ikcIdle(b *testing.B, bin string, conns int) (idle, perConn, peak float64) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ikcWait)
 	defer cancel()
-	dial := func(i int) *ikc.Lite {
-		l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: "Idle-" + strconv.Itoa(i)})
+	dial := func(i int) *clientlite.Client {
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "Idle-" + strconv.Itoa(i)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -518,7 +519,7 @@ func ikcIdle(b *testing.B, bin string, conns int) (idle, perConn, peak float64) 
 	warm := dial(-1)
 	time.Sleep(200 * time.Millisecond)
 	before := rssBytes(b, cmd.Process.Pid)
-	ls := make([]*ikc.Lite, 0, conns)
+	ls := make([]*clientlite.Client, 0, conns)
 	for i := range conns {
 		ls = append(ls, dial(i))
 	}

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 )
 
 // pulseClients is how many ClientLites run at once.
@@ -120,7 +120,7 @@ func startPulseServer(b *testing.B, lang string, processes, connections int) (po
 }
 
 func pulseHello(ctx context.Context, port int, name string) (any, error) {
-	l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: name})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: name})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func benchPulse(b *testing.B, lang string, procs int, connect bool) {
 		go func(c, n int) {
 			defer wg.Done()
 			name := fmt.Sprintf("Bench%dClient", c)
-			var l *ikc.Lite
+			var l *clientlite.Client
 			lat := make([]time.Duration, 0, n)
 			for i := 0; i < n; i++ {
 				ts := time.Now()
@@ -188,7 +188,7 @@ func benchPulse(b *testing.B, lang string, procs int, connect bool) {
 					}
 				} else {
 					if l == nil {
-						if l, err = ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: name}); err != nil {
+						if l, err = clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: name}); err != nil {
 							errs <- err
 							return
 						}

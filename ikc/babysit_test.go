@@ -114,10 +114,10 @@ func testBabysitMissingWorker(t *testing.T) {
 	n, s := preforkParent(t, c, slog.New(slog.NewTextHandler(&logs, nil)))
 	real := waitWorkers(t, n, s, 1)[0]
 	const ghost = 1 << 22 // above pid_max's default: never a process
-	n.do(func(*poe.Kernel) { s.children[ghost] = &worker{pid: ghost} })
+	n.Do(func(*poe.Kernel) { s.children[ghost] = &worker{pid: ghost} })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		p := n.workers(s)
+		p := nodeWorkers(n, s)
 		if len(p) == 2 && p[0] != ghost && p[1] != ghost {
 			break // the ghost was replaced by a second real worker
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -29,7 +31,7 @@ func dialRaw(t *testing.T, port int) *rawPeer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(testTimeout))
+	c.SetDeadline(time.Now().Add(ikctest.Timeout))
 	return &rawPeer{t: t, conn: c, br: bufio.NewReader(c)}
 }
 
@@ -62,7 +64,7 @@ func (p *rawPeer) frame(v storable.Value) {
 
 // closedByServer reports whether the server closes the connection.
 func (p *rawPeer) closedByServer() bool {
-	p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	p.conn.SetReadDeadline(time.Now().Add(ikctest.Timeout))
 	_, err := io.Copy(io.Discard, p.br)
 	var ne net.Error
 	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
@@ -72,22 +74,22 @@ func (p *rawPeer) closedByServer() bool {
 // silent and vanishing peers never take the server down (spec 14, 16 #1,
 // #2, #22); every other peer is still served.
 func TestBadPeers(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server", NegotiationTimeout: 300 * time.Millisecond, MaxFrame: 1 << 16})
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		port = s.Port()
-		ts := session(k, "test", map[string]poe.Handler{"posted": rec.handler("posted", nil)})
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{"posted": rec.Handler("posted", nil)})
 		Publish(k, ts, "posted")
 	})
 	post := func(t *testing.T, p *rawPeer, what string) {
 		t.Helper()
 		p.frame(storable.NewHash("event", storable.Bytes("poe://Server/test/posted"), "params", storable.Bytes(what)))
-		if g := rec.waitFor(t, "posted"); g[1] != what {
+		if g := rec.WaitFor(t, "posted"); g[1] != what {
 			t.Fatalf("posted %v, want %s", g[1], what)
 		}
 	}
@@ -104,7 +106,7 @@ func TestBadPeers(t *testing.T) {
 	})
 	t.Run("long-line", func(t *testing.T) {
 		p := dialRaw(t, port)
-		p.write(strings.Repeat("x", DefaultMaxLine+10) + "\r\n")
+		p.write(strings.Repeat("x", protocol.DefaultMaxLine+10) + "\r\n")
 		if !p.closedByServer() {
 			t.Fatal("not dropped")
 		}

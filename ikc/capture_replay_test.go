@@ -14,13 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
-
-// capturesDir holds the recordings of real Perl IKC sessions.
-var capturesDir = filepath.Join("..", "testdata", "ikc", "captures")
 
 // captureUnits splits one direction of a capture into negotiation lines
 // (terminator removed) and frame payloads.
@@ -54,7 +53,7 @@ func captureUnits(b []byte) (lines []string, frames [][]byte, err error) {
 
 // setupKernel returns the first KERNEL entry of a SETUP line.
 func setupKernel(line string) string {
-	sp, err := ParseSetup(line)
+	sp, err := protocol.ParseSetup(line)
 	if err != nil || len(sp.Kernels) == 0 {
 		return ""
 	}
@@ -85,7 +84,7 @@ func normalize(t *testing.T, payload []byte, from, to string) any {
 		}
 		return x
 	}
-	return walk(FromValue(v))
+	return walk(protocol.FromValue(v))
 }
 
 // replayServer runs a Go server named "Server" (setup adds its sessions),
@@ -93,7 +92,7 @@ func normalize(t *testing.T, payload []byte, from, to string) any {
 // frames and the Go server's, both normalized to the capture's server ID.
 func replayServer(t *testing.T, name string, setup func(k *poe.Kernel)) (want, got []any) {
 	t.Helper()
-	dir := filepath.Join(capturesDir, name)
+	dir := filepath.Join(ikctest.CapturesDir, name)
 	c2s, err := os.ReadFile(filepath.Join(dir, "conn1.c2s.bin"))
 	if err != nil {
 		t.Skipf("capture %s not available: %v", name, err)
@@ -110,7 +109,7 @@ func replayServer(t *testing.T, name string, setup func(k *poe.Kernel)) (want, g
 
 	var port int
 	var kernelID string
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server"})
 		if err != nil {
 			t.Error(err)
@@ -124,7 +123,7 @@ func replayServer(t *testing.T, name string, setup func(k *poe.Kernel)) (want, g
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(testTimeout))
+	conn.SetDeadline(time.Now().Add(ikctest.Timeout))
 	// The client's SETUP line, then the server's.
 	nl := bytes.IndexByte(c2s, '\n')
 	if _, err := conn.Write(c2s[:nl+1]); err != nil {
@@ -182,9 +181,9 @@ func compareFrames(t *testing.T, want, got []any) {
 // (spec 15 cases 33-36) and checks its answers and reactions.
 func TestCaptureReplay(t *testing.T) {
 	t.Run("I33", func(t *testing.T) { // c-post
-		rec := newRecorder()
+		rec := ikctest.NewRecorder()
 		want, got := replayServer(t, "c-post", func(k *poe.Kernel) {
-			ts := session(k, "test", map[string]poe.Handler{"posted": rec.handler("posted", nil)})
+			ts := ikctest.Session(k, "test", map[string]poe.Handler{"posted": rec.Handler("posted", nil)})
 			Publish(k, ts, "posted")
 		})
 		compareFrames(t, want, got)
@@ -194,16 +193,16 @@ func TestCaptureReplay(t *testing.T) {
 			[]any{"a", "b"},
 		}
 		for i, w := range wantArgs {
-			g := rec.wait(t)
+			g := rec.Wait(t)
 			if len(g) != 2 || !reflect.DeepEqual(g[1], w) {
 				t.Errorf("post %d: posted got %#v, want ARG0 %#v (one argument)", i, g[1:], w)
 			}
 		}
 	})
 	t.Run("I34", func(t *testing.T) { // d-call-rsvp
-		rec := newRecorder()
+		rec := ikctest.NewRecorder()
 		want, got := replayServer(t, "d-call-rsvp", func(k *poe.Kernel) {
-			ts := session(k, "test", map[string]poe.Handler{
+			ts := ikctest.Session(k, "test", map[string]poe.Handler{
 				"add": func(e *poe.Event) any {
 					sum := int64(0)
 					for _, x := range e.Slice(poe.ARG0) {
@@ -212,21 +211,21 @@ func TestCaptureReplay(t *testing.T) {
 					rec <- []any{"add", sum}
 					return sum
 				},
-				"nothing": rec.handler("nothing", nil),
+				"nothing": rec.Handler("nothing", nil),
 				"echo":    func(e *poe.Event) any { rec <- []any{"echo"}; return e.Arg(poe.ARG0) },
 			})
 			Publish(k, ts, "add", "nothing", "echo")
 		})
 		compareFrames(t, want, got)
 		for _, name := range []string{"add", "nothing", "echo"} {
-			rec.waitFor(t, name)
+			rec.WaitFor(t, name)
 		}
 	})
 	t.Run("I35", func(t *testing.T) { // e-remote-error
-		rec := newRecorder()
+		rec := ikctest.NewRecorder()
 		want, got := replayServer(t, "e-remote-error", func(k *poe.Kernel) {
-			ts := session(k, "test", map[string]poe.Handler{
-				"posted": rec.handler("posted", nil),
+			ts := ikctest.Session(k, "test", map[string]poe.Handler{
+				"posted": rec.Handler("posted", nil),
 				"error": func(e *poe.Event) any {
 					rec <- []any{"error", e.Arg(poe.ARG1), e.Arg(poe.ARG4), e.Arg(poe.ARG5)}
 					return nil
@@ -246,16 +245,16 @@ func TestCaptureReplay(t *testing.T) {
 			"Session 'nosuch' is not available for remote kernels.  Request poe://Server/nosuch/state",
 		}
 		for _, w := range texts {
-			g := rec.waitFor(t, "error")
+			g := rec.WaitFor(t, "error")
 			if g[1] != "Server" || g[2] != "local-check" || g[3] != w {
 				t.Errorf("monitor error %q, want Server local-check %q", g[1:], w)
 			}
 		}
 	})
 	t.Run("I36", func(t *testing.T) { // f-subscribe
-		rec := newRecorder()
+		rec := ikctest.NewRecorder()
 		want, got := replayServer(t, "f-subscribe", func(k *poe.Kernel) {
-			ts := session(k, "test", map[string]poe.Handler{
+			ts := ikctest.Session(k, "test", map[string]poe.Handler{
 				"method": func(e *poe.Event) any {
 					rec <- []any{"method", e.Arg(poe.ARG0)}
 					e.Kernel.Post(e.Sender, "YOW", "from", "server")
@@ -265,7 +264,7 @@ func TestCaptureReplay(t *testing.T) {
 			Publish(k, ts, "method")
 		})
 		compareFrames(t, want, got)
-		if g := rec.waitFor(t, "method"); !reflect.DeepEqual(g[1], map[string]any{"type": "method"}) {
+		if g := rec.WaitFor(t, "method"); !reflect.DeepEqual(g[1], map[string]any{"type": "method"}) {
 			t.Errorf("method ARG0 %#v", g[1])
 		}
 	})

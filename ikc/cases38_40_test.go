@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -35,7 +37,7 @@ func TestCases38to40(t *testing.T) {
 // YAML; it answers SETUP with FREEZER=YAML and replies in YAML with the
 // capture's value.
 func testYAMLServer(t *testing.T) {
-	dir := filepath.Join(capturesDir, "h-yaml-freezer")
+	dir := filepath.Join(ikctest.CapturesDir, "h-yaml-freezer")
 	c2s, err := os.ReadFile(filepath.Join(dir, "conn1.c2s.bin"))
 	if err != nil {
 		t.Skipf("capture not available: %v", err)
@@ -53,18 +55,18 @@ func testYAMLServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	perlID := setupKernel(sLines[0])
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
 	var goID string
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server", Serializers: []string{"Storable", "YAML"}})
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		port, goID = s.Port(), k.ID()
-		ts := session(k, "test", map[string]poe.Handler{
-			"posted": rec.handler("posted", nil),
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
+			"posted": rec.Handler("posted", nil),
 			"add": func(e *poe.Event) any {
 				sum := int64(0)
 				for _, x := range e.Slice(poe.ARG0) { // YAML numbers arrive as text
@@ -81,7 +83,7 @@ func testYAMLServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(testTimeout))
+	conn.SetDeadline(time.Now().Add(ikctest.Timeout))
 	nl := bytes.IndexByte(c2s, '\n')
 	conn.Write(c2s[:nl+1])
 	br := bufio.NewReader(conn)
@@ -93,7 +95,7 @@ func testYAMLServer(t *testing.T) {
 		t.Fatalf("server SETUP %q does not pick YAML (capture: %q)", line, sLines[0])
 	}
 	conn.Write(c2s[nl+1:])
-	if g := rec.waitFor(t, "posted"); !reflect.DeepEqual(g[1:], []any{[]any{"1", "two", map[string]any{"three": "3"}}}) {
+	if g := rec.WaitFor(t, "posted"); !reflect.DeepEqual(g[1:], []any{[]any{"1", "two", map[string]any{"three": "3"}}}) {
 		t.Errorf("posted args %#v", g[1:])
 	}
 	fr := freezer.NewReader(br, 0)
@@ -113,8 +115,8 @@ func testYAMLServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Go frame %d does not thaw as YAML: %v\n%s", i, err, p)
 		}
-		w := strings.ReplaceAll(FromValueString(FromValue(want)), perlID, "SERVER-ID")
-		g := strings.ReplaceAll(FromValueString(FromValue(got)), goID, "SERVER-ID")
+		w := strings.ReplaceAll(FromValueString(protocol.FromValue(want)), perlID, "SERVER-ID")
+		g := strings.ReplaceAll(FromValueString(protocol.FromValue(got)), goID, "SERVER-ID")
 		if w != g {
 			t.Errorf("frame %d:\n got  %s\n want %s", i, g, w)
 		}
@@ -131,21 +133,21 @@ func testS1StringErrors(t *testing.T) {
 	if got := c.monitors(len(want)); len(got) != len(want) {
 		t.Fatalf("register monitors %q, want %q", got, want)
 	}
-	c.n.do(func(k *poe.Kernel) {
+	c.n.Do(func(k *poe.Kernel) {
 		Post(k, "poe://Server/nosuch/state", 1)
 		Post(k, "poe://Server/test/unpublished", 2)
 	})
 	got := c.monitors(2)
-	c.n.do(func(k *poe.Kernel) {
+	c.n.Do(func(k *poe.Kernel) {
 		k.AliasResolve("client").Do(func() { Post(k, "poe://Server/nosuch/state", 3) })
 	})
 	got = append(got, c.monitors(1)...)
-	c.n.do(func(k *poe.Kernel) {
-		to, _ := StringAddress("poe://Server/nosuch/state")
-		ResponderOf(k).send(&Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
+	c.n.Do(func(k *poe.Kernel) {
+		to, _ := protocol.StringAddress("poe://Server/nosuch/state")
+		ResponderOf(k).send(&protocol.Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
 	})
 	// client.log's error lines span several lines (the published list).
-	b, err := os.ReadFile(filepath.Join(capturesDir, name, "client.log"))
+	b, err := os.ReadFile(filepath.Join(ikctest.CapturesDir, name, "client.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,20 +160,20 @@ func testS1StringErrors(t *testing.T) {
 	if len(wantErr) != 3 || len(sFramesOf(t, "h-yaml-freezer")) != 1 {
 		t.Fatalf("capture: %d error lines", len(wantErr))
 	}
-	m := masker{}.add(regexp.QuoteMeta("vm-6b049155-00002d0e-00000001"), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
-	if strings.Join(mapStrings(got, m.apply), "|") != strings.Join(mapStrings(wantErr, m.apply), "|") {
+	m := ikctest.Masker{}.Add(regexp.QuoteMeta("vm-6b049155-00002d0e-00000001"), "<client-id>").Add(regexp.QuoteMeta(c.goID), "<client-id>")
+	if strings.Join(mapStrings(got, m.Apply), "|") != strings.Join(mapStrings(wantErr, m.Apply), "|") {
 		t.Errorf("error monitors:\n got  %q\n want %q", got, wantErr)
 	}
 	time.Sleep(100 * time.Millisecond)
-	c.finish(masker{}.add(`,POE::Component::IKC::Freezer`, ""))
+	c.finish(ikctest.Masker{}.Add(`,POE::Component::IKC::Freezer`, ""))
 }
 
 // testS3SetupSilence: a 0.1904 server ignores SETUP (s3: Perl's client
 // waits forever). The Go Client sends HELLO after SetupSilence and
 // finishes the IKC exchange.
 func testS3SetupSilence(t *testing.T) {
-	capt := loadCaptureConns(t, "s3-seed-server-ikc0-client-stalls")
-	if len(capt[0].s2c) != 0 {
+	capt := ikctest.LoadCaptureConns(t, "s3-seed-server-ikc0-client-stalls")
+	if len(capt[0].S2C) != 0 {
 		t.Fatalf("s3: the server was expected to send nothing")
 	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -190,7 +192,7 @@ func testS3SetupSilence(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(testTimeout))
+		c.SetDeadline(time.Now().Add(ikctest.Timeout))
 		br := bufio.NewReader(c)
 		first, err = br.ReadString('\n') // SETUP: ignored, as 0.1904 does
 		if err != nil {
@@ -198,7 +200,7 @@ func testS3SetupSilence(t *testing.T) {
 			return
 		}
 		t0 := time.Now()
-		sn, _ := NewServerNegotiator(Config{KernelID: "vm-0190", Names: []string{"Server", "127.0.0.1:1"}, Dialect: IKC})
+		sn, _ := protocol.NewServerNegotiator(protocol.Config{KernelID: "vm-0190", Names: []string{"Server", "127.0.0.1:1"}, Dialect: protocol.IKC})
 		sn.Start(time.Now())
 		for {
 			l, err := br.ReadString('\n')
@@ -211,7 +213,7 @@ func testS3SetupSilence(t *testing.T) {
 			}
 			out, res, err := sn.Feed(l)
 			for _, o := range out {
-				c.Write([]byte(o + LineTerminator))
+				c.Write([]byte(o + protocol.LineTerminator))
 			}
 			if err != nil || res != nil {
 				done <- err
@@ -221,8 +223,8 @@ func testS3SetupSilence(t *testing.T) {
 		}
 	}()
 	reg := make(chan string, 10)
-	startNode(t, func(k *poe.Kernel) {
-		s := session(k, "mon", map[string]poe.Handler{
+	ikctest.StartNode(t, func(k *poe.Kernel) {
+		s := ikctest.Session(k, "mon", map[string]poe.Handler{
 			"reg": func(e *poe.Event) any { reg <- e.Arg(poe.ARG1).(string); return nil },
 		})
 		s.Do(func() { Monitor(k, "*", map[string]string{"register": "reg"}, nil) })
@@ -238,7 +240,7 @@ func testS3SetupSilence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(testTimeout):
+	case <-time.After(ikctest.Timeout):
 		t.Fatal("negotiation did not finish")
 	}
 	if !strings.HasPrefix(first, "SETUP KERNEL=") {
@@ -252,7 +254,7 @@ func testS3SetupSilence(t *testing.T) {
 		if n != "vm-0190" {
 			t.Errorf("registered %q", n)
 		}
-	case <-time.After(testTimeout):
+	case <-time.After(ikctest.Timeout):
 		t.Fatal("server never registered")
 	}
 }
@@ -262,17 +264,17 @@ func testS3SetupSilence(t *testing.T) {
 // connection on a non-Storable or non-hash frame (p4, p5; Perl's process
 // dies) and keeps serving a normal peer after each probe.
 func testProbes(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Server"})
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		port = s.Port()
-		ts := session(k, "test", map[string]poe.Handler{
-			"posted": rec.handler("posted", nil),
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
+			"posted": rec.Handler("posted", nil),
 			"echo":   func(e *poe.Event) any { return e.Arg(poe.ARG0) },
 		})
 		Publish(k, ts, "posted", "echo")
@@ -285,27 +287,27 @@ func testProbes(t *testing.T) {
 		}
 		what := "after-" + strconv.Itoa(i)
 		p.frame(storable.NewHash("event", storable.Bytes("poe://Server/test/posted"), "params", storable.Bytes(what)))
-		if g := rec.waitFor(t, "posted"); g[1] != what {
+		if g := rec.WaitFor(t, "posted"); g[1] != what {
 			t.Fatalf("posted %v, want %s", g[1], what)
 		}
 		p.conn.Close()
 	}
 	for i, name := range []string{"p1-probe-ikc0-lines", "p2-probe-ikc0-setup", "p3-probe-ikc-lines", "p4-probe-bad-frame", "p5-probe-array-frame"} {
 		t.Run(name[:2], func(t *testing.T) {
-			conns := loadCaptureConns(t, name)
+			conns := ikctest.LoadCaptureConns(t, name)
 			cc := conns[0]
 			conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(testTimeout))
-			var got []wireUnit
+			conn.SetDeadline(time.Now().Add(ikctest.Timeout))
+			var got []ikctest.WireUnit
 			readDone := make(chan error, 1)
 			go func() {
 				br := bufio.NewReader(conn)
 				for {
-					u, err := readWireUnit(br)
+					u, err := ikctest.ReadWireUnit(br)
 					if err != nil {
 						readDone <- err
 						return
@@ -314,14 +316,14 @@ func testProbes(t *testing.T) {
 				}
 			}()
 			// The probe's chunks, paced as recorded.
-			for _, l := range cc.chunks {
+			for _, l := range cc.Chunks {
 				f := strings.Fields(l)
 				if len(f) < 3 || f[0] != "c2s" {
 					continue
 				}
 				off, _ := strconv.Atoi(f[1])
 				n, _ := strconv.Atoi(f[2])
-				if _, err := conn.Write(cc.c2s[off : off+n]); err != nil {
+				if _, err := conn.Write(cc.C2S[off : off+n]); err != nil {
 					break // p4/p5: dropped
 				}
 				time.Sleep(20 * time.Millisecond)
@@ -330,7 +332,7 @@ func testProbes(t *testing.T) {
 			if bad {
 				select {
 				case <-readDone:
-				case <-time.After(testTimeout):
+				case <-time.After(ikctest.Timeout):
 					t.Fatal("connection with a bad frame not dropped")
 				}
 			} else {
@@ -339,19 +341,19 @@ func testProbes(t *testing.T) {
 				<-readDone
 			}
 			// Negotiation lines equal Perl's, modulo the varying fields.
-			var want, gotLines []wireUnit
-			for _, u := range splitWire(t, cc.s2c) {
-				if u.line {
+			var want, gotLines []ikctest.WireUnit
+			for _, u := range ikctest.SplitWire(t, cc.S2C) {
+				if u.Line {
 					want = append(want, u)
 				}
 			}
 			for _, u := range got {
-				if u.line {
+				if u.Line {
 					gotLines = append(gotLines, u)
 				}
 			}
-			m := baseMask().add(`KERNEL=[^,;]+`, "KERNEL=<id>").add(`^IAM vm-\S+`, "IAM <id>")
-			compareUnits(t, "server", want, gotLines, m)
+			m := ikctest.BaseMask().Add(`KERNEL=[^,;]+`, "KERNEL=<id>").Add(`^IAM vm-\S+`, "IAM <id>")
+			ikctest.CompareUnits(t, "server", want, gotLines, m)
 			time.Sleep(50 * time.Millisecond)
 			normal(t, i)
 		})
@@ -359,7 +361,7 @@ func testProbes(t *testing.T) {
 }
 
 func sFramesOf(t *testing.T, name string) [][]byte {
-	b, err := os.ReadFile(filepath.Join(capturesDir, name, "conn1.s2c.bin"))
+	b, err := os.ReadFile(filepath.Join(ikctest.CapturesDir, name, "conn1.s2c.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
@@ -23,7 +23,7 @@ type channelConfig struct {
 	server   bool
 	fd       int      // connected socket, owned by the channel from then on
 	names    []string // this end's names: name, aliases, socket name (spec 4.3)
-	dialect  Dialect
+	dialect  protocol.Dialect
 	freezers []string
 	// peerAlias is added to the remote aliases (spec 10.10): the address
 	// this side used to reach the peer.
@@ -47,7 +47,7 @@ type channelConfig struct {
 
 // negotiatorDriver is what ServerNegotiator and ClientNegotiator share.
 type negotiatorDriver interface {
-	Feed(line string) ([]string, *Result, error)
+	Feed(line string) ([]string, *protocol.Result, error)
 	Deadline() time.Time
 	Expire(now time.Time) error
 	Pending() []string
@@ -68,15 +68,13 @@ type channel struct {
 	closing    bool
 	closed     bool
 	remoteID   string
-	frameBuf   []byte
-	// encBuf, encHash and putRec are write's scratch (Storable freezer):
-	// the image is encoded after room for the frame header, which is
-	// then written just before it; the driver copies the frame.
-	encBuf  []byte
+	// out and encHash are write's scratch: the frozen message (Storable:
+	// encoded into out's buffer, reused) that the Reference filter frames
+	// into the driver's queue.
+	out     filter.Frozen
 	encHash storable.Hash
-	putRec  filter.Bytes
 	// msg is input's scratch: every frame decodes into it.
-	msg decodedMessage
+	msg protocol.MessageDecoder
 }
 
 // frameThawer is the Reference filter's serializer for a Storable
@@ -96,14 +94,18 @@ func (t *frameThawer) Thaw(p []byte) (any, error) {
 	return v, nil
 }
 
-// frameHeaderRoom: the most a frame header takes (20 digits and a NUL).
-const frameHeaderRoom = 21
+// storableValue returns a thawed record as a storable.Value (nil if it is
+// something else).
+func storableValue(v any) storable.Value {
+	sv, _ := v.(storable.Value)
+	return sv
+}
 
 // startChannel creates the channel session for a connected socket. It
 // must run on the kernel's goroutine.
 func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 	if cfg.maxLine <= 0 {
-		cfg.maxLine = DefaultMaxLine
+		cfg.maxLine = protocol.DefaultMaxLine
 	}
 	if cfg.maxFrame <= 0 {
 		cfg.maxFrame = filter.DefaultReferenceMaxBuffer
@@ -133,7 +135,7 @@ func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 
 func (c *channel) start(e *poe.Event) any {
 	k := e.Kernel
-	c.r.all[c] = struct{}{}
+	c.r.kernels.opened(c)
 	line, err := filter.NewLine(filter.LineOptions{MaxLength: c.cfg.maxLine, MaxBuffer: c.cfg.maxLine + 1<<20})
 	if err != nil {
 		c.fail("setup", 0, err.Error())
@@ -148,7 +150,7 @@ func (c *channel) start(e *poe.Event) any {
 		c.fail("setup", 0, err.Error())
 		return nil
 	}
-	ncfg := Config{
+	ncfg := protocol.Config{
 		KernelID:     c.r.kernelID,
 		Names:        c.cfg.names,
 		Freezers:     c.cfg.freezers,
@@ -162,14 +164,14 @@ func (c *channel) start(e *poe.Event) any {
 	now := time.Now()
 	var first []string
 	if c.cfg.server {
-		n, err := NewServerNegotiator(ncfg)
+		n, err := protocol.NewServerNegotiator(ncfg)
 		if err != nil {
 			c.fail("setup", 0, err.Error())
 			return nil
 		}
 		first, c.neg = n.Start(now), n
 	} else {
-		n, err := NewClientNegotiator(ncfg)
+		n, err := protocol.NewClientNegotiator(ncfg)
 		if err != nil {
 			c.fail("setup", 0, err.Error())
 			return nil
@@ -198,7 +200,7 @@ func (c *channel) input(e *poe.Event) any {
 		line, _ := e.Arg(poe.ARG0).(string)
 		send, res, err := c.neg.Feed(line)
 		if err != nil {
-			var nie *NotIKCError
+			var nie *protocol.NotIKCError
 			if errors.As(err, &nie) {
 				nie.Addr = c.cfg.peerAddr
 			}
@@ -211,7 +213,7 @@ func (c *channel) input(e *poe.Event) any {
 		}
 		return nil
 	}
-	msg, err := c.msg.decode(storableValue(e.Arg(poe.ARG0)))
+	msg, err := c.msg.Decode(storableValue(e.Arg(poe.ARG0)))
 	if msg == nil {
 		// Not a hash: Perl dies (p5); we drop the connection (16 #1).
 		c.fail("read", 0, fmt.Sprintf("bad frame: %v", err))
@@ -222,7 +224,7 @@ func (c *channel) input(e *poe.Event) any {
 }
 
 // negotiatedWith switches to frames and registers the peer.
-func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
+func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	c.negotiated = true
 	k.Alarm("timeout", time.Time{})
 	c.fz = res.Freezer
@@ -235,7 +237,6 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
 	if res.IKC0 {
 		pid = res.RemotePID
 	}
-	c.rw.SetOutputFilter(filter.NewStream(filter.StreamOptions{}))
 	var ser filter.Serializer = filter.FreezerSerializer{Freezer: res.Freezer}
 	if st, ok := res.Freezer.(freezer.Storable); ok {
 		ser = &frameThawer{Storable: st, dec: storable.Decoder{Options: st.Options}}
@@ -248,6 +249,8 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *Result) {
 		c.fail("setup", 0, err.Error())
 		return
 	}
+	// Frames go out through the filter that reads them.
+	c.rw.SetOutputFilter(ref)
 	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
 		// Refused (spec 16 #2): the handshake reply is flushed, then the
 		// connection closes.
@@ -277,7 +280,7 @@ func (c *channel) kernelName() string {
 }
 
 // write sends one message as a frame.
-func (c *channel) write(m *Message) error {
+func (c *channel) write(m *protocol.Message) error {
 	if c.closing || c.closed || !c.negotiated {
 		return errChannelClosed
 	}
@@ -291,29 +294,23 @@ func (c *channel) write(m *Message) error {
 	if _, ok := c.fz.(freezer.Storable); ok {
 		// Same bytes as FreezeMessage (Storable.Freeze is storable.Marshal
 		// of the *storable.Hash), without the per-message hash and buffer.
-		c.encHash.Entries = m.appendEntries(c.encHash.Entries[:0])
-		var room [frameHeaderRoom]byte
-		img, err := storable.AppendEncode(append(c.encBuf[:0], room[:]...), &c.encHash)
+		c.encHash.Entries = m.AppendEntries(c.encHash.Entries[:0])
+		p, err := storable.AppendEncode(c.out.B[:0], &c.encHash)
 		clear(c.encHash.Entries) // drop references to the message
 		if err != nil {
 			return err
 		}
-		c.encBuf = img
-		hdr := strconv.AppendInt(room[:0], int64(len(img)-frameHeaderRoom), 10)
-		hdr = append(hdr, 0)
-		start := frameHeaderRoom - len(hdr)
-		copy(img[start:], hdr)
-		c.putRec.B = img[start:]
-		c.rw.Put(&c.putRec)
-		c.putRec.B = nil
+		c.out.B = p
+		c.rw.Put(&c.out)
 		return nil
 	}
-	payload, err := FreezeMessage(c.fz, m)
+	payload, err := protocol.FreezeMessage(c.fz, m)
 	if err != nil {
 		return err
 	}
-	c.frameBuf = freezer.AppendFrame(c.frameBuf[:0], payload)
-	c.rw.Put(append([]byte(nil), c.frameBuf...))
+	c.out.B = payload
+	c.rw.Put(&c.out)
+	c.out.B = nil // not reused: another freezer's buffer
 	return nil
 }
 
@@ -378,7 +375,7 @@ func (c *channel) close() {
 		return
 	}
 	c.closed = true
-	delete(c.r.all, c)
+	c.r.kernels.closed(c)
 	if c.cfg.onClose != nil {
 		defer c.cfg.onClose()
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
 )
@@ -61,6 +62,11 @@ type ClientOptions struct {
 	// where Perl's client waits forever. 0: DefaultSetupSilence;
 	// negative: wait until NegotiationTimeout.
 	SetupSilence time.Duration
+	// SubscribeTimeout is how long each of the Subscribe specifiers waits
+	// for the server's answer before it counts as refused (0: the
+	// responder's, DefaultSubscribeTimeout unless it was spawned with
+	// another).
+	SubscribeTimeout time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
 }
@@ -76,7 +82,7 @@ const DefaultSetupSilence = 2 * time.Second
 type Client struct {
 	r       *Responder
 	opts    ClientOptions
-	dialect Dialect
+	dialect protocol.Dialect
 	sess    *poe.Session
 	sf      *wheel.SocketFactory
 	tries   int
@@ -89,7 +95,7 @@ type Client struct {
 // and registers Name and Aliases as names of the local kernel. Call it on
 // the kernel's goroutine.
 func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
-	d, err := parseProtocol(opts.Protocol)
+	d, err := protocol.ParseDialect(opts.Protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +115,11 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 		opts.RetryDelay = time.Second
 	}
 	for _, n := range append([]string{opts.Name}, opts.Aliases...) {
-		if !validName(n) {
-			return nil, fmt.Errorf("%w: %q", ErrBadName, n)
+		if !protocol.ValidName(n) {
+			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
 		}
 	}
-	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger})
+	r, err := Spawn(k, &ResponderOptions{Logger: opts.Logger, SubscribeTimeout: opts.SubscribeTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -202,16 +208,16 @@ func (c *Client) connected(e *poe.Event) any {
 	names := append([]string{c.opts.Name}, c.opts.Aliases...)
 	var peer string
 	if c.opts.Unix != "" {
-		names = append(names, UnixClientName(c.opts.Unix, os.Getpid(), fd))
-		peer = UnixName(c.opts.Unix)
+		names = append(names, protocol.UnixClientName(c.opts.Unix, os.Getpid(), fd))
+		peer = protocol.UnixName(c.opts.Unix)
 	} else {
 		if sa, err := wheel.Getsockname(fd); err == nil {
 			if n := sockaddrName(sa); n != "" {
 				names = append(names, n)
 			}
 		}
-		peer = TCPName(c.opts.Host, c.opts.Port)
-		if !validName(peer) {
+		peer = protocol.TCPName(c.opts.Host, c.opts.Port)
+		if !protocol.ValidName(peer) {
 			peer = ""
 		}
 	}
@@ -240,6 +246,10 @@ func (c *Client) ready(ch *channel) {
 		return
 	}
 	want := append([]string(nil), c.opts.Subscribe...)
+	timeout := c.opts.SubscribeTimeout
+	if timeout <= 0 {
+		timeout = c.r.subscribeTimeout
+	}
 	err := c.r.subscribe(ch.sess, want, func(accepted []string) {
 		if len(accepted) < len(want) {
 			var refused []string
@@ -255,7 +265,7 @@ func (c *Client) ready(ch *channel) {
 		if c.opts.OnConnect != nil {
 			c.opts.OnConnect()
 		}
-	})
+	}, timeout)
 	if err != nil {
 		c.report(nil, "subscribe", 0, err.Error())
 		ch.shutdown()
@@ -347,3 +357,12 @@ func (c *Client) stop(k *poe.Kernel) {
 	}
 	c.done = true
 }
+
+// causeError is an error with a shorter text.
+type causeError struct {
+	text string
+	err  error
+}
+
+func (e *causeError) Error() string { return e.text }
+func (e *causeError) Unwrap() error { return e.err }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -18,11 +20,11 @@ import (
 // server side of a capture.
 type clientReplay struct {
 	t    *testing.T
-	n    *node
-	rec  recorder
+	n    *ikctest.Node
+	rec  ikctest.Recorder
 	goID string
-	capt captureConn
-	got  <-chan []wireUnit
+	capt ikctest.CaptureConn
+	got  <-chan []ikctest.WireUnit
 }
 
 // rsvpSwap rewrites the server's frames so that the reply targets the
@@ -30,25 +32,25 @@ type clientReplay struct {
 // CODE(0x...)) become the ones the Go client chose: the i-th frame the Go
 // client sent corresponds to the capture's i-th client frame.
 type rsvpSwap struct {
-	want []wireUnit // the capture's client units
+	want []ikctest.WireUnit // the capture's client units
 }
 
-func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
+func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []ikctest.WireUnit) []byte {
 	pairs := map[string]storable.Value{}
-	var wf, gf []wireUnit
+	var wf, gf []ikctest.WireUnit
 	for _, u := range s.want {
-		if !u.line {
+		if !u.Line {
 			wf = append(wf, u)
 		}
 	}
 	for _, u := range got {
-		if !u.line {
+		if !u.Line {
 			gf = append(gf, u)
 		}
 	}
 	for i := 0; i < len(wf) && i < len(gf); i++ {
-		w, _ := storable.Decode(wf[i].raw)
-		g, _ := storable.Decode(gf[i].raw)
+		w, _ := storable.Decode(wf[i].Raw)
+		g, _ := storable.Decode(gf[i].Raw)
 		wh, _ := w.(*storable.Hash)
 		gh, _ := g.(*storable.Hash)
 		if wh == nil || gh == nil {
@@ -57,7 +59,7 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
 		wr, ok1 := wh.Get("rsvp")
 		gr, ok2 := gh.Get("rsvp")
 		if ok1 && ok2 {
-			pairs[fmt.Sprint(FromValue(wr))] = gr
+			pairs[fmt.Sprint(protocol.FromValue(wr))] = gr
 		}
 	}
 	if os.Getenv("IKC_DEBUG") != "" {
@@ -67,18 +69,18 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
 		return send
 	}
 	var out []byte
-	for _, u := range splitWire(t, send) {
-		if u.line {
-			out = append(out, u.raw...)
+	for _, u := range ikctest.SplitWire(t, send) {
+		if u.Line {
+			out = append(out, u.Raw...)
 			continue
 		}
-		v, err := storable.Decode(u.raw)
+		v, err := storable.Decode(u.Raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if h, ok := v.(*storable.Hash); ok {
 			for i, e := range h.Entries {
-				if r, ok := pairs[fmt.Sprint(FromValue(e.Value))]; ok {
+				if r, ok := pairs[fmt.Sprint(protocol.FromValue(e.Value))]; ok {
 					h.Entries[i].Value = r
 				}
 			}
@@ -97,16 +99,16 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []wireUnit) []byte {
 // finish to shut IKC down and compare the client's bytes.
 func replayClient(t *testing.T, name string, opts ClientOptions) *clientReplay {
 	t.Helper()
-	conns := loadCaptureConns(t, name)
-	c := &clientReplay{t: t, rec: newRecorder(), capt: conns[0]}
-	steps := conns[0].serverSteps(t)
-	port, got := fakeServerRewrite(t, steps, rsvpSwap{want: splitWire(t, conns[0].c2s)})
-	c.n = startNode(t, func(k *poe.Kernel) {
+	conns := ikctest.LoadCaptureConns(t, name)
+	c := &clientReplay{t: t, rec: ikctest.NewRecorder(), capt: conns[0]}
+	steps := conns[0].ServerSteps(t)
+	port, got := fakeServerRewrite(t, steps, rsvpSwap{want: ikctest.SplitWire(t, conns[0].C2S)})
+	c.n = ikctest.StartNode(t, func(k *poe.Kernel) {
 		c.goID = k.ID()
-		cl := session(k, "client", map[string]poe.Handler{
-			"YOW":  c.rec.handler("YOW", nil),
+		cl := ikctest.Session(k, "client", map[string]poe.Handler{
+			"YOW":  c.rec.Handler("YOW", nil),
 			"mon":  func(e *poe.Event) any { c.rec <- append([]any{"mon"}, e.Args...); return nil },
-			"done": c.rec.handler("done", nil),
+			"done": c.rec.Handler("done", nil),
 			"answer": func(e *poe.Event) any {
 				c.rec <- []any{"answer", e.Arg(poe.ARG0)}
 				return nil
@@ -129,11 +131,11 @@ func replayClient(t *testing.T, name string, opts ClientOptions) *clientReplay {
 
 // fakeServerRewrite is fakeServer for one connection whose server chunks
 // are rewritten by sw before they are sent.
-func fakeServerRewrite(t *testing.T, steps []replayStep, sw rsvpSwap) (int, <-chan []wireUnit) {
+func fakeServerRewrite(t *testing.T, steps []ikctest.ReplayStep, sw rsvpSwap) (int, <-chan []ikctest.WireUnit) {
 	for i := range steps {
-		steps[i].rewrite = func(send []byte, got []wireUnit) []byte { return sw.rewrite(t, send, got) }
+		steps[i].Rewrite = func(send []byte, got []ikctest.WireUnit) []byte { return sw.rewrite(t, send, got) }
 	}
-	port, chans := fakeServer(t, [][]replayStep{steps})
+	port, chans := ikctest.FakeServer(t, [][]ikctest.ReplayStep{steps})
 	return port, chans[0]
 }
 
@@ -143,7 +145,7 @@ func fakeServerRewrite(t *testing.T, steps []replayStep, sw rsvpSwap) (int, <-ch
 func (c *clientReplay) monitors(n int) []string {
 	var out []string
 	for len(out) < n {
-		v := c.rec.waitFor(c.t, "mon")
+		v := c.rec.WaitFor(c.t, "mon")
 		kind := "alias"
 		if v[3] == true {
 			kind = "real"
@@ -164,7 +166,7 @@ func (c *clientReplay) monitors(n int) []string {
 // perlLog returns the capture's client.log lines starting with prefix
 // ("CLIENT: monitor register", ...), without "CLIENT: monitor ".
 func (c *clientReplay) perlLog(name string, prefixes ...string) []string {
-	b, err := os.ReadFile(filepath.Join(capturesDir, name, "client.log"))
+	b, err := os.ReadFile(filepath.Join(ikctest.CapturesDir, name, "client.log"))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -181,26 +183,26 @@ func (c *clientReplay) perlLog(name string, prefixes ...string) []string {
 
 // finish shuts IKC down and compares the client's units with the
 // capture's, masked with m plus PIDs, ports and the client kernel ID.
-func (c *clientReplay) finish(m masker) {
+func (c *clientReplay) finish(m ikctest.Masker) {
 	c.t.Helper()
-	c.n.do(func(k *poe.Kernel) { Shutdown(k) })
-	want := splitWire(c.t, c.capt.c2s)
+	c.n.Do(func(k *poe.Kernel) { Shutdown(k) })
+	want := ikctest.SplitWire(c.t, c.capt.C2S)
 	capID := ""
-	if f := strings.Fields(want[0].text()); len(f) > 1 {
+	if f := strings.Fields(want[0].Text()); len(f) > 1 {
 		if f[0] == "SETUP" {
-			capID = setupKernel(want[0].text())
+			capID = setupKernel(want[0].Text())
 		}
 	}
 	if capID == "" {
 		for _, u := range want {
-			if u.line && strings.HasPrefix(u.text(), "IAM ") {
-				capID = strings.TrimPrefix(u.text(), "IAM ")
+			if u.Line && strings.HasPrefix(u.Text(), "IAM ") {
+				capID = strings.TrimPrefix(u.Text(), "IAM ")
 				break
 			}
 		}
 	}
-	m = append(baseMask(), m...).add(regexp.QuoteMeta(capID), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
-	compareUnits(c.t, "client", want, recv(c.t, c.got), m)
+	m = append(ikctest.BaseMask(), m...).Add(regexp.QuoteMeta(capID), "<client-id>").Add(regexp.QuoteMeta(c.goID), "<client-id>")
+	ikctest.CompareUnits(c.t, "client", want, ikctest.Recv(c.t, c.got), m)
 }
 
 // TestClientReplay feeds the server side of captures to a Go Client
@@ -213,13 +215,13 @@ func (c *clientReplay) finish(m masker) {
 // Go client offers FreezeThaw, which the capture's server refuses the
 // same way.
 func TestClientReplay(t *testing.T) {
-	noEval := masker{}.add(`,POE::Component::IKC::Freezer`, "")
-	localOnly := masker{}.add(`Capture::LocalOnly`, "FreezeThaw")
+	noEval := ikctest.Masker{}.Add(`,POE::Component::IKC::Freezer`, "")
+	localOnly := ikctest.Masker{}.Add(`Capture::LocalOnly`, "FreezeThaw")
 	both := []string{"Storable", "FreezeThaw"}
 	negotiation := []struct {
 		id, capture, proto string
 		fz                 []string
-		m                  masker
+		m                  ikctest.Masker
 	}{
 		{"I27", "a-ikc-negotiation", "IKC", both, noEval},
 		{"I28", "b-ikc0-negotiation", "IKC0", both, noEval},
@@ -234,7 +236,7 @@ func TestClientReplay(t *testing.T) {
 			c := replayClient(t, tc.capture, ClientOptions{Protocol: tc.proto, Serializers: tc.fz})
 			want := c.perlLog(tc.capture, "register")
 			got := c.monitors(len(want))
-			if m := baseMask(); fmt.Sprint(mapStrings(got, m.apply)) != fmt.Sprint(mapStrings(want, m.apply)) {
+			if m := ikctest.BaseMask(); fmt.Sprint(mapStrings(got, m.Apply)) != fmt.Sprint(mapStrings(want, m.Apply)) {
 				t.Errorf("register monitors:\n got  %q\n want %q", got, want)
 			}
 			c.finish(tc.m)
@@ -243,12 +245,12 @@ func TestClientReplay(t *testing.T) {
 	t.Run("I33-c-post", func(t *testing.T) {
 		c := replayClient(t, "c-post", ClientOptions{Serializers: both})
 		c.monitors(4)
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			Post(k, "poe://Server/test/posted", "hello") // from ctl: no published alias, no from
 			k.AliasResolve("client").Do(func() {
 				Post(k, "poe://Server/test/posted", map[string]any{
 					"list": []any{1, -1, 300, "two", nil}, "number": 1.5, "text": "café ☺"})
-				Post(k, Specifier{Kernel: "Server", Session: "test", State: "posted"}, []any{"a", "b"})
+				Post(k, protocol.Specifier{Kernel: "Server", Session: "test", State: "posted"}, []any{"a", "b"})
 			})
 		})
 		time.Sleep(100 * time.Millisecond)
@@ -257,15 +259,15 @@ func TestClientReplay(t *testing.T) {
 	t.Run("I34-d-call-rsvp", func(t *testing.T) {
 		c := replayClient(t, "d-call-rsvp", ClientOptions{Serializers: both})
 		c.monitors(4)
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			// A session without published states calls, as client.pl's
 			// session 2 did; answer states are not published (the rsvp
 			// allowance lets the replies in).
-			session(k, "caller", map[string]poe.Handler{ // an alias keeps it alive; no published states, so no from
+			ikctest.Session(k, "caller", map[string]poe.Handler{ // an alias keeps it alive; no published states, so no from
 				"_start": func(e *poe.Event) any {
 					Call(k, "poe://Server/test/add", "poe:answer", []any{2, 3})
 					Call(k, "poe://Server/test/nothing", "poe:answer", "x")
-					Call(k, "poe://Server/test/echo", Specifier{Kernel: "Client", Session: "client", State: "answer"}, []any{"a", map[string]any{"b": 2}})
+					Call(k, "poe://Server/test/echo", protocol.Specifier{Kernel: "Client", Session: "client", State: "answer"}, []any{"a", map[string]any{"b": 2}})
 					Call(k, "poe://Server/IKC/ping", "poe:pong", "PING")
 					return nil
 				},
@@ -275,7 +277,7 @@ func TestClientReplay(t *testing.T) {
 		})
 		got := []string{}
 		for i := 0; i < 3; i++ {
-			v := c.rec.wait(t)
+			v := c.rec.Wait(t)
 			if v[0] == "mon" {
 				i--
 				continue
@@ -291,22 +293,22 @@ func TestClientReplay(t *testing.T) {
 	t.Run("I35-e-remote-error", func(t *testing.T) {
 		c := replayClient(t, "e-remote-error", ClientOptions{Serializers: both})
 		c.monitors(4)
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			Post(k, "poe://Server/nosuch/state", 1)
 			Post(k, "poe://Server/test/unpublished", 2)
 		})
 		want := c.perlLog("e-remote-error", "error")
 		got := c.monitors(2)
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			k.AliasResolve("client").Do(func() { Post(k, "poe://Server/nosuch/state", 3) })
 		})
 		got = append(got, c.monitors(1)...)
-		c.n.do(func(k *poe.Kernel) {
-			to, _ := StringAddress("poe://Server/nosuch/state")
-			ResponderOf(k).send(&Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
+		c.n.Do(func(k *poe.Kernel) {
+			to, _ := protocol.StringAddress("poe://Server/nosuch/state")
+			ResponderOf(k).send(&protocol.Message{Event: to, Params: storable.Int(4), IsError: true}, nil)
 		})
-		m := masker{}.add(regexp.QuoteMeta("vm-6b04914c-00002c97-00000001"), "<client-id>").add(regexp.QuoteMeta(c.goID), "<client-id>")
-		if fmt.Sprint(mapStrings(got, m.apply)) != fmt.Sprint(mapStrings(want, m.apply)) {
+		m := ikctest.Masker{}.Add(regexp.QuoteMeta("vm-6b04914c-00002c97-00000001"), "<client-id>").Add(regexp.QuoteMeta(c.goID), "<client-id>")
+		if fmt.Sprint(mapStrings(got, m.Apply)) != fmt.Sprint(mapStrings(want, m.Apply)) {
 			t.Errorf("error monitors:\n got  %q\n want %q", got, want)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -316,7 +318,7 @@ func TestClientReplay(t *testing.T) {
 		c := replayClient(t, "f-subscribe", ClientOptions{Serializers: both})
 		c.monitors(4)
 		accepted := make(chan []string, 1)
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			k.AliasResolve("client").Do(func() {
 				err := Subscribe(k, []string{"poe://Server/test", "poe://Server/nosuch"}, func(ok []string) { accepted <- ok })
 				if err != nil {
@@ -329,10 +331,10 @@ func TestClientReplay(t *testing.T) {
 		if got := c.monitors(1); !strings.HasPrefix(got[0], "subscribe ") || !strings.HasSuffix(got[0], " Server/test/") {
 			t.Errorf("subscribe monitor %q", got)
 		}
-		c.n.do(func(k *poe.Kernel) {
+		c.n.Do(func(k *poe.Kernel) {
 			k.AliasResolve("client").Do(func() { k.Post("poe://Server/test", "method", map[string]any{"type": "method"}) })
 		})
-		if v := c.rec.waitFor(t, "YOW"); fmt.Sprint(v[1:]) != "[from server]" {
+		if v := c.rec.WaitFor(t, "YOW"); fmt.Sprint(v[1:]) != "[from server]" {
 			t.Errorf("YOW got %v", v[1:])
 		}
 		select {
@@ -340,10 +342,10 @@ func TestClientReplay(t *testing.T) {
 			if fmt.Sprint(ok) != "[poe://Server/test]" {
 				t.Errorf("accepted %v", ok)
 			}
-		case <-time.After(testTimeout):
+		case <-time.After(ikctest.Timeout):
 			t.Fatal("subscription callback not called")
 		}
-		c.finish(masker{}.add(`,POE::Component::IKC::Freezer`, "").add(`IKC:receipt \d+ CODE\(0x[0-9a-f]+\)`, "IKC:receipt <n> <callback>"))
+		c.finish(ikctest.Masker{}.Add(`,POE::Component::IKC::Freezer`, "").Add(`IKC:receipt \d+ CODE\(0x[0-9a-f]+\)`, "IKC:receipt <n> <callback>"))
 	})
 }
 

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/clientlite"
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
@@ -34,7 +37,7 @@ func (p *rawPeer) readMsg() map[string]any {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	m, _ := FromValue(v).(map[string]any)
+	m, _ := protocol.FromValue(v).(map[string]any)
 	return m
 }
 
@@ -78,9 +81,9 @@ func (p *rawPeer) liteIKC(name string) {
 // The peer in I10-I12 and I18 is a scripted socket that sends what
 // captures/g1-g4 show; I09 and I14 use the Go ClientLite.
 func TestConformanceClientLite(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}})
 		if err != nil {
 			t.Error(err)
@@ -88,7 +91,7 @@ func TestConformanceClientLite(t *testing.T) {
 		}
 		port = s.Port()
 		var held poe.SessionID
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"add_1": func(e *poe.Event) any {
 				a := e.Slice(poe.ARG0)
@@ -96,7 +99,7 @@ func TestConformanceClientLite(t *testing.T) {
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
-			"here":  rec.handler("here", nil),
+			"here":  rec.Handler("here", nil),
 			"post1": func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
 			"post2": func(e *poe.Event) any {
 				held = e.Sender.ID()
@@ -136,7 +139,7 @@ func TestConformanceClientLite(t *testing.T) {
 	connected := func(t *testing.T) {
 		if lite == nil {
 			connect(t)
-			rec.waitFor(t, "reg")
+			rec.WaitFor(t, "reg")
 		}
 		lite.t = t
 	}
@@ -155,12 +158,12 @@ func TestConformanceClientLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, err := f.Thaw(b); err != nil || !reflect.DeepEqual(FromValue(v), map[string]any{"a": int64(1)}) {
+		if v, err := f.Thaw(b); err != nil || !reflect.DeepEqual(protocol.FromValue(v), map[string]any{"a": int64(1)}) {
 			t.Errorf("Storable round trip: %#v, %v", v, err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "SerializerProbe"})
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "SerializerProbe"})
 		if err != nil {
 			t.Fatalf("default serializer: %v", err)
 		}
@@ -168,11 +171,11 @@ func TestConformanceClientLite(t *testing.T) {
 			t.Errorf("call with the default serializer: %v, %v", v, err)
 		}
 		l.Disconnect()
-		if _, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Serializer: freezer.NamePerlFreezer}); !errors.Is(err, freezer.ErrEvalFreezer) {
+		if _, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Serializer: freezer.NamePerlFreezer}); !errors.Is(err, freezer.ErrEvalFreezer) {
 			t.Errorf("POE::Component::IKC::Freezer: %v, want ErrEvalFreezer", err)
 		}
-		if _, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "YAMLProbe", Serializer: freezer.NameYAML}); !errors.Is(err, ErrHandshake) {
-			t.Errorf("YAML against a Storable-only server: %v, want ErrHandshake", err)
+		if _, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "YAMLProbe", Serializer: freezer.NameYAML}); !errors.Is(err, clientlite.ErrHandshake) {
+			t.Errorf("YAML against a Storable-only server: %v, want clientlite.ErrHandshake", err)
 		}
 	})
 	t.Run("I10", func(t *testing.T) {
@@ -181,10 +184,10 @@ func TestConformanceClientLite(t *testing.T) {
 			"event", storable.Bytes("poe://"+serverID+"/test/fetchQ"), "params", storable.Undef{},
 			"wantarray", storable.Bytes(""), "from", liteFrom(), "rsvp", liteRSVP("response0")))
 		m := lite.readMsg()
-		if m["params"] != int64(7) || !reflect.DeepEqual(m["event"], FromValue(liteRSVP("response0"))) {
+		if m["params"] != int64(7) || !reflect.DeepEqual(m["event"], protocol.FromValue(liteRSVP("response0"))) {
 			t.Errorf("reply %#v", m)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 	})
@@ -193,28 +196,28 @@ func TestConformanceClientLite(t *testing.T) {
 		lite.frame(storable.NewHash(
 			"event", storable.Bytes("poe://"+serverID+"/test/add_1"), "from", liteFrom(),
 			"params", storable.NewArray(storable.Int(7), liteRSVP("response1"))))
-		if g := rec.waitFor(t, "add_1"); g[1] != int64(7) {
+		if g := rec.WaitFor(t, "add_1"); g[1] != int64(7) {
 			t.Errorf("add_1 got %v", g[1])
 		}
 		m := lite.readMsg()
-		if m["params"] != int64(8) || !reflect.DeepEqual(m["event"], FromValue(liteRSVP("response1"))) {
+		if m["params"] != int64(8) || !reflect.DeepEqual(m["event"], protocol.FromValue(liteRSVP("response1"))) {
 			t.Errorf("post_respond answer %#v", m)
 		}
 	})
 	t.Run("I12", func(t *testing.T) {
 		connected(t)
 		lite.conn.Close()
-		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
 		}
 		lite = dialRaw(outer, port)
 		lite.t = t
 		lite.liteIKC("LiteClient")
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 		lite.frame(storable.NewHash("event", storable.Bytes("poe://"+serverID+"/test/here"), "from", liteFrom(), "params", storable.Int(8)))
-		if g := rec.waitFor(t, "here"); g[1] != int64(8) {
+		if g := rec.WaitFor(t, "here"); g[1] != int64(8) {
 			t.Errorf("here got %v", g[1])
 		}
 	})
@@ -232,12 +235,12 @@ func TestConformanceClientLite(t *testing.T) {
 				t.Errorf("%s: answer %#v", state, m)
 			}
 		}
-		if g := rec.waitFor(t, "post3"); g[1] != true {
+		if g := rec.WaitFor(t, "post3"); g[1] != true {
 			t.Error("post3 was served by the held thunk")
 		}
 		lite.frame(storable.NewHash("event", storable.Bytes("poe://"+serverID+"/test/done"), "from", liteFrom(), "params", storable.Undef{}))
 		lite.conn.Close()
-		rec.waitFor(t, "unreg")
+		rec.WaitFor(t, "unreg")
 	})
 }
 
@@ -249,7 +252,7 @@ func testConcurrencyCap(t *testing.T) {
 	counts := make(chan count, 1)
 	counts <- count{}
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Concurrency: limit})
 		if err != nil {
 			t.Error(err)
@@ -271,7 +274,7 @@ func testConcurrencyCap(t *testing.T) {
 				return nil
 			}
 		}
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"add_1": func(e *poe.Event) any {
 				a := e.Slice(poe.ARG0)
@@ -293,7 +296,7 @@ func testConcurrencyCap(t *testing.T) {
 			errs <- func() error {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: fmt.Sprintf("Lite%dClient", i), Timeout: 20 * time.Second})
+				l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: fmt.Sprintf("Lite%dClient", i), Timeout: 20 * time.Second})
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -12,18 +13,18 @@ import (
 // local kernel's own name, no network peer.
 func TestConformanceLocal(t *testing.T) {
 	t.Run("I13", func(t *testing.T) {
-		rec := newRecorder()
-		n := startNode(t, func(k *poe.Kernel) {
+		rec := ikctest.NewRecorder()
+		n := ikctest.StartNode(t, func(k *poe.Kernel) {
 			if _, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}}); err != nil {
 				t.Error(err)
 				return
 			}
-			ts := session(k, "test", map[string]poe.Handler{
+			ts := ikctest.Session(k, "test", map[string]poe.Handler{
 				"called": func(e *poe.Event) any { rec <- []any{"called", e.Arg(poe.ARG0)}; return 4 },
 			})
 			k.Post("IKC", "publish", "test", []string{"called"})
 			_ = ts
-			session(k, "caller", map[string]poe.Handler{
+			ikctest.Session(k, "caller", map[string]poe.Handler{
 				"_start": func(e *poe.Event) any {
 					Monitor(e.Kernel, "*", map[string]string{"shutdown": "shutdown"}, nil)
 					e.Kernel.Post("IKC", "call", "poe://Inet/test/called", "", "poe:callback")
@@ -32,20 +33,20 @@ func TestConformanceLocal(t *testing.T) {
 				"callback": func(e *poe.Event) any {
 					rec <- []any{"callback", e.Arg(poe.ARG0)}
 					e.Kernel.Post("IKC", "shutdown")
-					releaseKernel(e.Kernel)
+					ikctest.ReleaseKernel(e.Kernel)
 					return nil
 				},
-				"shutdown": rec.handler("shutdown", nil),
+				"shutdown": rec.Handler("shutdown", nil),
 			})
 		})
-		if got := rec.waitFor(t, "called"); got[1] != "" {
+		if got := rec.WaitFor(t, "called"); got[1] != "" {
 			t.Errorf("called ARG0 = %#v, want \"\"", got[1])
 		}
-		if got := rec.waitFor(t, "callback"); got[1] != int64(4) {
+		if got := rec.WaitFor(t, "callback"); got[1] != int64(4) {
 			t.Errorf("callback ARG0 = %#v, want 4", got[1])
 		}
-		rec.waitFor(t, "shutdown")
-		if !n.exited() {
+		rec.WaitFor(t, "shutdown")
+		if !n.Exited() {
 			t.Fatal("kernel did not exit by itself")
 		}
 	})
@@ -54,9 +55,9 @@ func TestConformanceLocal(t *testing.T) {
 // TestConformanceThunk is t/32_thunk.t (spec 15 cases 15-17): answers
 // through SENDER, thunk reuse, a fresh thunk while one is held.
 func TestConformanceThunk(t *testing.T) {
-	srec, crec := newRecorder(), newRecorder()
+	srec, crec := ikctest.NewRecorder(), ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}})
 		if err != nil {
 			t.Error(err)
@@ -64,7 +65,7 @@ func TestConformanceThunk(t *testing.T) {
 		}
 		port = s.Port()
 		var held poe.SessionID
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"post1": func(e *poe.Event) any {
 				srec <- []any{"post1", e.Sender.ID()}
 				e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0))
@@ -95,8 +96,8 @@ func TestConformanceThunk(t *testing.T) {
 		})
 		Publish(k, ts, "post1", "post2", "post3", "done")
 	})
-	startNode(t, func(k *poe.Kernel) {
-		cs := session(k, "client", map[string]poe.Handler{
+	ikctest.StartNode(t, func(k *poe.Kernel) {
+		cs := ikctest.Session(k, "client", map[string]poe.Handler{
 			"go": func(e *poe.Event) any { Post(e.Kernel, "poe://Ikc/test/post1", "I am"); return nil },
 			"resp1": func(e *poe.Event) any {
 				crec <- []any{"resp1", append([]any(nil), e.Args...)}
@@ -122,10 +123,10 @@ func TestConformanceThunk(t *testing.T) {
 	})
 	var ids [4]poe.SessionID
 	for i, name := range []string{"post1", "post2", "post3", "done"} {
-		got := srec.waitFor(t, name)
+		got := srec.WaitFor(t, name)
 		ids[i] = got[1].(poe.SessionID)
 	}
-	r1, r2, r3 := crec.waitFor(t, "resp1"), crec.waitFor(t, "resp2"), crec.waitFor(t, "resp3")
+	r1, r2, r3 := crec.WaitFor(t, "resp1"), crec.WaitFor(t, "resp2"), crec.WaitFor(t, "resp3")
 	t.Run("I15", func(t *testing.T) {
 		if !reflect.DeepEqual(r1[1], []any{"I am"}) {
 			t.Errorf("resp1 args %#v", r1[1])

@@ -6,22 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
 // TestConformanceMonitor is t/40_monitor.t (spec 15 cases 19-24): server
 // "Parent" on 127.0.0.1, client "Child".
 func TestConformanceMonitor(t *testing.T) {
-	prec, crec := newRecorder(), newRecorder()
+	prec, crec := ikctest.NewRecorder(), ikctest.NewRecorder()
 	var port int
-	parent := startNode(t, func(k *poe.Kernel) {
+	parent := ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{Port: EphemeralPort, IP: "127.0.0.1", Name: "Parent"})
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		port = s.Port()
-		ps := session(k, "parent", map[string]poe.Handler{
+		ps := ikctest.Session(k, "parent", map[string]poe.Handler{
 			"req": func(e *poe.Event) any {
 				m, _ := e.Arg(poe.ARG0).(map[string]any)
 				prec <- []any{"req", fmt.Sprint(m)}
@@ -41,7 +42,7 @@ func TestConformanceMonitor(t *testing.T) {
 			},
 			"done": func(e *poe.Event) any {
 				Shutdown(e.Kernel)
-				releaseKernel(e.Kernel)
+				ikctest.ReleaseKernel(e.Kernel)
 				return nil
 			},
 		})
@@ -52,8 +53,8 @@ func TestConformanceMonitor(t *testing.T) {
 			Monitor(k, "*", map[string]string{"channel": "channel"}, nil)
 		})
 	})
-	child := startNode(t, func(k *poe.Kernel) {
-		cs := session(k, "child", map[string]poe.Handler{
+	child := ikctest.StartNode(t, func(k *poe.Kernel) {
+		cs := ikctest.Session(k, "child", map[string]poe.Handler{
 			"registered": func(e *poe.Event) any {
 				Subscribe(e.Kernel, []string{"poe://Parent/parent", "poe://Parent/unknown", "poe://Unknown/unknown"}, "subscribed")
 				return nil
@@ -77,7 +78,7 @@ func TestConformanceMonitor(t *testing.T) {
 			"resp": func(e *poe.Event) any {
 				crec <- []any{"resp", e.Arg(poe.ARG0)}
 				Shutdown(e.Kernel)
-				releaseKernel(e.Kernel)
+				ikctest.ReleaseKernel(e.Kernel)
 				return nil
 			},
 		})
@@ -94,7 +95,7 @@ func TestConformanceMonitor(t *testing.T) {
 	// the child's unregister.
 	var cev [][]any
 	for {
-		got := crec.wait(t)
+		got := crec.Wait(t)
 		cev = append(cev, got)
 		if got[0] == "resp" {
 			break
@@ -115,7 +116,7 @@ func TestConformanceMonitor(t *testing.T) {
 	}
 	var pev [][]any
 	for {
-		got := prec.wait(t)
+		got := prec.Wait(t)
 		pev = append(pev, got)
 		if got[0] == "unregister" && got[1] == "Child" {
 			break
@@ -212,8 +213,8 @@ func TestConformanceMonitor(t *testing.T) {
 		if find(cev, func(e []any) bool { return e[0] == "on_error" }) != nil {
 			t.Errorf("on_error called: %v", cev)
 		}
-		parent.k.PostFromGoroutine("parent", "done")
-		if !parent.exited() || !child.exited() {
+		parent.K.PostFromGoroutine("parent", "done")
+		if !parent.Exited() || !child.Exited() {
 			t.Fatal("kernels did not exit")
 		}
 	})

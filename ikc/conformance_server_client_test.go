@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -22,9 +23,9 @@ type clientRun struct {
 func TestConformanceServerClient(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "ikc.sock")
-	srec := newRecorder()
+	srec := ikctest.NewRecorder()
 	var (
-		srv       *node
+		srv       *ikctest.Node
 		port      int
 		pubTest   []string
 		pubAll    map[string][]string
@@ -39,7 +40,7 @@ func TestConformanceServerClient(t *testing.T) {
 	// The scenario runs whole whatever -run selects (its steps depend on
 	// each other); each case's subtest checks its part, so that any case
 	// can be run alone.
-	srv = startNode(t, func(k *poe.Kernel) {
+	srv = ikctest.StartNode(t, func(k *poe.Kernel) {
 		if _, err := NewServer(k, ServerOptions{Unix: sock, Name: "Unix", Protocol: "IKC0"}); err != nil {
 			setupErrs = append(setupErrs, err)
 		}
@@ -66,8 +67,8 @@ func TestConformanceServerClient(t *testing.T) {
 		t.Fatalf("the servers did not start: %v, port %d, socket %v", setupErrs, port, sockErr)
 	}
 
-	srv.do(func(k *poe.Kernel) {
-		ts := session(k, "test", map[string]poe.Handler{
+	srv.Do(func(k *poe.Kernel) {
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"posted": func(e *poe.Event) any { srec <- []any{"posted", e.Arg(poe.ARG0)}; return nil },
 			"called": func(e *poe.Event) any { srec <- []any{"called", e.Arg(poe.ARG0)}; return 1 },
 			"method": func(e *poe.Event) any {
@@ -81,7 +82,7 @@ func TestConformanceServerClient(t *testing.T) {
 		r := ResponderOf(k)
 		pubTest = r.Published("test")
 		pubAll = r.PublishedAll()
-		mon := session(k, "monitor", map[string]poe.Handler{
+		mon := ikctest.Session(k, "monitor", map[string]poe.Handler{
 			"reg":      func(e *poe.Event) any { srec <- []any{"reg", e.Arg(poe.ARG0), e.Arg(poe.ARG4)}; return nil },
 			"unreg":    func(e *poe.Event) any { srec <- []any{"unreg", e.Arg(poe.ARG0)}; return nil },
 			"shutdown": func(e *poe.Event) any { srec <- []any{"shutdown", e.Arg(poe.ARG0)}; return nil },
@@ -109,7 +110,7 @@ func TestConformanceServerClient(t *testing.T) {
 		runs[i] = runScriptClient(t, c.name, c.kind, c.server, sock, port)
 		// What the server saw for this client, up to its unregister.
 		for done := false; !done; {
-			got := srec.wait(t)
+			got := srec.Wait(t)
 			switch got[0] {
 			case "reg":
 				if got[1] != c.name {
@@ -168,11 +169,11 @@ func TestConformanceServerClient(t *testing.T) {
 	check("I08", "unsubscribe", "server done ", "client exited")
 
 	t.Run("I08-server", func(t *testing.T) {
-		srv.do(func(k *poe.Kernel) { Shutdown(k); srv.release() })
-		if got := srec.waitFor(t, "shutdown"); got[1] != "*" {
+		srv.Do(func(k *poe.Kernel) { Shutdown(k); srv.Release() })
+		if got := srec.WaitFor(t, "shutdown"); got[1] != "*" {
 			t.Errorf("shutdown monitor ARG0 = %v", got[1])
 		}
-		if !srv.exited() {
+		if !srv.Exited() {
 			t.Fatal("server kernel did not exit by itself")
 		}
 	})
@@ -185,9 +186,9 @@ func runScriptClient(t *testing.T, name, kind, server, sock string, port int) *c
 	t.Helper()
 	run := &clientRun{name: name, server: server}
 	ev := make(chan string, 100)
-	cn := startNode(t, func(k *poe.Kernel) {
+	cn := ikctest.StartNode(t, func(k *poe.Kernel) {
 		proxy := "poe://" + server + "/test"
-		cs := session(k, "client", map[string]poe.Handler{
+		cs := ikctest.Session(k, "client", map[string]poe.Handler{
 			"registered": func(e *poe.Event) any {
 				ev <- "register " + e.String(poe.ARG0)
 				Post(e.Kernel, "poe://"+server+"/test/posted", []any{"posted", name})
@@ -222,7 +223,7 @@ func runScriptClient(t *testing.T, name, kind, server, sock string, port int) *c
 			},
 			"finish": func(e *poe.Event) any {
 				Shutdown(e.Kernel)
-				releaseKernel(e.Kernel)
+				ikctest.ReleaseKernel(e.Kernel)
 				return nil
 			},
 		})
@@ -240,7 +241,7 @@ func runScriptClient(t *testing.T, name, kind, server, sock string, port int) *c
 			}
 		})
 	})
-	if cn.exited() {
+	if cn.Exited() {
 		ev <- "client exited"
 	}
 	close(ev)

@@ -1,9 +1,7 @@
 package ikc
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,124 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
-
-// lineServer listens on 127.0.0.1 and answers every line a connection
-// sends with reply(line); it returns the port.
-func lineServer(t *testing.T, reply func(line string) string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(testTimeout))
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					fmt.Fprint(c, reply(strings.TrimRight(sc.Text(), "\r"))+"\r\n")
-				}
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func echoLine(line string) string { return line }
-
-func httpLine(string) string { return "HTTP/1.0 400 Bad Request" }
-
-// TestLiteNotIKC: a handshake with a line echo server, or one that
-// answers garbage, fails at once with the server named, in both dialects.
-func TestLiteNotIKC(t *testing.T) {
-	for _, srv := range []struct {
-		name   string
-		reply  func(string) string
-		answer string // prefix of the quoted answer
-	}{{"echo", echoLine, "SETUP KERNEL=lite"}, {"http", httpLine, "HTTP/1.0 400 Bad Request"}} {
-		port := lineServer(t, srv.reply)
-		for _, proto := range []string{"IKC0", "IKC"} {
-			t.Run(srv.name+"/"+proto, func(t *testing.T) {
-				start := time.Now()
-				_, err := DialLite(context.Background(), LiteOptions{Host: "127.0.0.1", Port: port, Name: "lite", Protocol: proto, Timeout: 5 * time.Second})
-				if d := time.Since(start); d > time.Second {
-					t.Errorf("took %v", d)
-				}
-				answer := srv.answer
-				if proto == "IKC" && srv.name == "echo" {
-					answer = "HELLO"
-				}
-				want := "ikc: 127.0.0.1:" + strconv.Itoa(port) + " is not an IKC server (it answered \"" + answer
-				if !errors.Is(err, ErrNotIKC) || !errors.Is(err, ErrHandshake) || err == nil || !strings.HasPrefix(err.Error(), want) {
-					t.Errorf("got %v, want %s...", err, want)
-				}
-			})
-		}
-	}
-}
-
-// TestLiteErrorTexts: a Unix socket is named by its path, an unresolvable
-// host with the resolver's answer, a refused port once.
-func TestLiteErrorTexts(t *testing.T) {
-	ctx := context.Background()
-	sock := filepath.Join(t.TempDir(), "no_such_dir", "d.sock")
-	_, err := DialLite(ctx, LiteOptions{Unix: sock, Timeout: 2 * time.Second})
-	if want := "ikc: connecting to unix:" + sock + ": no such file or directory"; err == nil || err.Error() != want || !errors.Is(err, syscall.ENOENT) {
-		t.Errorf("unix: %v, want %s", err, want)
-	}
-
-	_, err = DialLite(ctx, LiteOptions{Host: "nosuch.invalid", Port: 1, Timeout: 5 * time.Second})
-	var dns *net.DNSError
-	if !errors.As(err, &dns) || err.Error() != "ikc: connecting to nosuch.invalid:1: cannot resolve nosuch.invalid: "+dns.Err {
-		t.Errorf("unresolvable: %v", err)
-	}
-
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	_, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Timeout: 2 * time.Second})
-	if want := fmt.Sprintf("ikc: connecting to 127.0.0.1:%d: connection refused", port); err == nil || err.Error() != want || !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("refused: %v, want %s", err, want)
-	}
-}
-
-// TestErrorPrefixOnce: wrapped ikc errors do not repeat "ikc: ".
-func TestErrorPrefixOnce(t *testing.T) {
-	c, err := NewClientNegotiator(Config{Names: []string{"c"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start(time.Now())
-	_, _, err = c.Feed("SETUP KERNEL=S;FREEZER=Storable,YAML")
-	for _, e := range []error{err, wrap(ErrHandshake, err)} {
-		if !errors.Is(e, ErrBadSetup) || strings.Count(e.Error(), "ikc: ") != 1 {
-			t.Errorf("%q: want one \"ikc: \" and ErrBadSetup", e)
-		}
-	}
-}
 
 // TestClientErrorsOnce: the POE client reports a server that does not
 // speak IKC promptly, names Unix sockets by their path and unresolvable
 // hosts by the resolver's answer, and keeps the final error for Err. With
 // no OnError it logs one ERROR line naming the server.
 func TestClientErrorsOnce(t *testing.T) {
-	echoPort := lineServer(t, echoLine)
+	echoPort := ikctest.LineServer(t, ikctest.EchoLine)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,12 +53,12 @@ func TestClientErrorsOnce(t *testing.T) {
 			t.Run(fmt.Sprint(c.name, " OnError=", withOnError), func(t *testing.T) {
 				var logBuf bytes.Buffer
 				var mu sync.Mutex
-				logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
+				logger := slog.New(slog.NewTextHandler(&ikctest.LockedWriter{W: &logBuf, Mu: &mu}, nil))
 				got := make(chan string, 4)
 				var cl *Client
 				start := time.Now()
-				n := startNode(t, func(k *poe.Kernel) {
-					session(k, "", map[string]poe.Handler{"_start": func(e *poe.Event) any {
+				n := ikctest.StartNode(t, func(k *poe.Kernel) {
+					ikctest.Session(k, "", map[string]poe.Handler{"_start": func(e *poe.Event) any {
 						o := c.opts
 						o.Name = fmt.Sprintf("errs%d", i)
 						o.Logger = logger
@@ -184,7 +74,7 @@ func TestClientErrorsOnce(t *testing.T) {
 				})
 				var clientErr error
 				for deadline := time.Now().Add(5 * time.Second); clientErr == nil && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					n.do(func(k *poe.Kernel) { clientErr = cl.Err() })
+					n.Do(func(k *poe.Kernel) { clientErr = cl.Err() })
 				}
 				if d := time.Since(start); d > 2*time.Second {
 					t.Errorf("took %v", d)
@@ -234,9 +124,9 @@ func TestServerListenErrorOnce(t *testing.T) {
 	defer ln.Close()
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
-	n := startNode(t, nil)
-	n.do(func(k *poe.Kernel) {
+	logger := slog.New(slog.NewTextHandler(&ikctest.LockedWriter{W: &logBuf, Mu: &mu}, nil))
+	n := ikctest.StartNode(t, nil)
+	n.Do(func(k *poe.Kernel) {
 		_, err = NewServer(k, ServerOptions{IP: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Name: "Taken", Logger: logger})
 	})
 	if !errors.Is(err, syscall.EADDRINUSE) {

@@ -1,22 +1,13 @@
 package ikc
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -26,153 +17,25 @@ import (
 // dialects. Without perl and POE they skip; with POE_REQUIRE_PERL=1 (CI)
 // they fail instead.
 
-// perlTimeout bounds each wait for a Perl peer.
-const perlTimeout = 10 * time.Second
-
-// needPerl skips (or fails, with POE_REQUIRE_PERL=1) unless perl can load
-// the modules.
-func needPerl(t *testing.T, modules ...string) {
-	t.Helper()
-	for _, m := range append([]string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"}, modules...) {
-		out, err := exec.Command("perl", "-M"+m, "-e1").CombinedOutput()
-		if err == nil {
-			continue
-		}
-		msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", m, err, bytes.TrimSpace(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
-		}
-		t.Skipf("skipping the Perl interop test: %s", msg)
-	}
-}
-
-// perlPeer is a running testdata/ikc_peer.pl.
-type perlPeer struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan map[string]any
-	stderr *bytes.Buffer
-	mu     sync.Mutex
-	seen   []map[string]any
-}
-
-// startPerl runs ikc_peer.pl with args; it is killed and reaped when the
-// test ends. For the server role it waits for the "ready" line.
-func startPerl(t *testing.T, args ...string) (*perlPeer, map[string]any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, "perl", append([]string{filepath.Join("testdata", "ikc_peer.pl")}, args...)...)
-	p := &perlPeer{t: t, cmd: cmd, events: make(chan map[string]any, 100), stderr: &bytes.Buffer{}}
-	cmd.Stderr = &lockedWriter{w: p.stderr, mu: &p.mu}
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(p.events)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var ev map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				ev = map[string]any{"ev": "junk", "text": sc.Text()}
-			}
-			p.events <- ev
-		}
-	}()
-	t.Cleanup(func() {
-		p.stdin.Close()
-		cmd.Process.Kill()
-		<-done
-		cmd.Wait()
-		cancel()
-		if t.Failed() {
-			p.mu.Lock()
-			t.Logf("perl %v stderr:\n%s", args, p.stderr.String())
-			p.mu.Unlock()
-		}
-	})
-	var ready map[string]any
-	if len(args) > 1 && args[1] == "server" {
-		ready = p.expect("ready", nil)
-	}
-	return p, ready
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// send writes a JSON command to the peer's stdin.
-func (p *perlPeer) send(cmd map[string]any) {
-	p.t.Helper()
-	b, _ := json.Marshal(cmd)
-	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
-		p.t.Fatalf("perl stdin: %v", err)
-	}
-}
-
-// expect waits for an event named ev for which match (if given) holds.
-func (p *perlPeer) expect(ev string, match func(map[string]any) bool) map[string]any {
-	p.t.Helper()
-	deadline := time.After(perlTimeout)
-	for {
-		select {
-		case e, ok := <-p.events:
-			if !ok {
-				p.t.Fatalf("perl peer exited while waiting for %q (seen %v)", ev, p.seen)
-			}
-			p.seen = append(p.seen, e)
-			if e["ev"] == ev && (match == nil || match(e)) {
-				return e
-			}
-		case <-deadline:
-			p.t.Fatalf("timed out waiting for perl event %q (seen %v)", ev, p.seen)
-		}
-	}
-}
-
-// invoked matches an invoke event of session/state.
-func invoked(session, state string) func(map[string]any) bool {
-	return func(e map[string]any) bool { return e["session"] == session && e["state"] == state }
-}
-
 // loose compares values the way Perl sees them (YAML has no number type).
 func loose(v any) string { return fmt.Sprint(v) }
 
 // goPeer is the Go side of an interop test: a kernel with a session
 // "gocli" that publishes hey, double and told, and monitors everything.
 type goPeer struct {
-	n   *node
-	rec recorder
+	n   *ikctest.Node
+	rec ikctest.Recorder
 }
 
 func newGoPeer(t *testing.T, setup func(k *poe.Kernel)) *goPeer {
-	g := &goPeer{rec: newRecorder()}
-	g.n = startNode(t, func(k *poe.Kernel) {
+	g := &goPeer{rec: ikctest.NewRecorder()}
+	g.n = ikctest.StartNode(t, func(k *poe.Kernel) {
 		setup(k)
-		s := session(k, "gocli", map[string]poe.Handler{
-			"hey":    g.rec.handler("hey", nil),
-			"told":   g.rec.handler("told", nil),
+		s := ikctest.Session(k, "gocli", map[string]poe.Handler{
+			"hey":    g.rec.Handler("hey", nil),
+			"told":   g.rec.Handler("told", nil),
 			"double": func(e *poe.Event) any { return 2 * toInt(e.Arg(poe.ARG0)) },
-			"posted": g.rec.handler("posted", nil),
+			"posted": g.rec.Handler("posted", nil),
 			"add": func(e *poe.Event) any {
 				sum := int64(0)
 				for _, x := range e.Slice(poe.ARG0) {
@@ -214,7 +77,7 @@ func toInt(v any) int64 {
 // about name (for errors: ARG4 = the operation).
 func (g *goPeer) monitor(t *testing.T, match func(args []any) bool) []any {
 	t.Helper()
-	deadline := time.After(perlTimeout)
+	deadline := time.After(ikctest.PerlTimeout)
 	for {
 		select {
 		case v := <-g.rec:
@@ -232,7 +95,7 @@ func (g *goPeer) monitor(t *testing.T, match func(args []any) bool) []any {
 func (g *goPeer) callFunc(t *testing.T, target string, args ...any) any {
 	t.Helper()
 	res := make(chan any, 1)
-	g.n.do(func(k *poe.Kernel) {
+	g.n.Do(func(k *poe.Kernel) {
 		if _, err := CallFunc(k, target, func(v any) { res <- v }, args...); err != nil {
 			t.Errorf("CallFunc %s: %v", target, err)
 		}
@@ -240,7 +103,7 @@ func (g *goPeer) callFunc(t *testing.T, target string, args ...any) any {
 	select {
 	case v := <-res:
 		return v
-	case <-time.After(perlTimeout):
+	case <-time.After(ikctest.PerlTimeout):
 		t.Fatalf("no reply from %s", target)
 		return nil
 	}
@@ -249,10 +112,10 @@ func (g *goPeer) callFunc(t *testing.T, target string, args ...any) any {
 // exercise runs the checks common to both roles once the connection is
 // up: goName is how Perl knows the Go kernel, perlName how Go knows the
 // Perl kernel.
-func exercise(t *testing.T, g *goPeer, p *perlPeer, goName, perlName string) {
+func exercise(t *testing.T, g *goPeer, p *ikctest.PerlPeer, goName, perlName string) {
 	// Go -> Perl post.
-	g.n.do(func(k *poe.Kernel) { Post(k, "poe://"+perlName+"/test/posted", "hello from go") })
-	if e := p.expect("invoke", invoked("test", "posted")); loose(e["args"]) != "[hello from go]" {
+	g.n.Do(func(k *poe.Kernel) { Post(k, "poe://"+perlName+"/test/posted", "hello from go") })
+	if e := p.Expect("invoke", ikctest.Invoked("test", "posted")); loose(e["args"]) != "[hello from go]" {
 		t.Errorf("perl posted got %v", e["args"])
 	}
 	// Go -> Perl call with RSVP.
@@ -262,7 +125,7 @@ func exercise(t *testing.T, g *goPeer, p *perlPeer, goName, perlName string) {
 	// Go -> Perl, the Perl handler posts back to its SENDER (IKC:proxy
 	// to the Go session's published alias).
 	// (dotell posts to the proxy of a subscription: subscribe first.)
-	g.n.do(func(k *poe.Kernel) {
+	g.n.Do(func(k *poe.Kernel) {
 		s := k.AliasResolve("gocli")
 		s.Do(func() {
 			if err := Subscribe(k, []string{"poe://" + perlName + "/test", "poe://" + perlName + "/nosuch"}, "subscribed"); err != nil {
@@ -270,61 +133,61 @@ func exercise(t *testing.T, g *goPeer, p *perlPeer, goName, perlName string) {
 			}
 		})
 	})
-	if v := g.rec.waitFor(t, "subscribed"); loose(v[1]) != "[poe://"+perlName+"/test]" {
+	if v := g.rec.WaitFor(t, "subscribed"); loose(v[1]) != "[poe://"+perlName+"/test]" {
 		t.Errorf("subscription accepted %v, want only poe://%s/test", v[1], perlName)
 	}
-	g.n.do(func(k *poe.Kernel) { k.Post("gocli", "dotell", "poe://"+perlName+"/test", "x") })
-	if v := g.rec.waitFor(t, "told"); loose(v[1:]) != "[x]" {
+	g.n.Do(func(k *poe.Kernel) { k.Post("gocli", "dotell", "poe://"+perlName+"/test", "x") })
+	if v := g.rec.WaitFor(t, "told"); loose(v[1:]) != "[x]" {
 		t.Errorf("told %v", v[1:])
 	}
 	// Go -> Perl unpublished: remote_error comes back.
-	g.n.do(func(k *poe.Kernel) { Post(k, "poe://"+perlName+"/test/nope", 1) })
+	g.n.Do(func(k *poe.Kernel) { Post(k, "poe://"+perlName+"/test/nope", 1) })
 	m := g.monitor(t, func(a []any) bool { return a[4] == "remote-check" })
 	if !strings.HasPrefix(loose(m[5]), "Session 'test' has not published state 'nope'.  Request poe://"+perlName+"/test/nope") {
 		t.Errorf("remote error %q", m[5])
 	}
-	p.expect("local_error", func(e map[string]any) bool { return e["phase"] == "check" })
+	p.Expect("local_error", func(e map[string]any) bool { return e["phase"] == "check" })
 
 	// Perl -> Go post, call, and an unpublished state.
-	p.send(map[string]any{"op": "post", "to": "poe://" + goName + "/gocli/hey", "params": "from perl", "from": 1})
-	if v := g.rec.waitFor(t, "hey"); v[1] != "from perl" {
+	p.Send(map[string]any{"op": "post", "to": "poe://" + goName + "/gocli/hey", "params": "from perl", "from": 1})
+	if v := g.rec.WaitFor(t, "hey"); v[1] != "from perl" {
 		t.Errorf("hey got %#v", v[1])
 	}
-	p.send(map[string]any{"op": "call", "to": "poe://" + goName + "/gocli/double", "params": 21, "state": "answer"})
-	if e := p.expect("answer", nil); loose(e["params"]) != "42" {
+	p.Send(map[string]any{"op": "call", "to": "poe://" + goName + "/gocli/double", "params": 21, "state": "answer"})
+	if e := p.Expect("answer", nil); loose(e["params"]) != "42" {
 		t.Errorf("perl got answer %v, want 42", e["params"])
 	}
-	p.send(map[string]any{"op": "post", "to": "poe://" + goName + "/gocli/secret", "params": 1})
-	if e := p.expect("remote_error", nil); e["phase"] != "check" ||
+	p.Send(map[string]any{"op": "post", "to": "poe://" + goName + "/gocli/secret", "params": 1})
+	if e := p.Expect("remote_error", nil); e["phase"] != "check" ||
 		!strings.HasPrefix(loose(e["text"]), "Session 'gocli' has not published state 'secret'") {
 		t.Errorf("perl remote_error %v", e)
 	}
 	// Perl subscribes to a Go session (do_you_have) and posts through
 	// IKC:proxy with several arguments.
-	p.send(map[string]any{"op": "subscribe", "spec": map[string]any{"kernel": goName, "session": "gocli"}})
-	e := p.expect("answer", func(e map[string]any) bool { return e["state"] == "receipt" })
+	p.Send(map[string]any{"op": "subscribe", "spec": map[string]any{"kernel": goName, "session": "gocli"}})
+	e := p.Expect("answer", func(e map[string]any) bool { return e["state"] == "receipt" })
 	if a, ok := e["params"].([]any); !ok || len(a) != 2 || loose(a[0].(map[string]any)["session"]) != "gocli" {
 		t.Errorf("receipt %v", e["params"])
 	}
-	p.send(map[string]any{"op": "subscribe", "spec": map[string]any{"kernel": goName, "session": "nosuch"}})
-	if e := p.expect("answer", func(e map[string]any) bool { return e["state"] == "receipt" }); !strings.HasPrefix(loose(e["params"]), "Refused subscription") {
+	p.Send(map[string]any{"op": "subscribe", "spec": map[string]any{"kernel": goName, "session": "nosuch"}})
+	if e := p.Expect("answer", func(e map[string]any) bool { return e["state"] == "receipt" }); !strings.HasPrefix(loose(e["params"]), "Refused subscription") {
 		t.Errorf("refused receipt %v", e["params"])
 	}
-	p.send(map[string]any{"op": "proxy", "to": map[string]any{"kernel": goName, "session": "gocli"}, "state": "posted", "args": []any{"a", "b"}})
-	if v := g.rec.waitFor(t, "posted"); loose(v[1:]) != "[a b]" {
+	p.Send(map[string]any{"op": "proxy", "to": map[string]any{"kernel": goName, "session": "gocli"}, "state": "posted", "args": []any{"a", "b"}})
+	if v := g.rec.WaitFor(t, "posted"); loose(v[1:]) != "[a b]" {
 		t.Errorf("posted via IKC:proxy: %v", v[1:])
 	}
 }
 
 // TestPerlInteropGoClient: a Go Client connects to the Perl server.
 func TestPerlInteropGoClient(t *testing.T) {
-	needPerl(t)
+	ikctest.NeedPerl(t)
 	for _, tc := range []struct{ proto, fz, unix string }{
 		{"IKC0", "Storable", ""}, {"IKC", "Storable", ""}, {"IKC0", "YAML", ""}, {"IKC", "YAML", ""}, {"IKC0", "Storable", "unix"},
 	} {
 		t.Run(tc.proto+"-"+tc.fz+"-"+map[string]string{"": "tcp", "unix": "unix"}[tc.unix], func(t *testing.T) {
 			if tc.fz == "YAML" {
-				needPerl(t, "YAML")
+				ikctest.NeedPerl(t, "YAML")
 			}
 			args := []string{"--role", "server", "--protocol", tc.proto, "--name", "PerlServer"}
 			var path string
@@ -332,7 +195,7 @@ func TestPerlInteropGoClient(t *testing.T) {
 				path = filepath.Join(t.TempDir(), "perl.sock")
 				args = append(args, "--unix", path)
 			}
-			p, ready := startPerl(t, args...)
+			p, ready := ikctest.StartPerl(t, args...)
 			port := int(ready["port"].(float64))
 			var goID string
 			g := newGoPeer(t, func(k *poe.Kernel) {
@@ -343,28 +206,28 @@ func TestPerlInteropGoClient(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			reg := p.expect("register", nil)
+			reg := p.Expect("register", nil)
 			if reg["id"] != goID || !strings.Contains(loose(reg["aliases"]), "GoClient") || reg["freezer"] != tc.fz || reg["dialect"] != tc.proto {
 				t.Errorf("perl registered %v, want id %s, alias GoClient, %s, %s", reg, goID, tc.fz, tc.proto)
 			}
 			g.monitor(t, func(a []any) bool { return a[1] == "PerlServer" })
 			exercise(t, g, p, "GoClient", "PerlServer")
 			// The Go side closes: Perl sees the unregister.
-			g.n.do(func(k *poe.Kernel) { Shutdown(k) })
-			p.expect("unregister", func(e map[string]any) bool { return e["id"] == goID })
+			g.n.Do(func(k *poe.Kernel) { Shutdown(k) })
+			p.Expect("unregister", func(e map[string]any) bool { return e["id"] == goID })
 		})
 	}
 }
 
 // TestPerlInteropPerlClient: the Perl client connects to a Go server.
 func TestPerlInteropPerlClient(t *testing.T) {
-	needPerl(t)
+	ikctest.NeedPerl(t)
 	for _, tc := range []struct{ proto, fz, unix string }{
 		{"IKC0", "Storable", ""}, {"IKC", "Storable", ""}, {"IKC0", "YAML", ""}, {"IKC", "YAML", "unix"},
 	} {
 		t.Run(tc.proto+"-"+tc.fz+"-"+map[string]string{"": "tcp", "unix": "unix"}[tc.unix], func(t *testing.T) {
 			if tc.fz == "YAML" {
-				needPerl(t, "YAML")
+				ikctest.NeedPerl(t, "YAML")
 			}
 			var port int
 			var path string
@@ -377,7 +240,7 @@ func TestPerlInteropPerlClient(t *testing.T) {
 					t.Fatal(err)
 				}
 				port = s.Port()
-				ts := session(k, "test", map[string]poe.Handler{"noop": func(e *poe.Event) any { return nil }})
+				ts := ikctest.Session(k, "test", map[string]poe.Handler{"noop": func(e *poe.Event) any { return nil }})
 				Publish(k, ts, "noop")
 			})
 			args := []string{"--role", "client", "--protocol", tc.proto, "--name", "PerlClient", "--freezer", tc.fz}
@@ -386,8 +249,8 @@ func TestPerlInteropPerlClient(t *testing.T) {
 			} else {
 				args = append(args, "--port", fmt.Sprint(port))
 			}
-			p, _ := startPerl(t, args...)
-			reg := p.expect("register", nil)
+			p, _ := ikctest.StartPerl(t, args...)
+			reg := p.Expect("register", nil)
 			if reg["freezer"] != tc.fz || !strings.Contains(loose(reg["aliases"]), "GoSrv") {
 				t.Errorf("perl registered %v", reg)
 			}
@@ -396,56 +259,8 @@ func TestPerlInteropPerlClient(t *testing.T) {
 				t.Errorf("register PerlClient %v", v)
 			}
 			exercise(t, g, p, "GoSrv", "PerlClient")
-			p.send(map[string]any{"op": "quit"})
+			p.Send(map[string]any{"op": "quit"})
 			g.monitor(t, func(a []any) bool { return a[1] == perlID && len(a) == 4 })
-		})
-	}
-}
-
-// TestPerlInteropClientLite: the Go ClientLite against the Perl server.
-func TestPerlInteropClientLite(t *testing.T) {
-	needPerl(t)
-	for _, proto := range []string{"IKC0", "IKC"} {
-		t.Run(proto, func(t *testing.T) {
-			p, ready := startPerl(t, "--role", "server", "--protocol", "IKC0", "--name", "PerlServer")
-			ctx, cancel := context.WithTimeout(context.Background(), perlTimeout)
-			defer cancel()
-			l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: int(ready["port"].(float64)), Name: "LiteClient", Protocol: proto})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Disconnect()
-			if reg := p.expect("register", nil); reg["id"] != "LiteClient" || reg["dialect"] != proto {
-				t.Errorf("register %v", reg)
-			}
-			if v, err := l.Call(ctx, "test/add", []any{2, 3}); err != nil || v != int64(5) {
-				t.Errorf("add = %#v, %v", v, err)
-			}
-			if v, err := l.CallList(ctx, "test/echo", "x"); err != nil || !reflect.DeepEqual(v, []any{"x"}) {
-				t.Errorf("list echo = %#v, %v", v, err)
-			}
-			if e := p.expect("invoke", invoked("test", "echo")); e["wantarray"] != "1" {
-				t.Errorf("wantarray %v", e["wantarray"])
-			}
-			if v, err := l.PostRespond(ctx, "test/add_1", 7); err != nil || v != int64(8) {
-				t.Errorf("post_respond = %#v, %v", v, err)
-			}
-			if err := l.Post(ctx, "test/tell", "the"); err != nil {
-				t.Fatal(err)
-			}
-			if v, err := l.Responded(ctx, "told"); err != nil || !reflect.DeepEqual(v, []any{"the"}) {
-				t.Errorf("responded = %#v, %v", v, err)
-			}
-			if err := l.Ping(ctx); err != nil {
-				t.Errorf("ping: %v", err)
-			}
-			_, err = l.Call(ctx, "test/nope")
-			var re *RemoteError
-			if !errors.As(err, &re) || re.Phase != "check" || !strings.Contains(re.Text, "sent by poe://LiteClient/IKCLite") {
-				t.Errorf("unpublished: %v", err)
-			}
-			l.Disconnect()
-			p.expect("unregister", func(e map[string]any) bool { return e["id"] == "LiteClient" })
 		})
 	}
 }

@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
-	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 // DefaultPort is the port a server listens on when ServerOptions.Port is
@@ -98,7 +98,7 @@ type Server struct {
 	r        *Responder
 	opts     ServerOptions
 	log      *slog.Logger
-	dialect  Dialect
+	dialect  protocol.Dialect
 	ln       net.Listener
 	lnFD     int // prefork parent: the listener's descriptor for workers
 	la       *wheel.ListenAccept
@@ -130,29 +130,19 @@ type Server struct {
 // serverPackage is the package name of the server's package states.
 const serverPackage = "POE::Component::IKC::Server"
 
-func parseProtocol(p string) (Dialect, error) {
-	switch p {
-	case "", "IKC0":
-		return IKC0, nil
-	case "IKC":
-		return IKC, nil
-	}
-	return 0, fmt.Errorf("ikc: unknown protocol %q (want IKC0 or IKC)", p)
-}
-
 // NewServer starts an IKC server: it listens (or, in a prefork worker,
 // adopts the parent's listener), spawns the kernel's responder if needed,
 // registers Name and Aliases as names of the local kernel, and creates the
 // server session. Listen errors (EADDRINUSE...) are returned. Call it on
 // the kernel's goroutine (before Run or in a handler).
 func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
-	d, err := parseProtocol(opts.Protocol)
+	d, err := protocol.ParseDialect(opts.Protocol)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range append([]string{opts.Name}, opts.Aliases...) {
-		if n != "" && !validName(n) {
-			return nil, fmt.Errorf("%w: %q", ErrBadName, n)
+		if n != "" && !protocol.ValidName(n) {
+			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
 		}
 	}
 	if opts.Connections <= 0 {
@@ -271,7 +261,7 @@ func (s *Server) listen() (serverRole, error) {
 		}
 	}
 	if s.opts.Unix != "" {
-		s.sockName = UnixName(s.opts.Unix)
+		s.sockName = protocol.UnixName(s.opts.Unix)
 	}
 	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
 		s.port = a.Port
@@ -481,31 +471,4 @@ func (s *Server) channelClosed() {
 		s.k.Post(ResponderAlias, "shutdown")
 		s.release()
 	}
-}
-
-// sockaddrName formats an IPv4 address as "<ip>:<port>".
-func sockaddrName(sa unix.Sockaddr) string {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return TCPName(net.IP(a.Addr[:]).String(), a.Port)
-	case *unix.SockaddrInet6:
-		ip := net.IP(a.Addr[:])
-		if v4 := ip.To4(); v4 != nil {
-			return TCPName(v4.String(), a.Port)
-		}
-	}
-	return ""
-}
-
-func unixClose(fd int) {
-	if fd > 0 {
-		unix.Close(fd)
-	}
-}
-
-// storableValue returns a thawed record as a storable.Value (nil if it is
-// something else).
-func storableValue(v any) storable.Value {
-	sv, _ := v.(storable.Value)
-	return sv
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc/clientlite"
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
@@ -124,14 +126,14 @@ func scenarioMain(js string) int {
 }
 
 // preforkParent runs a prefork parent in this process; workers run c.
-func preforkParent(t *testing.T, c scenario, log *slog.Logger) (*node, *Server) {
+func preforkParent(t *testing.T, c scenario, log *slog.Logger) (*ikctest.Node, *Server) {
 	t.Helper()
 	js, _ := json.Marshal(c)
 	t.Setenv(scenarioEnv, string(js))
 	// Race-enabled workers would sleep 1 s at exit.
 	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	var s *Server
-	n := startNode(t, func(k *poe.Kernel) {
+	n := ikctest.StartNode(t, func(k *poe.Kernel) {
 		var err error
 		if s, err = NewServer(k, c.options(log)); err != nil {
 			t.Error(err)
@@ -146,18 +148,18 @@ func preforkParent(t *testing.T, c scenario, log *slog.Logger) (*node, *Server) 
 }
 
 // workers returns the parent's current worker PIDs.
-func (n *node) workers(s *Server) []int {
+func nodeWorkers(n *ikctest.Node, s *Server) []int {
 	var pids []int
-	n.do(func(*poe.Kernel) { pids = s.Workers() })
+	n.Do(func(*poe.Kernel) { pids = s.Workers() })
 	return pids
 }
 
 // waitWorkers waits until the parent has want workers.
-func waitWorkers(t *testing.T, n *node, s *Server, want int) []int {
+func waitWorkers(t *testing.T, n *ikctest.Node, s *Server, want int) []int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		p := n.workers(s)
+		p := nodeWorkers(n, s)
 		if len(p) == want {
 			return p
 		}
@@ -170,13 +172,13 @@ func waitWorkers(t *testing.T, n *node, s *Server, want int) []int {
 
 // stopParent asks the parent to shut down as on TERM and waits for its
 // Run to return by itself.
-func stopParent(t *testing.T, n *node, s *Server) {
+func stopParent(t *testing.T, n *ikctest.Node, s *Server) {
 	t.Helper()
-	n.do(func(k *poe.Kernel) {
+	n.Do(func(k *poe.Kernel) {
 		k.Post(s.Session(), "sig_TERM", "TERM")
-		releaseKernel(k)
+		ikctest.ReleaseKernel(k)
 	})
-	if !n.exited() {
+	if !n.Exited() {
 		t.Fatal("the parent did not stop after TERM")
 	}
 }
@@ -185,7 +187,7 @@ func stopParent(t *testing.T, n *node, s *Server) {
 func askPID(ctx context.Context, port int, unix string) (int, error) {
 	// Each client needs its own name: a worker may serve several at once.
 	name := fmt.Sprintf("Lite%dClient", liteSeq.Add(1))
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Unix: unix, Name: name, Timeout: 10 * time.Second})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Unix: unix, Name: name, Timeout: 10 * time.Second})
 	if err != nil {
 		return 0, err
 	}
@@ -286,7 +288,7 @@ func TestPreforkKilledWorkersReplaced(t *testing.T) {
 	killed := 0
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
 		time.Sleep(300*time.Millisecond + rand.N(200*time.Millisecond))
-		if p := n.workers(s); len(p) > 0 {
+		if p := nodeWorkers(n, s); len(p) > 0 {
 			if syscall.Kill(p[rand.IntN(len(p))], syscall.SIGKILL) == nil {
 				killed++
 			}
@@ -348,7 +350,7 @@ func testRogueEscalation(t *testing.T) {
 	rogue := waitWorkers(t, n, s, 1)[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: s.Port()})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: s.Port()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +360,7 @@ func testRogueEscalation(t *testing.T) {
 	}
 	// The rogue is killed, reaped and replaced by a worker that serves.
 	deadline := time.Now().Add(20 * time.Second)
-	for alive(rogue) || len(n.workers(s)) != 1 || n.workers(s)[0] == rogue {
+	for alive(rogue) || len(nodeWorkers(n, s)) != 1 || nodeWorkers(n, s)[0] == rogue {
 		if time.Now().After(deadline) {
 			t.Fatalf("rogue %d not replaced; log:\n%s", rogue, logs.String())
 		}
@@ -542,7 +544,7 @@ func TestPreforkSignalsAndPeek(t *testing.T) {
 	var peek syncBuffer
 	var s *Server
 	told := make(chan string, 1)
-	n := startNode(t, func(k *poe.Kernel) {
+	n := ikctest.StartNode(t, func(k *poe.Kernel) {
 		o := c.options(nil)
 		o.PeekOutput = &peek
 		var err error
@@ -571,7 +573,7 @@ func TestPreforkSignalsAndPeek(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: s.Port(), Name: "Teller"})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: s.Port(), Name: "Teller"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +582,7 @@ func TestPreforkSignalsAndPeek(t *testing.T) {
 	}
 	l.Disconnect()
 	for _, sig := range []string{"USR1", "USR2"} {
-		n.do(func(k *poe.Kernel) { k.Call(s.Session(), "sig_"+sig, sig) })
+		n.Do(func(k *poe.Kernel) { k.Call(s.Session(), "sig_"+sig, sig) })
 	}
 	out := peek.String()
 	if !strings.Contains(out, "kernel peek (USR1)") || !strings.Contains(out, "kernel peek (USR2)") || !strings.Contains(out, "watcher") {
@@ -591,8 +593,8 @@ func TestPreforkSignalsAndPeek(t *testing.T) {
 }
 
 func TestServerAddressInUse(t *testing.T) {
-	n := startNode(t, nil)
-	n.do(func(k *poe.Kernel) {
+	n := ikctest.StartNode(t, nil)
+	n.Do(func(k *poe.Kernel) {
 		a, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "A"})
 		if err != nil {
 			t.Error(err)
@@ -661,7 +663,7 @@ func TestPreforkForkFailures(t *testing.T) {
 		var logs syncBuffer
 		var s *Server
 		var calls []time.Time
-		n := startNode(t, func(k *poe.Kernel) {
+		n := ikctest.StartNode(t, func(k *poe.Kernel) {
 			var err error
 			if s, err = NewServer(k, c.options(slog.New(slog.NewTextHandler(&logs, nil)))); err != nil {
 				t.Error(err)
@@ -682,7 +684,7 @@ func TestPreforkForkFailures(t *testing.T) {
 			t.FailNow()
 		}
 		waitWorkers(t, n, s, 1)
-		n.do(func(*poe.Kernel) {
+		n.Do(func(*poe.Kernel) {
 			if len(calls) != 3 {
 				t.Errorf("%d spawns, want 3", len(calls))
 				return
@@ -701,7 +703,7 @@ func TestPreforkForkFailures(t *testing.T) {
 	t.Run("ENOENT", func(t *testing.T) {
 		c := scenario{Processes: 2, Connections: 1}
 		var reported []string
-		n := startNode(t, func(k *poe.Kernel) {
+		n := ikctest.StartNode(t, func(k *poe.Kernel) {
 			o := c.options(nil)
 			o.OnError = func(op string, errno int, text string) { reported = append(reported, fmt.Sprint(op, " ", errno)) }
 			s, err := NewServer(k, o)
@@ -710,9 +712,9 @@ func TestPreforkForkFailures(t *testing.T) {
 				return
 			}
 			s.spawn = func() (int, error) { return 0, syscall.ENOENT }
-			releaseKernel(k)
+			ikctest.ReleaseKernel(k)
 		})
-		if !n.exited() {
+		if !n.Exited() {
 			t.Fatal("the server did not end after a fatal fork error")
 		}
 		if want := fmt.Sprint("fork ", int(syscall.ENOENT)); len(reported) != 1 || reported[0] != want {

@@ -3,28 +3,29 @@ package ikc
 import (
 	"testing"
 
+	"github.com/poe-go/poe/ikc/internal/ikctest"
 	"github.com/poe-go/poe/poe"
 )
 
 func TestSmokePostCall(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Inet", Aliases: []string{"Ikc"}, Protocol: "IKC"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		port = s.Port()
-		ts := session(k, "test", map[string]poe.Handler{
-			"posted": rec.handler("posted", nil),
-			"called": rec.handler("called", int64(4)),
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
+			"posted": rec.Handler("posted", nil),
+			"called": rec.Handler("called", int64(4)),
 		})
 		if err := Publish(k, ts, "posted", "called"); err != nil {
 			t.Fatal(err)
 		}
 	})
-	startNode(t, func(k *poe.Kernel) {
-		session(k, "client", map[string]poe.Handler{
+	ikctest.StartNode(t, func(k *poe.Kernel) {
+		ikctest.Session(k, "client", map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
 				_, err := NewClient(e.Kernel, ClientOptions{
 					Host: "127.0.0.1", Port: port, Name: "InetClient",
@@ -47,12 +48,12 @@ func TestSmokePostCall(t *testing.T) {
 				}
 				return nil
 			},
-			"callback": rec.handler("callback", nil),
+			"callback": rec.Handler("callback", nil),
 		})
 	})
-	got := rec.waitFor(t, "posted")
+	got := rec.WaitFor(t, "posted")
 	t.Logf("posted: %#v", got)
-	got = rec.waitFor(t, "callback")
+	got = rec.WaitFor(t, "callback")
 	t.Logf("callback: %#v", got)
 }
 
@@ -60,15 +61,15 @@ func TestSmokePostCall(t *testing.T) {
 // (sent through IKC:proxy), the Perl-style IKC/post event, and a string
 // rsvp with ?args (echoed as the reply's event, the word passed as ARG1).
 func TestGoAPI(t *testing.T) {
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	startNode(t, func(k *poe.Kernel) {
+	ikctest.StartNode(t, func(k *poe.Kernel) {
 		s, err := NewServer(k, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort, Name: "Pulse"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		port = s.Port()
-		ts := session(k, "Service", map[string]poe.Handler{
+		ts := ikctest.Session(k, "Service", map[string]poe.Handler{
 			"sum": func(e *poe.Event) any {
 				n := int64(0)
 				for _, a := range e.Args {
@@ -80,8 +81,8 @@ func TestGoAPI(t *testing.T) {
 		})
 		Publish(k, ts, "sum", "event")
 	})
-	startNode(t, func(k *poe.Kernel) {
-		cs := session(k, "client", map[string]poe.Handler{
+	ikctest.StartNode(t, func(k *poe.Kernel) {
+		cs := ikctest.Session(k, "client", map[string]poe.Handler{
 			"go": func(e *poe.Event) any {
 				CallFunc(e.Kernel, "poe://Pulse/Service/sum", func(v any) { rec <- []any{"sum", v} }, 1, 2, 3)
 				e.Kernel.Post("IKC", "post", "Pulse/Service/event", "perl-style")
@@ -96,7 +97,7 @@ func TestGoAPI(t *testing.T) {
 	})
 	got := map[string][]any{}
 	for len(got) < 3 {
-		g := rec.wait(t)
+		g := rec.Wait(t)
 		got[g[0].(string)] = g
 	}
 	if g := got["sum"]; g[1] != int64(6) {

@@ -7,13 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// SubscribeTimeout is how long a subscription waits for the remote
-// kernel's answer (Perl: 60 s) before it counts as refused.
-var SubscribeTimeout = 60 * time.Second
+// DefaultSubscribeTimeout is how long a subscription waits for the
+// remote kernel's answer before it counts as refused (Perl's 60 s):
+// ResponderOptions.SubscribeTimeout and ClientOptions.SubscribeTimeout
+// when zero.
+const DefaultSubscribeTimeout = 60 * time.Second
 
 // ErrLocalSubscribe: a subscription specifier names no kernel. The text is
 // Perl's own.
@@ -35,10 +38,34 @@ type subscription struct {
 
 // proxy is a local stand-in for a remote session (10.7).
 type proxy struct {
-	spec    Specifier
+	spec    protocol.Specifier
 	session *poe.Session
 	aliases []string
 }
+
+// subscriptions are the pending subscription queries, by the receipt
+// state their answer comes to, and the proxy sessions of the remote
+// sessions subscribed to (10.7).
+type subscriptions struct {
+	receipts map[string]*subscription // receipt state -> subscription
+	proxies  map[string]*proxy        // "kernel\x00session" -> proxy
+}
+
+func newSubscriptions() subscriptions {
+	return subscriptions{receipts: map[string]*subscription{}, proxies: map[string]*proxy{}}
+}
+
+// receipt returns the subscription waiting for receipt state.
+func (s *subscriptions) receipt(state string) (*subscription, bool) {
+	sub, ok := s.receipts[state]
+	return sub, ok
+}
+
+// reset forgets the pending queries.
+func (s *subscriptions) reset() { s.receipts = map[string]*subscription{} }
+
+// proxyKey is the key of the proxy of a remote session.
+func proxyKey(s protocol.Specifier) string { return s.Kernel + "\x00" + s.Session }
 
 // Subscribe asks remote kernels for their published sessions and creates
 // a local proxy session for each one accepted: posting E(args...) to the
@@ -48,10 +75,12 @@ type proxy struct {
 // with the accepted ones (as given). Monitors get subscribe, or error
 // subscribe for the refused ones.
 func (r *Responder) Subscribe(specs []string, callback any) error {
-	return r.subscribe(r.k.ActiveSession(), specs, callback)
+	return r.subscribe(r.k.ActiveSession(), specs, callback, r.subscribeTimeout)
 }
 
-func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any) error {
+// subscribe is Subscribe on behalf of sender; an answer that takes longer
+// than timeout counts as a refusal.
+func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any, timeout time.Duration) error {
 	sub := &subscription{
 		session: sender, pending: map[string]bool{},
 		given: map[string]string{}, alarms: map[string]poe.AlarmID{},
@@ -69,7 +98,7 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 	}
 	type item struct {
 		given, receipt string
-		spec           Specifier
+		spec           protocol.Specifier
 	}
 	var items []item
 	for _, given := range specs {
@@ -84,14 +113,14 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 		items = append(items, item{given, receipt, a.Specifier})
 		sub.pending[receipt] = true
 		sub.given[receipt] = given
-		r.receipts[receipt] = sub
+		r.subs.receipts[receipt] = sub
 	}
 	for _, it := range items {
-		m := &Message{
-			Event:  NewAddress(Specifier{Kernel: it.spec.Kernel, Session: ResponderAlias, State: "do_you_have"}),
-			Params: storable.NewArray(Specifier{Kernel: it.spec.Kernel, Session: it.spec.Session, State: it.spec.State}.Hash(), goString(r.kernelID)),
-			From:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias}},
-			RSVP:   &Address{Specifier: Specifier{Kernel: r.kernelID, Session: ResponderAlias, State: it.receipt}},
+		m := &protocol.Message{
+			Event:  protocol.NewAddress(protocol.Specifier{Kernel: it.spec.Kernel, Session: ResponderAlias, State: "do_you_have"}),
+			Params: storable.NewArray(protocol.Specifier{Kernel: it.spec.Kernel, Session: it.spec.Session, State: it.spec.State}.Hash(), protocol.StringValue(r.kernelID)),
+			From:   &protocol.Address{Specifier: protocol.Specifier{Kernel: r.kernelID, Session: ResponderAlias}},
+			RSVP:   &protocol.Address{Specifier: protocol.Specifier{Kernel: r.kernelID, Session: ResponderAlias, State: it.receipt}},
 		}
 		n, err := r.send(m, nil)
 		if n == 0 {
@@ -104,7 +133,7 @@ func (r *Responder) subscribe(sender *poe.Session, specs []string, callback any)
 			continue
 		}
 		r.session.Do(func() {
-			id, err := r.k.DelaySet("IKC:timeout", SubscribeTimeout, it.receipt)
+			id, err := r.k.DelaySet("IKC:timeout", timeout, it.receipt)
 			if err == nil {
 				sub.alarms[it.receipt] = id
 			}
@@ -129,7 +158,7 @@ func (r *Responder) receipt(state string, sub *subscription, arg any) {
 		r.answered(state, sub, false)
 		return
 	}
-	s := Specifier{Kernel: fmt.Sprint(spec["kernel"]), Session: fmt.Sprint(spec["session"])}
+	s := protocol.Specifier{Kernel: fmt.Sprint(spec["kernel"]), Session: fmt.Sprint(spec["session"])}
 	if st, ok := spec["state"].(string); ok {
 		s.State = st
 	}
@@ -138,14 +167,14 @@ func (r *Responder) receipt(state string, sub *subscription, arg any) {
 	if len(list) > 1 {
 		rid = fmt.Sprint(list[1])
 	}
-	_, real := r.channels[rid]
+	real := r.kernels.connected(rid)
 	r.inform("subscribe", rid, real, spec)
 	r.answered(state, sub, true)
 }
 
 func (r *Responder) evReceiptTimeout(e *poe.Event) any {
 	state := e.String(poe.ARG0)
-	sub, ok := r.receipts[state]
+	sub, ok := r.subs.receipt(state)
 	if !ok {
 		return nil
 	}
@@ -161,7 +190,7 @@ func (r *Responder) answered(state string, sub *subscription, ok bool) {
 		return
 	}
 	delete(sub.pending, state)
-	delete(r.receipts, state)
+	delete(r.subs.receipts, state)
 	if id, has := sub.alarms[state]; has {
 		r.session.Do(func() { r.k.AlarmRemove(id) })
 		delete(sub.alarms, state)
@@ -183,12 +212,12 @@ func (r *Responder) answered(state string, sub *subscription, ok bool) {
 
 // makeProxy creates the proxy session of a remote session unless it
 // exists.
-func (r *Responder) makeProxy(s Specifier) {
-	key := s.Kernel + "\x00" + s.Session
-	if p := r.proxies[key]; p != nil && p.session.Alive() {
+func (r *Responder) makeProxy(s protocol.Specifier) {
+	key := proxyKey(s)
+	if p := r.subs.proxies[key]; p != nil && p.session.Alive() {
 		return
 	}
-	p := &proxy{spec: Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
+	p := &proxy{spec: protocol.Specifier{Kernel: s.Kernel, Session: s.Session, State: s.State}}
 	r.session.Do(func() {
 		p.session, _ = r.k.Create(poe.Spec{Heap: p, Inline: map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
@@ -206,29 +235,29 @@ func (r *Responder) makeProxy(s Specifier) {
 				}
 				vals := make([]storable.Value, 0, len(e.Slice(poe.ARG1)))
 				for _, a := range e.Slice(poe.ARG1) {
-					v, err := ToValue(a)
+					v, err := protocol.ToValue(a)
 					if err != nil {
 						r.log.Warn("ikc: proxy: cannot send", "event", ev, "err", err)
 						return nil
 					}
 					vals = append(vals, v)
 				}
-				r.send(&Message{
-					Event:  NewAddress(Specifier{Kernel: p.spec.Kernel, Session: p.spec.Session, State: proxyState}),
-					Params: storable.NewArray(goString(ev), &storable.Array{Elems: vals}),
+				r.send(&protocol.Message{
+					Event:  protocol.NewAddress(protocol.Specifier{Kernel: p.spec.Kernel, Session: p.spec.Session, State: protocol.ProxyState}),
+					Params: storable.NewArray(protocol.StringValue(ev), &storable.Array{Elems: vals}),
 				}, e.Sender)
 				return nil
 			},
 		}})
 	})
 	if p.session != nil {
-		r.proxies[key] = p
+		r.subs.proxies[key] = p
 	}
 }
 
 // dropProxy removes a proxy's aliases (it then ends) and tells monitors.
 func (r *Responder) dropProxy(key string, p *proxy) {
-	delete(r.proxies, key)
+	delete(r.subs.proxies, key)
 	if p.session.Alive() {
 		p.session.Do(func() {
 			for _, a := range p.aliases {
@@ -236,12 +265,22 @@ func (r *Responder) dropProxy(key string, p *proxy) {
 			}
 		})
 	}
-	id, ok := r.names[p.spec.Kernel]
+	id, ok := r.kernels.id(p.spec.Kernel)
 	if !ok {
 		id = p.spec.Kernel
 	}
-	_, real := r.channels[id]
+	real := r.kernels.connected(id)
 	r.inform("unsubscribe", id, real, map[string]any{"kernel": p.spec.Kernel, "session": p.spec.Session, "state": p.spec.State})
+}
+
+// dropProxies drops the proxies of remote sessions of the given kernels
+// (all when names is nil).
+func (r *Responder) dropProxies(names []string) {
+	for key, p := range r.subs.proxies {
+		if names == nil || contains(names, p.spec.Kernel) {
+			r.dropProxy(key, p)
+		}
+	}
 }
 
 // Unsubscribe removes the proxies of the given specifiers (purely local).
@@ -251,15 +290,15 @@ func (r *Responder) Unsubscribe(specs ...string) {
 		if err != nil {
 			continue
 		}
-		key := a.Kernel + "\x00" + a.Session
-		if p := r.proxies[key]; p != nil {
+		key := proxyKey(a.Specifier)
+		if p := r.subs.proxies[key]; p != nil {
 			r.dropProxy(key, p)
 		}
 	}
 }
 
 func (r *Responder) evSubscribe(e *poe.Event) any {
-	if err := r.subscribe(e.Sender, stringList(e.Arg(poe.ARG0)), e.Arg(poe.ARG1)); err != nil {
+	if err := r.subscribe(e.Sender, stringList(e.Arg(poe.ARG0)), e.Arg(poe.ARG1), r.subscribeTimeout); err != nil {
 		r.log.Warn("ikc: subscribe", "err", err)
 		return false
 	}
@@ -271,19 +310,25 @@ func (r *Responder) evUnsubscribe(e *poe.Event) any {
 	return nil
 }
 
-// Subscribe subscribes to remote sessions on behalf of the active
-// session; see Responder.Subscribe.
-func Subscribe(k *poe.Kernel, specs []string, callback any) error {
-	r, err := responderFor(k)
+// evDoYouHave answers a subscription query (10.7).
+func (r *Responder) evDoYouHave(e *poe.Event) any {
+	p := e.Slice(poe.ARG0)
+	if len(p) == 0 {
+		return "Refused subscription"
+	}
+	v, err := protocol.ToValue(p[0])
 	if err != nil {
-		return err
+		return "Refused subscription"
 	}
-	return r.Subscribe(specs, callback)
-}
-
-// Unsubscribe removes proxy sessions; see Responder.Unsubscribe.
-func Unsubscribe(k *poe.Kernel, specs ...string) {
-	if r := ResponderOf(k); r != nil {
-		r.Unsubscribe(specs...)
+	spec, err := protocol.SpecifierFromValue(v)
+	if err != nil {
+		return fmt.Sprintf("Bad state %v", p[0])
 	}
+	if r.pubs.has(spec.Session) && (spec.State == "" || r.pubs.hasState(spec.Session, spec.State)) {
+		if spec.Kernel == "" {
+			spec.Kernel = r.kernelID
+		}
+		return []any{map[string]any{"kernel": spec.Kernel, "session": spec.Session, "state": spec.State}, r.kernelID}
+	}
+	return "Refused subscription " + spec.String()
 }

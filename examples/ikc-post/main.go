@@ -29,7 +29,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
@@ -104,13 +104,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	opts := ikc.LiteOptions{Name: *name, Protocol: *protocol, Timeout: *timeout}
+	opts := clientlite.Options{Name: *name, Protocol: *protocol, Timeout: *timeout}
 	if *unix != "" {
 		opts.Unix = *unix
 	} else {
 		opts.Host, opts.Port = *host, *port
 	}
-	lite, err := ikc.DialLite(ctx, opts)
+	lite, err := clientlite.Dial(ctx, opts)
 	if err != nil {
 		return err
 	}

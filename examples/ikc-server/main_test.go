@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/examples/internal/clitest"
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 )
 
 // TestServerProcess builds the command, starts it on an ephemeral port and
@@ -64,8 +64,8 @@ func TestServerProcess(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, o := range []ikc.LiteOptions{{Host: "127.0.0.1", Port: port, Name: "T1"}, {Unix: sock, Name: "T2"}} {
-		l, err := ikc.DialLite(ctx, o)
+	for _, o := range []clientlite.Options{{Host: "127.0.0.1", Port: port, Name: "T1"}, {Unix: sock, Name: "T2"}} {
+		l, err := clientlite.Dial(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestServerProcess(t *testing.T) {
 		l.Post(ctx, "demo/hit")
 		l.Disconnect()
 	}
-	l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: "T3"})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "T3"})
 	if err != nil {
 		t.Fatal(err)
 	}

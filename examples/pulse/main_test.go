@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/examples/internal/clitest"
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 )
 
 // pulse is a running pulse binary.
@@ -137,7 +137,7 @@ func (p *pulse) stop(t *testing.T) {
 // hello does eg/lite-1 with a Go ClientLite: post_respond on a new
 // connection.
 func hello(ctx context.Context, port int, name string) (any, error) {
-	l, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: name})
+	l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: name})
 	if err != nil {
 		return nil, err
 	}

@@ -32,9 +32,9 @@ type BytesStarter interface {
 }
 
 // PutAppender is implemented by filters whose Put makes exactly one chunk
-// per record (Line, Stream): AppendPut appends the chunk Put would make
-// for record to dst. A wheel uses it to serialise straight into its
-// driver's output queue (driver.Appender), with no intermediate chunk.
+// per record (Line, Stream, Reference): AppendPut appends the chunk Put
+// would make for record to dst. A wheel uses it to serialise straight into
+// its driver's output queue (driver.Appender), with no intermediate chunk.
 // An empty chunk appends nothing.
 type PutAppender interface {
 	AppendPut(dst []byte, record any) ([]byte, error)

@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"compress/zlib"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -56,9 +57,6 @@ func NamedSerializer(name string) (Serializer, error) {
 // pinning half a gigabyte per connection. Raise it with
 // ReferenceOptions.MaxBuffer when an application sends bigger values.
 const DefaultReferenceMaxBuffer = freezer.DefaultMaxFrame
-
-// maxHeaderDigits bounds a frame header; Perl accepts leading zeros.
-const maxHeaderDigits = 20
 
 // ReferenceOptions are POE::Filter::Reference's parameters.
 type ReferenceOptions struct {
@@ -128,10 +126,10 @@ func (f *Reference) GetOne() ([]any, error) {
 		return f.fail(f.in.takeErr())
 	}
 	b := f.in.bytes()
-	n, hdr, err := frameHeader(b, f.maxB)
+	n, hdr, err := freezer.ParseFrameHeaderFit(b, f.maxB)
 	if err != nil {
 		f.in.reset()
-		return f.fail(err)
+		return f.fail(headerError(err))
 	}
 	if hdr == 0 || len(b) < hdr+n {
 		f.in.idle()
@@ -161,26 +159,17 @@ func (f *Reference) fail(err error) ([]any, error) {
 	return f.recs, nil
 }
 
-// frameHeader reads "<digits>\0" at the front of b: the payload length and
-// the header length (0 while incomplete).
-func frameHeader(b []byte, maxBuffer int) (n, hdr int, err error) {
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if i >= maxHeaderDigits {
-				return 0, 0, fmt.Errorf("%w: more than %d digits", ErrBadHeader, maxHeaderDigits)
-			}
-			n = n*10 + int(c-'0')
-			if n+i+2 > maxBuffer {
-				return 0, 0, fmt.Errorf("%w: frame of %d+ octets cannot fit (buffer exceeds MaxBuffer %d)", ErrBlockExceeds, n, maxBuffer)
-			}
-		case c == 0 && i > 0:
-			return n, i + 1, nil
-		default:
-			return 0, 0, fmt.Errorf("%w: byte 0x%02x at header position %d", ErrBadHeader, c, i)
-		}
+// headerError gives a header error of the framer this filter's
+// sentinels and texts.
+func headerError(err error) error {
+	var he *freezer.HeaderError
+	switch {
+	case !errors.As(err, &he):
+		return err
+	case he.Err == freezer.ErrFrameTooLarge:
+		return fmt.Errorf("%w: frame of %d+ octets cannot fit (buffer exceeds MaxBuffer %d)", ErrBlockExceeds, he.Length, he.Limit)
 	}
-	return n, 0, nil
+	return fmt.Errorf("%w: %s", ErrBadHeader, he.Detail())
 }
 
 func (f *Reference) uncompress(p []byte) ([]byte, error) {
@@ -205,28 +194,61 @@ func (f *Reference) uncompress(p []byte) ([]byte, error) {
 	return f.zout.Bytes(), nil
 }
 
+// Frozen is a record whose payload is already frozen (with the filter's
+// Serializer, or in the same format): Reference frames B as it is, after
+// compressing it when Compression is set. A sender that must see a freezing
+// error itself, rather than the panic of a wheel whose filter fails,
+// freezes first and puts a *Frozen.
+type Frozen struct {
+	B []byte
+}
+
 // Put freezes each record into one framed chunk ([]byte). Plain scalars
 // (strings, []byte, numbers, bools, nil, storable scalars) are refused
-// with ErrNotReference, as POE refuses non-references.
+// with ErrNotReference, as POE refuses non-references; a *Frozen is
+// framed as it is.
 func (f *Reference) Put(records []any) ([]any, error) {
 	out := make([]any, 0, len(records))
 	for _, r := range records {
-		if !isReference(r) {
-			return nil, fmt.Errorf("%w (%T)", ErrNotReference, r)
-		}
-		p, err := f.freeze(r)
+		p, err := f.payload(r)
 		if err != nil {
-			return nil, fmt.Errorf("filter: freeze: %w", err)
-		}
-		if f.opts.Compression {
-			if p, err = f.compress(p); err != nil {
-				return nil, err
-			}
+			return nil, err
 		}
 		c := make([]byte, 0, len(p)+len(strconv.Itoa(len(p)))+1)
 		out = append(out, freezer.AppendFrame(c, p))
 	}
 	return out, nil
+}
+
+// AppendPut appends the frame Put would make for record to dst (see
+// PutAppender): a wheel frames records straight into its output queue.
+func (f *Reference) AppendPut(dst []byte, record any) ([]byte, error) {
+	p, err := f.payload(record)
+	if err != nil {
+		return dst, err
+	}
+	return freezer.AppendFrame(dst, p), nil
+}
+
+// payload freezes (and compresses) one record; it is valid until the
+// next call.
+func (f *Reference) payload(r any) ([]byte, error) {
+	var p []byte
+	if fz, ok := r.(*Frozen); ok && fz != nil {
+		p = fz.B
+	} else {
+		if !isReference(r) {
+			return nil, fmt.Errorf("%w (%T)", ErrNotReference, r)
+		}
+		var err error
+		if p, err = f.freeze(r); err != nil {
+			return nil, fmt.Errorf("filter: freeze: %w", err)
+		}
+	}
+	if f.opts.Compression {
+		return f.compress(p)
+	}
+	return p, nil
 }
 
 // freeze and thaw turn a panic of the serializer into an error: a

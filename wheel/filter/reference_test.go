@@ -270,3 +270,74 @@ func TestReferencePerl(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceAppendPut: AppendPut makes the chunk Put makes (plain and
+// compressed), appended after what dst holds; a Frozen payload is framed
+// as it is; refusals leave dst as it was.
+func TestReferenceAppendPut(t *testing.T) {
+	rec := storable.NewHash("event", storable.Bytes("poe://k/s/t"), "params", storable.Int(7))
+	for _, compress := range []bool{false, true} {
+		f := mustReference(t, filter.ReferenceOptions{Compression: compress})
+		chunk, err := f.Put([]any{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst, err := f.AppendPut([]byte("queued"), rec)
+		if err != nil || !bytes.Equal(dst, append([]byte("queued"), chunk[0].([]byte)...)) {
+			t.Errorf("compress %v: AppendPut = %q, %v; want queued+%q", compress, dst, err, chunk[0])
+		}
+		var pf filter.PutAppender = f
+		if dst, err := pf.AppendPut([]byte("q"), "scalar"); !errors.Is(err, filter.ErrNotReference) || string(dst) != "q" {
+			t.Errorf("compress %v: AppendPut of a scalar = %q, %v", compress, dst, err)
+		}
+	}
+	f := mustReference(t, filter.ReferenceOptions{})
+	payload, err := storable.Encode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := f.Put([]any{rec})
+	got, err := f.Put([]any{&filter.Frozen{B: payload}})
+	if err != nil || !bytes.Equal(got[0].([]byte), want[0].([]byte)) {
+		t.Errorf("Put(Frozen) = %q, %v; want %q", got, err, want[0])
+	}
+	if _, err := f.Put([]any{(*filter.Frozen)(nil)}); !errors.Is(err, filter.ErrNotReference) {
+		t.Errorf("Put(nil *Frozen): %v, want ErrNotReference", err)
+	}
+	// The frame is read back by the same filter.
+	recs, err := filter.Get(f, []any{got[0]})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Get of the Frozen frame: %v %v", recs, err)
+	}
+	if h, ok := recs[0].(*storable.Hash); !ok || h.Len() != 2 {
+		t.Errorf("Get of the Frozen frame: %#v", recs[0])
+	}
+}
+
+// TestReferenceHeaderErrors: a header that cannot fit in MaxBuffer is
+// ErrBlockExceeds as soon as a digit says so; a malformed one
+// ErrBadHeader, with the position of the bad byte.
+func TestReferenceHeaderErrors(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want error
+		text string
+	}{
+		{"9x", filter.ErrBlockExceeds, "filter: expected size of next block exceeds the limit: frame of 9+ octets cannot fit (buffer exceeds MaxBuffer 10)"},
+		{"8\x00", nil, ""},
+		{"1x", filter.ErrBadHeader, "filter: malformed frame header: byte 0x78 at header position 1"},
+		{"x", filter.ErrBadHeader, "filter: malformed frame header: byte 0x78 at header position 0"},
+	} {
+		f := mustReference(t, filter.ReferenceOptions{MaxBuffer: 10})
+		_, err := filter.Get(f, chunks(c.in))
+		if c.want == nil {
+			if err != nil {
+				t.Errorf("%q: %v", c.in, err)
+			}
+			continue
+		}
+		if !errors.Is(err, c.want) || err.Error() != c.text {
+			t.Errorf("%q: %v, want %s", c.in, err, c.text)
+		}
+	}
+}

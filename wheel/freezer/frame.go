@@ -33,12 +33,41 @@ var (
 	ErrBadHeader = errors.New("freezer: malformed frame header")
 )
 
+// FrameRoom is the room BeginFrame leaves for a frame header: the most
+// octets a header takes (maxHeaderDigits digits and the NUL).
+const FrameRoom = maxHeaderDigits + 1
+
 // AppendFrame appends the frame for payload to dst: the decimal length, a
 // NUL byte and the payload.
 func AppendFrame(dst, payload []byte) []byte {
-	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
-	dst = append(dst, 0)
-	return append(dst, payload...)
+	return append(appendHeader(dst, len(payload)), payload...)
+}
+
+// BeginFrame starts a frame whose payload the caller encodes in place: it
+// appends FrameRoom octets of room for the header to dst. Append the
+// payload after them, then call EndFrame with len(dst) as start.
+func BeginFrame(dst []byte) []byte {
+	var room [FrameRoom]byte
+	return append(dst, room[:]...)
+}
+
+// EndFrame finishes the frame begun at buf[start] by BeginFrame, whose
+// payload is the rest of buf: it writes the header at the end of the room,
+// just before the payload, and returns the frame (a suffix of buf; the
+// payload is not moved).
+func EndFrame(buf []byte, start int) []byte {
+	var h [FrameRoom]byte
+	hdr := appendHeader(h[:0], len(buf)-start-FrameRoom)
+	at := start + FrameRoom - len(hdr)
+	copy(buf[at:], hdr)
+	return buf[at:]
+}
+
+// appendHeader appends the header of an n-octet payload: the only place
+// a header is made.
+func appendHeader(dst []byte, n int) []byte {
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, 0)
 }
 
 // WriteFrame writes one frame to w in a single Write call.
@@ -86,7 +115,7 @@ func (f *Framer) Next() (payload []byte, ok bool, err error) {
 		return nil, false, f.err
 	}
 	b := f.buf[f.off:]
-	n, hdr, err := parseHeader(b, f.max())
+	n, hdr, err := parseHeader(b, f.max(), false)
 	if err != nil {
 		f.err = err
 		return nil, false, err
@@ -105,27 +134,74 @@ func (f *Framer) max() int {
 	return DefaultMaxFrame
 }
 
-// parseHeader reads "<digits>\0" at the start of b. hdr is 0 if the header
-// is not complete yet.
-func parseHeader(b []byte, max int) (n, hdr int, err error) {
+// ParseFrameHeader reads the header "<digits> NUL" at the front of b: the
+// payload length n and the header's length hdr, 0 while b ends inside the
+// header. A header that is not digits then NUL, has more than 20 digits
+// (Perl accepts leading zeros), or announces more than max payload octets
+// is an error, a *HeaderError.
+func ParseFrameHeader(b []byte, max int) (n, hdr int, err error) {
+	return parseHeader(b, max, false)
+}
+
+// ParseFrameHeaderFit is ParseFrameHeader for a reader that holds a whole
+// frame in a buffer of max octets: the frame, header included, must fit.
+func ParseFrameHeaderFit(b []byte, max int) (n, hdr int, err error) {
+	return parseHeader(b, max, true)
+}
+
+// parseHeader is the one frame header parser; with whole, max bounds the
+// frame (the header seen so far, its NUL and the payload) instead of the
+// payload.
+func parseHeader(b []byte, max int, whole bool) (n, hdr int, err error) {
 	for i, c := range b {
 		switch {
 		case c >= '0' && c <= '9':
 			if i >= maxHeaderDigits {
-				return 0, 0, fmt.Errorf("%w: more than %d digits", ErrBadHeader, maxHeaderDigits)
+				return 0, 0, &HeaderError{Err: ErrBadHeader, Pos: i, Byte: c, Digits: true}
 			}
 			n = n*10 + int(c-'0')
-			if n > max {
-				return 0, 0, fmt.Errorf("%w: %d+ bytes announced, limit %d", ErrFrameTooLarge, n, max)
+			if over := n > max || whole && n+i+2 > max; over {
+				return 0, 0, &HeaderError{Err: ErrFrameTooLarge, Length: n, Limit: max}
 			}
 		case c == 0 && i > 0:
 			return n, i + 1, nil
 		default:
-			return 0, 0, fmt.Errorf("%w: byte 0x%02x at header position %d", ErrBadHeader, c, i)
+			return 0, 0, &HeaderError{Err: ErrBadHeader, Pos: i, Byte: c}
 		}
 	}
 	return n, 0, nil
 }
+
+// HeaderError is a frame header a reader refuses. errors.Is matches Err:
+// ErrBadHeader or ErrFrameTooLarge.
+type HeaderError struct {
+	Err error
+	// ErrBadHeader: the position in the header and the value of the
+	// offending byte; Digits when it is a digit past the 20th.
+	Pos    int
+	Byte   byte
+	Digits bool
+	// ErrFrameTooLarge: the length announced so far and the limit.
+	Length, Limit int
+}
+
+func (e *HeaderError) Error() string {
+	if e.Err == ErrFrameTooLarge {
+		return fmt.Sprintf("%v: %d+ bytes announced, limit %d", e.Err, e.Length, e.Limit)
+	}
+	return e.Err.Error() + ": " + e.Detail()
+}
+
+// Detail says what is wrong with a malformed header (ErrBadHeader).
+func (e *HeaderError) Detail() string {
+	if e.Digits {
+		return fmt.Sprintf("more than %d digits", maxHeaderDigits)
+	}
+	return fmt.Sprintf("byte 0x%02x at header position %d", e.Byte, e.Pos)
+}
+
+// Unwrap returns Err.
+func (e *HeaderError) Unwrap() error { return e.Err }
 
 // Reader reads frames from an io.Reader, pull style. Pass the same
 // *bufio.Reader that read the negotiation lines so that frame bytes it
@@ -153,31 +229,33 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 // clean end of stream between frames it returns io.EOF; inside a frame,
 // io.ErrUnexpectedEOF.
 func (r *Reader) ReadFrame() ([]byte, error) {
-	n, digits := 0, 0
+	// The header is parsed where bufio buffers it, peeking one more octet
+	// at a time while it is incomplete.
+	want := min(max(r.r.Buffered(), 1), FrameRoom)
+	var n int
 	for {
-		c, err := r.r.ReadByte()
+		b, err := r.r.Peek(want)
+		var hdr int
+		var perr error
+		n, hdr, perr = parseHeader(b, r.max, false)
+		if perr != nil {
+			return nil, perr
+		}
+		if hdr > 0 {
+			r.r.Discard(hdr)
+			break
+		}
+		if err == bufio.ErrBufferFull {
+			// Only a reader buffer under FrameRoom octets gets here.
+			return nil, fmt.Errorf("%w: header longer than the reader's buffer", ErrBadHeader)
+		}
 		if err != nil {
-			if err == io.EOF && digits > 0 {
+			if err == io.EOF && len(b) > 0 {
 				return nil, io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-			if digits > maxHeaderDigits {
-				return nil, fmt.Errorf("%w: more than %d digits", ErrBadHeader, maxHeaderDigits)
-			}
-			n = n*10 + int(c-'0')
-			if n > r.max {
-				return nil, fmt.Errorf("%w: %d+ bytes announced, limit %d", ErrFrameTooLarge, n, r.max)
-			}
-			continue
-		case c == 0 && digits > 0:
-		default:
-			return nil, fmt.Errorf("%w: byte 0x%02x at header position %d", ErrBadHeader, c, digits)
-		}
-		break
+		want = len(b) + 1
 	}
 	if cap(r.buf) < n {
 		r.buf = make([]byte, n)

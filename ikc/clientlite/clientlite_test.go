@@ -1,4 +1,4 @@
-package ikc
+package clientlite
 
 import (
 	"context"
@@ -9,19 +9,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/internal/ikctest"
+	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
 func liteCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ikctest.Timeout)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // liteScript is what lite.pl did in the g1, g6 and s4 captures.
-func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText string) {
+func liteBasicScript(t *testing.T, ctx context.Context, l *Client, errorText string) {
 	t.Helper()
 	if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 		t.Errorf("call test/fetchQ = %#v, %v; want 7", v, err)
@@ -40,7 +43,7 @@ func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText strin
 	if !errors.Is(err, ErrRemote) || !errors.As(err, &re) {
 		t.Fatalf("call test/unpublished: %v, want a RemoteError", err)
 	}
-	if got := baseMask().apply(re.Text); got != errorText {
+	if got := ikctest.BaseMask().Apply(re.Text); got != errorText {
 		t.Errorf("remote error text %q, want %q", got, errorText)
 	}
 }
@@ -49,32 +52,32 @@ func liteBasicScript(t *testing.T, ctx context.Context, l *Lite, errorText strin
 // script, then compares what the Lite sent with the capture's client
 // side. extra adds steps to connection 1 (and want the units they
 // expect).
-func replayLite(t *testing.T, name string, opts LiteOptions, script func(ctx context.Context, l *Lite), extra []replayStep, extraWant []wireUnit) {
+func replayLite(t *testing.T, name string, opts Options, script func(ctx context.Context, l *Client), extra []ikctest.ReplayStep, extraWant []ikctest.WireUnit) {
 	t.Helper()
-	conns := loadCaptureConns(t, name)
-	scripts := make([][]replayStep, len(conns))
+	conns := ikctest.LoadCaptureConns(t, name)
+	scripts := make([][]ikctest.ReplayStep, len(conns))
 	for i, c := range conns {
-		scripts[i] = c.serverSteps(t)
+		scripts[i] = c.ServerSteps(t)
 	}
 	scripts[0] = append(scripts[0], extra...)
-	port, got := fakeServer(t, scripts)
+	port, got := ikctest.FakeServer(t, scripts)
 	opts.Host, opts.Port, opts.Name = "127.0.0.1", port, "LiteClient"
 	if opts.Timeout == 0 {
-		opts.Timeout = testTimeout
+		opts.Timeout = ikctest.Timeout
 	}
 	ctx := liteCtx(t)
-	l, err := DialLite(ctx, opts)
+	l, err := Dial(ctx, opts)
 	if err != nil {
-		t.Fatalf("DialLite: %v", err)
+		t.Fatalf("Dial: %v", err)
 	}
 	script(ctx, l)
 	l.Disconnect()
 	for i, c := range conns {
-		want := splitWire(t, c.c2s)
+		want := ikctest.SplitWire(t, c.C2S)
 		if i == 0 {
 			want = append(want, extraWant...)
 		}
-		compareUnits(t, "client conn"+string(rune('1'+i)), want, recv(t, got[i]), baseMask())
+		ikctest.CompareUnits(t, "client conn"+string(rune('1'+i)), want, ikctest.Recv(t, got[i]), ikctest.BaseMask())
 	}
 }
 
@@ -85,7 +88,7 @@ func TestClientLiteReplay(t *testing.T) {
 	const unpublished = "Session 'test' has not published state 'unpublished'.  Request poe://%s/test/unpublished sent by poe://LiteClient/IKCLite"
 	t.Run("I37", func(t *testing.T) {
 		t.Run("g1-basic-ikc0", func(t *testing.T) {
-			replayLite(t, "g1-clientlite-basic", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g1-clientlite-basic", Options{}, func(ctx context.Context, l *Client) {
 				if l.RemoteKernel() != "vm-6b04914f-00002cb2-00000001" {
 					t.Errorf("remote kernel %q, want the server's kernel ID", l.RemoteKernel())
 				}
@@ -93,7 +96,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g2-responded", func(t *testing.T) {
-			replayLite(t, "g2-clientlite-responded", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g2-clientlite-responded", Options{}, func(ctx context.Context, l *Client) {
 				if err := l.Post(ctx, "test/post1", "the"); err != nil {
 					t.Fatal(err)
 				}
@@ -109,7 +112,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g3-reconnect", func(t *testing.T) {
-			replayLite(t, "g3-clientlite-reconnect", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g3-clientlite-reconnect", Options{}, func(ctx context.Context, l *Client) {
 				if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 					t.Errorf("call = %#v, %v", v, err)
 				}
@@ -124,7 +127,7 @@ func TestClientLiteReplay(t *testing.T) {
 			}, nil, nil)
 		})
 		t.Run("g4-ikc-ping", func(t *testing.T) {
-			replayLite(t, "g4-clientlite-ikc-ping", LiteOptions{Protocol: "IKC"}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g4-clientlite-ikc-ping", Options{Protocol: "IKC"}, func(ctx context.Context, l *Client) {
 				if err := l.Ping(ctx); err != nil {
 					t.Errorf("ping: %v", err)
 				}
@@ -137,36 +140,36 @@ func TestClientLiteReplay(t *testing.T) {
 			// Perl's ClientLite sends nothing for ping in IKC0 and fails
 			// (spec 12). The Go Lite sends g4's ping frame (with this
 			// server's kernel ID) and gets g4's PONG answer.
-			g4 := loadCaptureConns(t, "g4-clientlite-ikc-ping")[0]
-			g4c, g4s := splitWire(t, g4.c2s), splitWire(t, g4.s2c)
-			m := masker{}.add(`vm-6b049151-00002cca-00000001`, "vm-6b049152-00002ce2-00000001")
+			g4 := ikctest.LoadCaptureConns(t, "g4-clientlite-ikc-ping")[0]
+			g4c, g4s := ikctest.SplitWire(t, g4.C2S), ikctest.SplitWire(t, g4.S2C)
+			m := ikctest.Masker{}.Add(`vm-6b049151-00002cca-00000001`, "vm-6b049152-00002ce2-00000001")
 			var ping, pong []byte
 			for _, u := range g4c {
-				if !u.line && strings.Contains(string(u.raw), "PING") {
-					ping = u.raw
+				if !u.Line && strings.Contains(string(u.Raw), "PING") {
+					ping = u.Raw
 				}
 			}
 			for _, u := range g4s {
-				if !u.line && strings.Contains(string(u.raw), "PONG") {
-					pong = u.raw
+				if !u.Line && strings.Contains(string(u.Raw), "PONG") {
+					pong = u.Raw
 				}
 			}
 			pingFrame := reencode(t, ping, m)
 			pongFrame := freezer.AppendFrame(nil, reencode(t, pong, m))
-			replayLite(t, "g5-clientlite-ikc0-ping", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g5-clientlite-ikc0-ping", Options{}, func(ctx context.Context, l *Client) {
 				if err := l.Ping(ctx); err != nil {
 					t.Errorf("ping in IKC0: %v", err)
 				}
-			}, []replayStep{{need: 2, send: pongFrame}}, []wireUnit{{raw: pingFrame}})
+			}, []ikctest.ReplayStep{{Need: 2, Send: pongFrame}}, []ikctest.WireUnit{{Raw: pingFrame}})
 		})
 		t.Run("g6-ikc0-to-ikc-server", func(t *testing.T) {
-			replayLite(t, "g6-clientlite-ikc0-to-ikc-server", LiteOptions{}, func(ctx context.Context, l *Lite) {
+			replayLite(t, "g6-clientlite-ikc0-to-ikc-server", Options{}, func(ctx context.Context, l *Client) {
 				liteBasicScript(t, ctx, l, strings.Replace(unpublished, "%s", "127.0.0.1:<port>", 1))
 			}, nil, nil)
 		})
 	})
 	t.Run("I39-s4-seed-server", func(t *testing.T) {
-		replayLite(t, "s4-seed-server-clientlite-ikc", LiteOptions{Protocol: "IKC"}, func(ctx context.Context, l *Lite) {
+		replayLite(t, "s4-seed-server-clientlite-ikc", Options{Protocol: "IKC"}, func(ctx context.Context, l *Client) {
 			liteBasicScript(t, ctx, l, "Session 'test' has not published state 'unpublished' [poe://127.0.0.1:<port>/test/unpublished] sent by [poe://LiteClient/IKCLite]")
 		}, nil, nil)
 	})
@@ -174,7 +177,7 @@ func TestClientLiteReplay(t *testing.T) {
 
 // reencode decodes a Storable payload, masks its strings and encodes it
 // again (key order kept).
-func reencode(t *testing.T, payload []byte, m masker) []byte {
+func reencode(t *testing.T, payload []byte, m ikctest.Masker) []byte {
 	t.Helper()
 	v, err := storable.Decode(payload)
 	if err != nil {
@@ -184,7 +187,7 @@ func reencode(t *testing.T, payload []byte, m masker) []byte {
 	walk = func(v storable.Value) storable.Value {
 		switch x := v.(type) {
 		case storable.Bytes:
-			return storable.Bytes(m.apply(string(x)))
+			return storable.Bytes(m.Apply(string(x)))
 		case *storable.Hash:
 			for i := range x.Entries {
 				x.Entries[i].Value = walk(x.Entries[i].Value)
@@ -205,21 +208,21 @@ func reencode(t *testing.T, payload []byte, m masker) []byte {
 
 // liteServer starts a Go server "Inet" (alias "Ikc") with t/20's test
 // session and returns its port and a recorder of what the handlers saw.
-func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
+func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikctest.Recorder) {
 	t.Helper()
-	rec := newRecorder()
+	rec := ikctest.NewRecorder()
 	var port int
-	n := startNode(t, func(k *poe.Kernel) {
+	n := ikctest.StartNode(t, func(k *poe.Kernel) {
 		if opts.Name == "" {
 			opts.Name, opts.Aliases = "Inet", []string{"Ikc"}
 		}
-		s, err := NewServer(k, opts)
+		s, err := ikc.NewServer(k, opts)
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		port = s.Port()
-		ts := session(k, "test", map[string]poe.Handler{
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{
 			"fetchQ": func(e *poe.Event) any { return 7 },
 			"list":   func(e *poe.Event) any { return []any{1, 2, 3} },
 			"echo":   func(e *poe.Event) any { return e.Arg(poe.ARG0) },
@@ -230,15 +233,15 @@ func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
-			"here":    rec.handler("here", nil),
-			"nothing": rec.handler("nothing", nil),
+			"here":    rec.Handler("here", nil),
+			"nothing": rec.Handler("nothing", nil),
 			"post1":   func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
 			"reg":     func(e *poe.Event) any { rec <- []any{"reg", e.Arg(poe.ARG1)}; return nil },
 			"unreg":   func(e *poe.Event) any { rec <- []any{"unreg", e.Arg(poe.ARG1)}; return nil },
 		})
 		ts.Do(func() {
-			Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
-			Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
+			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
+			ikc.Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
 		})
 	})
 	return n, port, rec
@@ -247,13 +250,13 @@ func liteServer(t *testing.T, opts ServerOptions) (*node, int, recorder) {
 // TestClientLiteGoServer runs the Go Lite against the Go server (t/20's
 // cases 9-12 and t/33's case 18 with a real Go ClientLite).
 func TestClientLiteGoServer(t *testing.T) {
-	_, port, rec := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
+	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
 	ctx := liteCtx(t)
-	var l *Lite
+	var l *Client
 	dial := func(t *testing.T) {
 		t.Helper()
 		var err error
-		l, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
+		l, err = Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +272,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if err := l.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
-		rec.waitFor(t, "reg")
+		rec.WaitFor(t, "reg")
 	}
 	t.Run("I09", func(t *testing.T) {
 		// Serializer discovery: Storable by default; YAML can be chosen;
@@ -277,17 +280,17 @@ func TestClientLiteGoServer(t *testing.T) {
 		if _, err := freezer.Lookup(freezer.NameStorable); err != nil {
 			t.Fatal(err)
 		}
-		_, err := DialLite(ctx, LiteOptions{Port: port, Serializer: freezer.NamePerlFreezer})
+		_, err := Dial(ctx, Options{Port: port, Serializer: freezer.NamePerlFreezer})
 		if !errors.Is(err, freezer.ErrEvalFreezer) {
 			t.Errorf("POE::Component::IKC::Freezer: %v, want ErrEvalFreezer", err)
 		}
-		_, err = DialLite(ctx, LiteOptions{Port: port, Serializer: "No::Such"})
+		_, err = Dial(ctx, Options{Port: port, Serializer: "No::Such"})
 		if !errors.Is(err, freezer.ErrUnknownFreezer) {
 			t.Errorf("unknown serializer: %v", err)
 		}
 		// The Go server accepts only Storable by default: YAML is refused
 		// in the handshake.
-		_, err = DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Serializer: "YAML", Name: "Yaml"})
+		_, err = Dial(ctx, Options{Host: "127.0.0.1", Port: port, Serializer: "YAML", Name: "Yaml"})
 		if !errors.Is(err, ErrHandshake) {
 			t.Errorf("YAML against a Storable-only server: %v, want ErrHandshake", err)
 		}
@@ -297,7 +300,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 			t.Errorf("fetchQ = %#v, %v", v, err)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
 		if v, err := l.CallList(ctx, "test/list"); err != nil || !reflect.DeepEqual(v, []any{int64(1), int64(2), int64(3)}) {
@@ -315,24 +318,24 @@ func TestClientLiteGoServer(t *testing.T) {
 		if v, err := l.PostRespond(ctx, "test/add_1", 7); err != nil || v != int64(8) {
 			t.Errorf("post_respond = %#v, %v", v, err)
 		}
-		if g := rec.waitFor(t, "add_1"); g[1] != int64(7) {
+		if g := rec.WaitFor(t, "add_1"); g[1] != int64(7) {
 			t.Errorf("add_1 saw %v", g[1])
 		}
 	})
 	t.Run("I12", func(t *testing.T) {
 		connected(t)
 		l.Disconnect()
-		if g := rec.waitFor(t, "unreg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "unreg"); g[1] != "LiteClient" {
 			t.Errorf("unregister %v", g[1])
 		}
 		l.SetProtocol("IKC")
 		if err := l.Post(ctx, "test/here", 8); err != nil {
 			t.Fatal(err)
 		}
-		if g := rec.waitFor(t, "reg"); g[1] != "LiteClient" {
+		if g := rec.WaitFor(t, "reg"); g[1] != "LiteClient" {
 			t.Errorf("register %v", g[1])
 		}
-		if g := rec.waitFor(t, "here"); g[1] != int64(8) {
+		if g := rec.WaitFor(t, "here"); g[1] != int64(8) {
 			t.Errorf("here got %v", g[1])
 		}
 		if err := l.Ping(ctx); err != nil {
@@ -371,10 +374,10 @@ func TestClientLiteGoServer(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled: %v", err)
 		}
-		if err := l.Post(ctx, "not a/spec/at all"); !errors.Is(err, ErrBadSpecifier) {
+		if err := l.Post(ctx, "not a/spec/at all"); !errors.Is(err, protocol.ErrBadSpecifier) {
 			t.Errorf("bad spec: %v", err)
 		}
-		if err := l.Post(ctx, "poe://x/onlysession"); !errors.Is(err, ErrNoState) {
+		if err := l.Post(ctx, "poe://x/onlysession"); !errors.Is(err, protocol.ErrNoState) {
 			t.Errorf("no state: %v", err)
 		}
 		// After the timeouts the Lite reconnects by itself.
@@ -384,7 +387,7 @@ func TestClientLiteGoServer(t *testing.T) {
 		l.Disconnect()
 	})
 	t.Run("refused", func(t *testing.T) {
-		_, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: 1, Name: "X", Timeout: time.Second})
+		_, err := Dial(ctx, Options{Host: "127.0.0.1", Port: 1, Name: "X", Timeout: time.Second})
 		if err == nil {
 			t.Error("connected to port 1")
 		}
@@ -394,10 +397,10 @@ func TestClientLiteGoServer(t *testing.T) {
 // TestClientLiteUnixYAML uses a Unix socket and the YAML serializer.
 func TestClientLiteUnixYAML(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ikc.sock")
-	_, _, rec := liteServer(t, ServerOptions{Unix: path, Serializers: []string{"Storable", "YAML"}})
+	_, _, rec := liteServer(t, ikc.ServerOptions{Unix: path, Serializers: []string{"Storable", "YAML"}})
 	ctx := liteCtx(t)
 	for _, proto := range []string{"IKC0", "IKC"} {
-		l, err := DialLite(ctx, LiteOptions{Unix: path, Name: "LiteClient", Serializer: "YAML", Protocol: proto})
+		l, err := Dial(ctx, Options{Unix: path, Name: "LiteClient", Serializer: "YAML", Protocol: proto})
 		if err != nil {
 			t.Fatalf("%s: %v", proto, err)
 		}
@@ -409,23 +412,23 @@ func TestClientLiteUnixYAML(t *testing.T) {
 			t.Errorf("%s: ping: %v", proto, err)
 		}
 		l.Disconnect()
-		rec.waitFor(t, "unreg")
+		rec.WaitFor(t, "unreg")
 	}
 }
 
 // TestClientLiteServerGone: the server closes the connection while a
 // call waits; the error says so at once, and the next request reconnects.
 func TestClientLiteServerGone(t *testing.T) {
-	n, port, _ := liteServer(t, ServerOptions{IP: "127.0.0.1", Port: EphemeralPort})
+	n, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
 	ctx := liteCtx(t)
-	l, err := DialLite(ctx, LiteOptions{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
+	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Disconnect()
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		n.do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+		n.Do(func(k *poe.Kernel) { k.Call(ikc.ResponderAlias, "unregister", "LiteClient") })
 	}()
 	start := time.Now()
 	_, err = l.Call(ctx, "test/nothing")
@@ -437,7 +440,7 @@ func TestClientLiteServerGone(t *testing.T) {
 	}
 	// The server closes an idle connection: the next post notices and
 	// reconnects before writing.
-	n.do(func(k *poe.Kernel) { ResponderOf(k).evUnregister(&poe.Event{Args: []any{"LiteClient"}}) })
+	n.Do(func(k *poe.Kernel) { k.Call(ikc.ResponderAlias, "unregister", "LiteClient") })
 	time.Sleep(100 * time.Millisecond)
 	if v, err := l.Call(ctx, "test/fetchQ"); err != nil || v != int64(7) {
 		t.Errorf("after the server closed an idle connection: %#v, %v", v, err)

@@ -1,9 +1,9 @@
-package ikc_test
+package protocol_test
 
 import (
 	"fmt"
 
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/protocol"
 )
 
 func ExampleParseSpecifier() {
@@ -13,7 +13,7 @@ func ExampleParseSpecifier() {
 		"session/state?tag",
 		"poe://k/s/IKC:proxy", // ":" is not allowed in a state name
 	} {
-		spec, err := ikc.ParseSpecifier(s)
+		spec, err := protocol.ParseSpecifier(s)
 		if err != nil {
 			fmt.Println(err)
 			continue

@@ -1,4 +1,4 @@
-package ikc
+package protocol
 
 import (
 	"errors"
@@ -7,6 +7,15 @@ import (
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
+
+// ResponderAlias is the alias of the session that receives every
+// request (Perl programs post to "IKC"): the kernel of the address
+// IKC/ping, IKC/remote_error and IKC/do_you_have.
+const ResponderAlias = "IKC"
+
+// ProxyState is the pseudo-state of multi-argument requests (spec 10.4):
+// its params are [state, [arguments]].
+const ProxyState = "IKC:proxy"
 
 // Message errors. DecodeMessage wraps them in a *MessageError naming the
 // key; test with errors.Is.
@@ -69,6 +78,15 @@ type Address struct {
 
 // NewAddress returns the hash form of a specifier.
 func NewAddress(s Specifier) Address { return Address{Specifier: s} }
+
+// PrebuiltAddress is NewAddress with the wire value built now, once: for
+// an address that many messages carry (a sender's from). The value is
+// shared by every copy, so it must not be modified.
+func PrebuiltAddress(s Specifier) Address {
+	a := NewAddress(s)
+	a.raw, a.rawSpec = a.Value(), a.Specifier
+	return a
+}
 
 // StringAddress returns the string form: text is sent verbatim (a Perl
 // receiver parses it with the 9.1 grammar). It must be a valid specifier.
@@ -174,17 +192,26 @@ func DecodeMessage(v storable.Value) (*Message, error) {
 		return nil, &MessageError{Err: fmt.Errorf("%w (a %s)", ErrNotHash, kindOf(v))}
 	}
 	// One allocation for the message, its addresses and key order.
-	return new(decodedMessage).decode(v)
+	return new(MessageDecoder).Decode(v)
 }
 
-// decode is DecodeMessage into x, which it resets first: a channel reuses
-// one for every frame (the message is done with when receive returns).
-func (x *decodedMessage) decode(v storable.Value) (*Message, error) {
+// MessageDecoder holds a decoded message, its addresses and key order in
+// one piece of memory that Decode reuses: a connection decodes every frame
+// into the same one. The zero value is ready to use.
+type MessageDecoder struct {
+	m          Message
+	rsvp, from Address
+	keys       [4]string
+}
+
+// Decode is DecodeMessage into x, which it resets first: the message is
+// valid until the next Decode.
+func (x *MessageDecoder) Decode(v storable.Value) (*Message, error) {
 	h, ok := v.(*storable.Hash)
 	if !ok {
 		return nil, &MessageError{Err: fmt.Errorf("%w (a %s)", ErrNotHash, kindOf(v))}
 	}
-	*x = decodedMessage{}
+	*x = MessageDecoder{}
 	m := &x.m
 	if len(h.Entries) <= len(x.keys) {
 		m.KeyOrder = x.keys[:0:len(h.Entries)]
@@ -253,23 +280,16 @@ func (x *decodedMessage) decode(v storable.Value) (*Message, error) {
 	return m, firstErr
 }
 
-// decodedMessage is what DecodeMessage allocates at once.
-type decodedMessage struct {
-	m          Message
-	rsvp, from Address
-	keys       [4]string
-}
-
 // Encode returns the message as the hash to freeze. Keys are written in
 // KeyOrder first (see Message), so a decoded message re-encodes to the
 // bytes it came from.
 func (m *Message) Encode() *storable.Hash {
-	return &storable.Hash{Entries: m.appendEntries(make([]storable.Entry, 0, 6+len(m.Other)))}
+	return &storable.Hash{Entries: m.AppendEntries(make([]storable.Entry, 0, 6+len(m.Other)))}
 }
 
-// appendEntries appends the entries Encode writes to dst (an empty slice
+// AppendEntries appends the entries Encode writes to dst (an empty slice
 // whose storage the caller may reuse).
-func (m *Message) appendEntries(entries []storable.Entry) []storable.Entry {
+func (m *Message) AppendEntries(entries []storable.Entry) []storable.Entry {
 	base := len(entries)
 	for _, k := range m.KeyOrder {
 		entries = m.addEntry(entries, base, k)
@@ -333,6 +353,28 @@ func (m *Message) field(key string) (storable.Value, bool) {
 		return storable.Int(1), m.IsError
 	}
 	return nil, false
+}
+
+// RequestParams turns Go arguments into a request: one argument is sent
+// as the params of a plain request (the target's ARG0, as Perl's
+// IKC/post); none or several are sent through IKC:proxy so the target
+// receives them as ARG0..ARGn.
+func RequestParams(to Address, args []any) (Address, storable.Value, error) {
+	if len(args) == 1 {
+		v, err := ToValue(args[0])
+		return to, v, err
+	}
+	a := &storable.Array{Elems: make([]storable.Value, len(args))}
+	for i, x := range args {
+		v, err := ToValue(x)
+		if err != nil {
+			return to, nil, err
+		}
+		a.Elems[i] = v
+	}
+	state := to.State
+	to = NewAddress(Specifier{Kernel: to.Kernel, Session: to.Session, State: ProxyState})
+	return to, storable.NewArray(goString(state), a), nil
 }
 
 // ThawMessage thaws one frame payload with the negotiated freezer and

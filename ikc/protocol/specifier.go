@@ -1,28 +1,4 @@
-// Package ikc is Inter-Kernel Communication for POE kernels, wire
-// compatible with Perl's POE::Component::IKC 0.2402 (see ikc.md in the
-// shared spec). Its transport-independent layer does no I/O:
-//
-//   - Specifier: poe://kernel/session/state addresses (string and hash forms).
-//   - Message: the request hash every frame carries, to and from the
-//     Storable value model of package freezer/storable.
-//   - ServerNegotiator and ClientNegotiator: the line-by-line negotiation
-//     (dialects IKC and IKC0) a channel runs before switching to frames.
-//
-// On top of it, on the POE kernel and its wheels: the Channel (one
-// session per connection), the Responder (the session aliased IKC), the
-// Client and the Server. ClientLite (DialLite) is a blocking client for Go
-// code outside any kernel.
-//
-// A Server with ServerOptions.Processes above 1 preforks as the seed's
-// POE::Component::IKC::Server does, but Go cannot fork a running program:
-// each worker is this program executed again, with the listening socket
-// inherited and WorkerEnv set. So main must do the same things in every
-// process up to Kernel.Run: the same NewServer calls with the same options
-// (a worker's server is found by its Name, IP, Port and Unix), and the
-// sessions and published states the workers serve. IsWorker, and the
-// __parent and __child signals the server sends once the kernel runs,
-// tell the roles apart; examples/pulse is a complete program.
-package ikc
+package protocol
 
 import (
 	"errors"
@@ -35,6 +11,9 @@ import (
 
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
+
+// ErrNoState: a specifier used to send lacks the session or the state.
+var ErrNoState = errors.New("ikc: specifier needs a session and a state")
 
 // ErrBadSpecifier reports a specifier that is not valid: a string that the
 // grammar of spec section 9.1 rejects, or a value that is neither a string
@@ -303,6 +282,11 @@ func textValue(s string) storable.Value {
 	}
 	return storable.Bytes(s)
 }
+
+// StringValue is a Go string as Perl would hold it: a byte string when
+// ASCII or not valid UTF-8, else a character string (as ToValue converts
+// a string).
+func StringValue(s string) storable.Value { return goString(s) }
 
 // sessionValue writes numeric session IDs as integers (Perl's session IDs
 // are IVs: captures/d-call-rsvp has session => 2), names as strings.

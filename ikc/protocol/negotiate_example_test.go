@@ -1,18 +1,18 @@
-package ikc_test
+package protocol_test
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/protocol"
 )
 
 // A server answering the IKC0 SETUP line of a Perl client
 // (captures/b-ikc0-negotiation).
 func ExampleServerNegotiator() {
-	s, err := ikc.NewServerNegotiator(ikc.Config{
+	s, err := protocol.NewServerNegotiator(protocol.Config{
 		KernelID: "go-00000001",
-		Names:    []string{"Server", "Srv", ikc.TCPName("127.0.0.1", 603)},
+		Names:    []string{"Server", "Srv", protocol.TCPName("127.0.0.1", 603)},
 		PID:      4242,
 	})
 	if err != nil {
@@ -28,7 +28,7 @@ func ExampleServerNegotiator() {
 			panic(err)
 		}
 		for _, l := range send {
-			fmt.Printf("send %s\n", l) // the driver writes l + ikc.LineTerminator
+			fmt.Printf("send %s\n", l) // the driver writes l + protocol.LineTerminator
 		}
 		if res != nil {
 			fmt.Printf("peer %s aliases %v pid %d freezer %s IKC0 %v\n",
@@ -45,9 +45,9 @@ func ExampleServerNegotiator() {
 // NOT makes it fall back to HELLO on the same connection
 // (captures/b2-ikc0-client-ikc-server).
 func ExampleClientNegotiator() {
-	c, err := ikc.NewClientNegotiator(ikc.Config{
+	c, err := protocol.NewClientNegotiator(protocol.Config{
 		KernelID: "go-00000002",
-		Names:    []string{"Client", ikc.TCPName("127.0.0.1", 44534)},
+		Names:    []string{"Client", protocol.TCPName("127.0.0.1", 44534)},
 		PID:      11317,
 	})
 	if err != nil {

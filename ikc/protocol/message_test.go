@@ -1,4 +1,4 @@
-package ikc
+package protocol
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
+
+// capturesDir holds the recordings of real Perl IKC sessions.
+var capturesDir = filepath.Join("..", "..", "testdata", "ikc", "captures")
 
 // unit is one line or frame of frames.json.
 type unit struct {

@@ -1,4 +1,4 @@
-package ikc_test
+package clientlite_test
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/ikc"
+	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/poe"
 )
 
 // A blocking ClientLite calling a Go IKC server (which could as well be a
 // Perl POE::Component::IKC::Server).
-func ExampleDialLite() {
+func ExampleDial() {
 	// The server: a kernel on its own goroutine, named "Demo", with a
 	// session "demo" publishing "add".
 	k := poe.NewKernel(nil)
@@ -45,7 +46,7 @@ func ExampleDialLite() {
 	// The client, e.g. in a command line tool.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	lite, err := ikc.DialLite(ctx, ikc.LiteOptions{Host: "127.0.0.1", Port: port, Name: "Example"})
+	lite, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "Example"})
 	if err != nil {
 		fmt.Println(err)
 		return

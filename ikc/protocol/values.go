@@ -1,4 +1,4 @@
-package ikc
+package protocol
 
 import (
 	"fmt"

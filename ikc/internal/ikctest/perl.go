@@ -1,0 +1,151 @@
+package ikctest
+
+// The Perl peer: ikc/testdata/ikc_peer.pl is a small Perl IKC peer (plain
+// POE, POE::Filter::Line/Reference and Storable or YAML, not
+// POE::Component::IKC) written for the interop tests. Without perl and POE
+// they skip; with POE_REQUIRE_PERL=1 (CI) they fail instead.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// PerlTimeout bounds each wait for a Perl peer.
+const PerlTimeout = 10 * time.Second
+
+// NeedPerl skips (or fails, with POE_REQUIRE_PERL=1) unless perl can load
+// the modules.
+func NeedPerl(t *testing.T, modules ...string) {
+	t.Helper()
+	for _, m := range append([]string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"}, modules...) {
+		out, err := exec.Command("perl", "-M"+m, "-e1").CombinedOutput()
+		if err == nil {
+			continue
+		}
+		msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", m, err, bytes.TrimSpace(out))
+		if os.Getenv("POE_REQUIRE_PERL") == "1" {
+			t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
+		}
+		t.Skipf("skipping the Perl interop test: %s", msg)
+	}
+}
+
+// PerlPeer is a running ikc/testdata/ikc_peer.pl.
+type PerlPeer struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	events chan map[string]any
+	stderr *bytes.Buffer
+	mu     sync.Mutex
+	seen   []map[string]any
+}
+
+// StartPerl runs ikc_peer.pl with args; it is killed and reaped when the
+// test ends. For the server role it waits for the "ready" line.
+func StartPerl(t *testing.T, args ...string) (*PerlPeer, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd := exec.CommandContext(ctx, "perl", append([]string{filepath.Join(moduleRoot(), "ikc", "testdata", "ikc_peer.pl")}, args...)...)
+	p := &PerlPeer{t: t, cmd: cmd, events: make(chan map[string]any, 100), stderr: &bytes.Buffer{}}
+	cmd.Stderr = &LockedWriter{W: p.stderr, Mu: &p.mu}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(p.events)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var ev map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				ev = map[string]any{"ev": "junk", "text": sc.Text()}
+			}
+			p.events <- ev
+		}
+	}()
+	t.Cleanup(func() {
+		p.stdin.Close()
+		cmd.Process.Kill()
+		<-done
+		cmd.Wait()
+		cancel()
+		if t.Failed() {
+			p.mu.Lock()
+			t.Logf("perl %v stderr:\n%s", args, p.stderr.String())
+			p.mu.Unlock()
+		}
+	})
+	var ready map[string]any
+	if len(args) > 1 && args[1] == "server" {
+		ready = p.Expect("ready", nil)
+	}
+	return p, ready
+}
+
+// LockedWriter serializes writes to W with Mu.
+type LockedWriter struct {
+	W  io.Writer
+	Mu *sync.Mutex
+}
+
+// Write writes b to W holding Mu.
+func (l *LockedWriter) Write(b []byte) (int, error) {
+	l.Mu.Lock()
+	defer l.Mu.Unlock()
+	return l.W.Write(b)
+}
+
+// Send writes a JSON command to the peer's stdin.
+func (p *PerlPeer) Send(cmd map[string]any) {
+	p.t.Helper()
+	b, _ := json.Marshal(cmd)
+	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
+		p.t.Fatalf("perl stdin: %v", err)
+	}
+}
+
+// Expect waits for an event named ev for which match (if given) holds.
+func (p *PerlPeer) Expect(ev string, match func(map[string]any) bool) map[string]any {
+	p.t.Helper()
+	deadline := time.After(PerlTimeout)
+	for {
+		select {
+		case e, ok := <-p.events:
+			if !ok {
+				p.t.Fatalf("perl peer exited while waiting for %q (seen %v)", ev, p.seen)
+			}
+			p.seen = append(p.seen, e)
+			if e["ev"] == ev && (match == nil || match(e)) {
+				return e
+			}
+		case <-deadline:
+			p.t.Fatalf("timed out waiting for perl event %q (seen %v)", ev, p.seen)
+		}
+	}
+}
+
+// Invoked matches an invoke event of session/state.
+func Invoked(session, state string) func(map[string]any) bool {
+	return func(e map[string]any) bool { return e["session"] == session && e["state"] == state }
+}
