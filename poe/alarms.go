@@ -30,7 +30,7 @@ func (k *Kernel) Alarm(name string, at time.Time, args ...any) error {
 	}
 	k.removeNamed(s, name)
 	if !at.IsZero() {
-		k.addTimer(s, name, k.fromTime(at), args)
+		k.addTimer(s, name, k.clock.fromTime(at), args)
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func (k *Kernel) AlarmAdd(name string, at time.Time, args ...any) error {
 	if at.IsZero() {
 		return errnof(einval, "alarm_add: no time given")
 	}
-	k.addTimer(s, name, k.fromTime(at), args)
+	k.addTimer(s, name, k.clock.fromTime(at), args)
 	return nil
 }
 
@@ -57,7 +57,7 @@ func (k *Kernel) AlarmSet(name string, at time.Time, args ...any) (AlarmID, erro
 	if at.IsZero() {
 		return 0, errnof(einval, "alarm_set: no time given")
 	}
-	return AlarmID(k.addTimer(s, name, k.fromTime(at), args).id), nil
+	return AlarmID(k.addTimer(s, name, k.clock.fromTime(at), args).id), nil
 }
 
 // Delay removes every timer of the active session named name and sets one
@@ -69,7 +69,7 @@ func (k *Kernel) Delay(name string, d time.Duration, args ...any) error {
 		return err
 	}
 	k.removeNamed(s, name)
-	k.addTimer(s, name, k.clock()+int64(d), args)
+	k.addTimer(s, name, k.clock.read()+int64(d), args)
 	return nil
 }
 
@@ -79,7 +79,7 @@ func (k *Kernel) DelayAdd(name string, d time.Duration, args ...any) error {
 	if err != nil {
 		return err
 	}
-	k.addTimer(s, name, k.clock()+int64(d), args)
+	k.addTimer(s, name, k.clock.read()+int64(d), args)
 	return nil
 }
 
@@ -89,7 +89,7 @@ func (k *Kernel) DelaySet(name string, d time.Duration, args ...any) (AlarmID, e
 	if err != nil {
 		return 0, err
 	}
-	return AlarmID(k.addTimer(s, name, k.clock()+int64(d), args).id), nil
+	return AlarmID(k.addTimer(s, name, k.clock.read()+int64(d), args).id), nil
 }
 
 // AlarmAdjust moves a timer by delta from its current due time and returns
@@ -104,7 +104,7 @@ func (k *Kernel) AlarmAdjust(id AlarmID, delta time.Duration) (time.Time, error)
 		it.due += int64(delta)
 		k.timers.fix(it)
 	}
-	return k.toTime(it.due), nil
+	return k.clock.toTime(it.due), nil
 }
 
 // DelayAdjust re-schedules a timer to d from now and returns the new time.
@@ -113,9 +113,9 @@ func (k *Kernel) DelayAdjust(id AlarmID, d time.Duration) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	it.due = k.clock() + int64(d)
+	it.due = k.clock.read() + int64(d)
 	k.timers.fix(it)
-	return k.toTime(it.due), nil
+	return k.clock.toTime(it.due), nil
 }
 
 // AlarmRemove removes one timer and returns what it was.
@@ -153,7 +153,7 @@ func sortItems(its []*item) {
 }
 
 func (k *Kernel) describe(it *item) Alarm {
-	return Alarm{ID: AlarmID(it.id), Name: it.event, Time: k.toTime(it.due), Args: append([]any(nil), it.args...)}
+	return Alarm{ID: AlarmID(it.id), Name: it.event, Time: k.clock.toTime(it.due), Args: append([]any(nil), it.args...)}
 }
 
 func (k *Kernel) timerSession(name string) (*Session, error) {

@@ -1,345 +1,260 @@
 package poe
 
-import (
-	"fmt"
-	"runtime/debug"
-	"strconv"
-	"strings"
-	"syscall"
-)
+// The event queue. POE keeps one priority queue ordered by (due, id).
+// Posted items get strictly increasing dues and are therefore FIFO among
+// themselves; timers can land anywhere. We keep the same order with two
+// structures: a ring for posted items (O(1), no clock read per post) and a
+// tiered timer queue, timerHeap (removal O(1), setting a timer within two
+// seconds O(1), the rest O(log n); POE's array queue is O(n)). The
+// dispatcher merges the two heads by (due, id).
 
-// dispatch modes
+type itemKind uint8
+
 const (
-	modeQueued = iota // a queued event, or I/O readiness: trapped
-	modeCall          // Call into a session
-	modeMgmt          // _start, _stop, _child, _parent, signal watchers: trapped, sender given
-	modeBatch         // a queued event run by runBatch, whose trap covers it
+	kindPost   itemKind = iota // post, yield, sig_child events
+	kindAlarm                  // alarm/delay timers
+	kindSignal                 // signal(), OS signals, IDLE/ZOMBIE, DIE
+	kindGC                     // the internal item that keeps a new session alive until its first batch
+	kindStop                   // StopSession: stop the destination, children and all
 )
 
-// Post sends event to dest, queued FIFO; the active session (or the kernel,
-// outside handlers) is the SENDER. dest is a *Session, a SessionID (or
-// int), a numeric string (an ID), an alias, the *Kernel or the kernel's ID.
-// It fails with ESRCH when dest does not resolve.
-func (k *Kernel) Post(dest any, event string, args ...any) error {
-	s := k.resolve(dest)
-	if s == nil {
-		k.onGoroutine() // enqueuePost checks the rest
-		return k.unresolved("post", dest)
+func (k itemKind) String() string {
+	switch k {
+	case kindPost:
+		return "post"
+	case kindAlarm:
+		return "alarm"
+	case kindSignal:
+		return "signal"
+	case kindGC:
+		return "gc"
+	case kindStop:
+		return "stop"
 	}
-	if s == k.self {
-		return nil // the kernel swallows it
-	}
-	k.enqueuePost(kindPost, s, k.active, event, args)
-	return nil
+	return "?"
 }
 
-// Yield posts event to the active session itself. Outside handlers it
-// does nothing (POE would post to the kernel, which swallows it).
-func (k *Kernel) Yield(event string, args ...any) {
-	s := k.active
-	if s == k.self {
+// item is one queued event or timer. Fields are ordered so that what the
+// timer paths touch shares the first cache line.
+type item struct {
+	id    uint64
+	due   int64  // nanoseconds on the kernel's monotonic clock
+	hseq  uint64 // the timer heap's seq of this item's live entry; 0 when not in the heap
+	dest  *Session
+	src   *Session
+	kind  itemKind
+	dead  bool  // removed while still in the ring
+	aidx  int32 // index in dest.alarms while a timer (once the kernel keeps those lists)
+	event string
+
+	args        []any
+	callerState string
+	obs         *itemObs // only with Options.Trace or a Recorder
+	arg0        [1]any   // args' storage for one argument: no separate cache line to miss
+}
+
+// setArgs copies args in. An item that has never carried more than one
+// argument keeps them inside itself; one that has keeps its own array, so
+// that reusing items never allocates.
+func (it *item) setArgs(args []any) {
+	if len(args) == 0 {
+		if cap(it.args) > 1 {
+			it.args = it.args[:0]
+		} else {
+			it.args = it.arg0[:0]
+		}
 		return
 	}
-	k.enqueuePost(kindPost, s, s, event, args)
+	if cap(it.args) > 1 || len(args) > 1 {
+		it.args = append(it.args[:0], args...)
+		return
+	}
+	it.args = append(it.arg0[:0], args...)
 }
 
-// Call dispatches event to dest at once and returns the handler's value.
-// A call into another session is trapped like a queued event: if its
-// handler panics, a DIE signal is posted to it and Call returns nil. A
-// session calling itself runs the handler directly (no new active event,
-// no trap), as POE does. The error is ESRCH when dest does not resolve;
-// an event without handler returns (nil, nil), as in POE.
-func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
-	k.onGoroutine()
-	s := k.resolve(dest)
-	if s == nil {
-		return nil, k.unresolved("call", dest)
+// itemObs is what tracing wants of an item, kept out of item so that an
+// item is two cache lines (128 bytes, and slabs of 64 are page-aligned).
+type itemObs struct {
+	file string
+	line int
+	enq  int64 // when it was queued, read only with a TraceRecorder
+}
+
+// where returns the file and line the item was queued from, when traced.
+func (it *item) where() (string, int) {
+	if it.obs == nil {
+		return "", 0
 	}
-	if s == k.self {
-		return nil, nil
+	return it.obs.file, it.obs.line
+}
+
+// less orders items as POE's queue does.
+func (a *item) less(b *item) bool {
+	return a.due < b.due || a.due == b.due && a.id < b.id
+}
+
+// ring is the growable FIFO of posted items. Slots outside [head, head+n) are nil,
+// and buf is never empty (NewKernel sizes it), so buf[head] is nil exactly
+// when the ring is empty.
+type ring struct {
+	buf  []*item
+	head int
+	n    int
+}
+
+func (r *ring) push(it *item) {
+	if r.n == len(r.buf) {
+		nb := make([]*item, max(16, 2*len(r.buf)))
+		for i := 0; i < r.n; i++ {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
 	}
-	ev := k.getEvent()
-	switch len(args) { // plain stores, not a slice copy (a wheel's input: two)
-	case 1:
-		ev.buf = append(ev.buf[:0], args[0])
-	case 2:
-		ev.buf = append(ev.buf[:0], args[0], args[1])
-	default:
-		ev.buf = append(ev.buf[:0], args...)
+	r.buf[(r.head+r.n)&(len(r.buf)-1)] = it
+	r.n++
+}
+
+func (r *ring) pop() *item {
+	it := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) & (len(r.buf) - 1)
+	r.n--
+	return it
+}
+
+// each calls fn for every item still in the ring, oldest first.
+func (r *ring) each(fn func(*item)) {
+	for i := 0; i < r.n; i++ {
+		fn(r.buf[(r.head+i)&(len(r.buf)-1)])
 	}
-	ev.CallerState, ev.CallerFile, ev.CallerLine = k.callerState(), "", 0
+}
+
+// fifoHead returns the first posted item, or nil. The head is never dead:
+// purge and runBatch drop dead items as soon as they reach it. Slots
+// outside the ring's live span are nil (see ring), so an empty ring needs
+// no test of its own.
+func (k *Kernel) fifoHead() *item { return k.fifo.buf[k.fifo.head] }
+
+// dropDeadHead frees the dead items at the head of the ring.
+func (k *Kernel) dropDeadHead() {
+	r := &k.fifo
+	for r.n > 0 {
+		it := r.buf[r.head]
+		if !it.dead {
+			return
+		}
+		r.pop()
+		k.freeItem(it)
+	}
+}
+
+// enqueue adds a posted item (FIFO among posted items).
+func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, args []any) *item {
+	k.onGoroutine() // for Post, Yield, Signal, Postback.Post (not inlined: Yield is)
+	it := k.newItem()
+	it.kind, it.dest, it.src, it.event = kind, dest, src, event
+	it.setArgs(args)
+	// Posted dues strictly increase and never pass the real clock: each
+	// post is 1ns after the last reading or the previous post. That keeps
+	// POE's order against timers without reading the clock per post.
+	d := max(k.clock.now, k.lastFifo) + 1
+	k.lastFifo = d
+	it.due = d
+	k.hold(it)
+	k.fifo.push(it)
 	if k.trace != nil {
-		ev.CallerFile, ev.CallerLine = callerOutside()
+		k.trace.enqueue(k, it)
 	}
-	ret := k.dispatchWith(ev, s, k.active, event, ev.buf, modeCall)
-	if k.fatal != nil && k.active != k.self && !k.opts.NoCatch {
-		// A pending fatal error propagates into the calling handler.
-		panic(fatalPanic{k.fatal})
-	}
-	return ret, nil
+	return it
 }
 
-func (k *Kernel) callerState() string {
-	if k.active == k.self {
-		return ""
-	}
-	return k.activeEvent
-}
-
-func (k *Kernel) unresolved(op string, dest any) error {
-	if s, ok := dest.(*Session); ok && s == nil {
-		return errnof(syscall.ESRCH, op+": cannot resolve a nil *Session (an Event's Session read after its handler returned?)")
-	}
-	return errnof(syscall.ESRCH, fmt.Sprintf("%s: cannot resolve %v into a session", op, dest))
-}
-
-// resolve finds a session as POE's _resolve_session does: a session, then
-// an ID, then an alias, then the kernel.
-func (k *Kernel) resolve(dest any) *Session {
-	switch d := dest.(type) {
-	case *Session:
-		if d == nil || d.freed || d.k != k {
-			return nil
-		}
-		if d == k.self {
-			return k.self
-		}
-		return d
-	case string:
-		if c := &k.aliasCache; c[0].s != nil && d == c[0].name {
-			return c[0].s
-		} else if c[1].s != nil && d == c[1].name {
-			c[0], c[1] = c[1], c[0]
-			return c[0].s
-		}
-		if isDigits(d) {
-			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
-				if s := k.sessions.get(n); s != nil {
-					return s
-				}
-			}
-		}
-		if s := k.aliases[d]; s != nil {
-			// Programs post to the same alias over and over, or to two
-			// in turn (a request and its answer): remember the last two
-			// (forgotten when any alias goes away).
-			k.aliasCache[1], k.aliasCache[0] = k.aliasCache[0], aliasHit{d, s}
-			return s
-		}
-		if d == k.id {
-			return k.self
-		}
-	case SessionID:
-		return k.sessions.get(uint64(d))
-	case int:
-		if d > 0 {
-			return k.sessions.get(uint64(d))
-		}
-	case int64:
-		if d > 0 {
-			return k.sessions.get(uint64(d))
-		}
-	case uint64:
-		return k.sessions.get(uint64(d))
-	case *Kernel:
-		if d == k {
-			return k.self
-		}
-	}
-	return nil
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func (k *Kernel) getEvent() *Event {
-	if n := len(k.freeEvents); n > 0 {
-		ev := k.freeEvents[n-1]
-		k.freeEvents = k.freeEvents[:n-1]
-		return ev
-	}
-	return &Event{Kernel: k}
-}
-
-func (k *Kernel) putEvent(ev *Event) {
-	switch len(ev.buf) {
-	case 0:
-	case 1:
-		ev.buf[0] = nil
-	case 2:
-		ev.buf[0], ev.buf[1] = nil, nil
-	default:
-		clear(ev.buf)
-	}
-	ev.buf = ev.buf[:0]
-	ev.Args, ev.Heap, ev.Session, ev.Sender, ev.Object = nil, nil, nil, nil, nil
-	// The pool has a fixed capacity (one Event per nested dispatch is
-	// in use at a time), 0 in assert mode, where Events are not reused.
-	if len(k.freeEvents) < cap(k.freeEvents) {
-		k.freeEvents = append(k.freeEvents, ev)
-	}
-}
-
-// mgmt dispatches a management event (_child, _parent, _stop) with its
-// arguments in the pooled Event's own buffer: no allocation.
-func (k *Kernel) mgmt(s, src *Session, event string, args ...any) any {
-	ev := k.getEvent()
-	ev.buf = append(ev.buf[:0], args...)
-	ev.CallerState, ev.CallerFile, ev.CallerLine = "", "", 0
-	return k.dispatchWith(ev, s, src, event, ev.buf, modeMgmt)
-}
-
-// dispatch invokes event on s; args stay owned by the caller.
-func (k *Kernel) dispatch(s, src *Session, event string, args []any, callerState, file string, line int, mode int) any {
-	ev := k.getEvent()
-	ev.CallerState, ev.CallerFile, ev.CallerLine = callerState, file, line
-	return k.dispatchWith(ev, s, src, event, args, mode)
-}
-
-// dispatchWith runs event's handler with ev, whose CallerState, CallerFile
-// and CallerLine the caller has filled (fewer arguments to pass on every
-// dispatch). The Event goes back to the pool on return; when a handler
-// panics through (self-calls, NoCatch) it is simply not reused.
-func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []any, mode int) any {
-	h, obj, ok := s.lookup(event)
-	state := event
-	if !ok {
-		h, obj, ok = s.lookup("_default")
-		switch {
-		case ok:
-			state = "_default"
-			args = []any{event, append([]any{}, args...)}
-		case k.opts.Assert && !poesOwn(event):
-			h = noHandler(s, src, event, ev.CallerState) // it throws where a handler would run
-		default:
-			if s.optionTrue("default") && event != "_signal" {
-				k.log.Warn("poe: event has no handler and the session has no _default",
-					"event", event, "session", s.String(), "sender", src.String(), "caller_state", ev.CallerState)
-			}
-			if k.rec != nil {
-				k.rec.begin(ev, s, src, event, "", args, mode)
-				k.rec.end(ev)
-			}
-			k.putEvent(ev)
-			return nil
-		}
-	}
-	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, state, src, obj
-	ev.Args, ev.lastSID = args, s.id
-	if k.observed {
-		k.observeDispatch(ev, s, src, event, state, args, mode)
-	}
-	if mode == modeCall && s == k.active {
-		// Self-call: no new active event, no exception trap (POE 1.4).
-		ret := h(ev)
-		if k.rec != nil {
-			k.rec.end(ev)
-		}
-		k.putEvent(ev)
-		return ret
-	}
-	prevS, prevE := k.active, k.activeEvent
-	k.active, k.activeEvent = s, event
-	var ret any
-	if k.opts.NoCatch || mode == modeBatch {
-		ret = h(ev)
+func (k *Kernel) newItem() *item {
+	var it *item
+	if n := len(k.freeItems); n > 0 {
+		it = k.freeItems[n-1]
+		k.freeItems = k.freeItems[:n-1]
 	} else {
-		ret = k.trapped(h, ev, event)
-	}
-	k.active, k.activeEvent = prevS, prevE
-	if k.rec != nil {
-		k.rec.end(ev)
-	}
-	k.putEvent(ev)
-	return ret
-}
-
-// trapped runs a handler inside POE's exception trap (section 1.13). The
-// deferred function captures little: the rest of what a DIE needs is in
-// ev, filled by dispatchWith.
-func (k *Kernel) trapped(h Handler, ev *Event, event string) (ret any) {
-	defer func() {
-		if r := recover(); r != nil {
-			ret = nil
-			k.died(r, ev, event)
+		// Allocate in slabs: one allocation per 64 items.
+		slab := make([]item, 64)
+		for i := range slab[1:] {
+			k.freeItems = append(k.freeItems, &slab[i+1])
 		}
-	}()
-	return h(ev)
+		it = &slab[0]
+	}
+	k.lastItemID++
+	it.id = k.lastItemID
+	it.hseq = 0
+	it.dead = false
+	if k.active != k.self {
+		it.callerState = k.activeEvent
+	} else {
+		it.callerState = ""
+	}
+	if k.observed {
+		k.observeItem(it)
+	} else {
+		it.obs = nil
+	}
+	return it
 }
 
-// died handles a panic caught by trapped: a DIE signal to the session, or
-// the kernel's fatal error.
-func (k *Kernel) died(r any, ev *Event, event string) {
-	if _, ok := r.(fatalPanic); ok {
-		return // already pending; the kernel stops after this item
+func (k *Kernel) freeItem(it *item) {
+	clear(it.args)
+	it.args = it.args[:0]
+	it.dest, it.src = nil, nil
+	if cap(it.args) > 64 {
+		it.args = nil
 	}
-	s := ev.Session
-	err := panicError(r)
-	if event == "_stop" || k.dieDepth > 0 || k.active == k.self {
-		k.setFatal(err)
-		k.active = s // restored by dispatchWith
-		return
-	}
-	info := &DieInfo{
-		Err: err, Value: r, Event: event, Dest: s, Source: ev.Sender,
-		FromState: ev.CallerState, File: ev.CallerFile, Line: ev.CallerLine, Stack: debug.Stack(),
-	}
-	k.enqueuePost(kindSignal, s, k.self, "DIE", []any{info})
-}
-
-// DieInfo is ARG1 of a DIE signal: what POE puts in its exception hash.
-type DieInfo struct {
-	Err       error    // error_str: the panic value as an error
-	Value     any      // the panic value itself
-	Event     string   // the event whose handler panicked
-	Dest      *Session // dest_session: the session whose handler panicked
-	Source    *Session // source_session: SENDER of that event
-	FromState string   // from_state: CALLER_STATE of that event
-	File      string
-	Line      int
-	Stack     []byte // the Go stack at the panic
-}
-
-func (d *DieInfo) Error() string { return d.Err.Error() }
-
-type fatalPanic struct{ err error }
-
-// PanicError wraps a panic value that is not an error.
-type PanicError struct{ Value any }
-
-func (p *PanicError) Error() string { return fmt.Sprint(p.Value) }
-
-func panicError(r any) error {
-	switch v := r.(type) {
-	case error:
-		return v
-	case fatalPanic:
-		return v.err
-	default:
-		return &PanicError{Value: r}
+	if len(k.freeItems) < 1<<17 {
+		k.freeItems = append(k.freeItems, it)
 	}
 }
 
-// chainedError is POE's "error + Additional error thrown in handler for
-// previous error: + previous". Perl's messages always end in a newline, so
-// POE's separator starts a line; Go panic texts usually do not, and we add
-// the newline they lack (a message that has one is joined exactly as POE).
-type chainedError struct{ err, prev error }
-
-func (c *chainedError) Error() string {
-	first := c.err.Error()
-	if !strings.HasSuffix(first, "\n") {
-		first += "\n"
+// hold makes a queued item keep its destination (and a different sender)
+// alive, as POE's pending-to / pending-from counts do.
+func (k *Kernel) hold(it *item) {
+	k.queued++
+	if it.kind == kindGC {
+		k.gcItems++
 	}
-	return first + "Additional error thrown in handler for previous error:\n" + c.prev.Error()
+	if d := it.dest; d != k.self {
+		if d.pendTo == 0 {
+			k.refInc(d)
+		}
+		d.pendTo++
+	}
+	if s := it.src; s != it.dest && s != k.self {
+		if s.pendFrom == 0 {
+			k.refInc(s)
+		}
+		s.pendFrom++
+	}
 }
-func (c *chainedError) Unwrap() []error { return []error{c.err, c.prev} }
+
+// release undoes hold when an item leaves the queue.
+func (k *Kernel) release(it *item) { k.releaseItem(it, true) }
+
+// releaseItem is release; with markDest false the destination is not
+// marked for collection (see runBatch).
+func (k *Kernel) releaseItem(it *item, markDest bool) {
+	k.queued--
+	if it.kind == kindGC {
+		k.gcItems--
+	}
+	if d := it.dest; d != k.self {
+		d.pendTo--
+		if d.pendTo == 0 {
+			if markDest {
+				k.refDec(d)
+			} else {
+				d.refcount--
+			}
+		}
+	}
+	if s := it.src; s != it.dest && s != k.self {
+		s.pendFrom--
+		if s.pendFrom == 0 {
+			k.refDec(s)
+		}
+	}
+}

@@ -315,7 +315,7 @@ func (k *Kernel) onReady(fd int, ev loop.Events) {
 // watchers, then write, then expedite, each group followed by a sweep.
 //
 // The clock is read once on each side of a wait that may block, for
-// Stats.Waited: before it only if k.now is not fresh (clocked: the caller
+// Stats.Waited: before it only if k.clock.now is not fresh (clocked: the caller
 // just read it, and no interest change went to the poller since), after
 // it always, which dispatchDue then uses unless I/O handlers ran.
 func (k *Kernel) poll(timeout time.Duration, clocked bool) {
@@ -327,8 +327,8 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 	}
 	var t0 int64
 	if timeout != 0 {
-		if t0 = k.now; !clocked {
-			t0 = k.clock()
+		if t0 = k.clock.now; !clocked {
+			t0 = k.clock.read()
 		}
 		k.guard.Or(guardWaiting) // from here only other goroutines can call in (goroutine.go)
 	}
@@ -340,8 +340,8 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 		k.log.Error("poe: reactor wait failed", "err", err)
 	}
 	if timeout != 0 {
-		k.stats.Waited += time.Duration(k.clock() - t0)
-		k.nowFresh = true
+		k.stats.Waited += time.Duration(k.clock.read() - t0)
+		k.clock.fresh = true
 	}
 	if k.alwaysFds > 0 {
 		for _, rec := range k.fds {
@@ -353,7 +353,7 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 	if len(k.ready) == 0 {
 		return
 	}
-	k.nowFresh = false
+	k.clock.fresh = false
 	for mode := 0; mode < 3; mode++ {
 		for i := 0; i < len(k.ready); i++ {
 			r := k.ready[i]

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +71,8 @@ type Kernel struct {
 	live      bool // the kernel's own record exists
 	running   bool
 
+	clock kernelClock // clock.go
+
 	// queue
 	fifo          ring
 	timers        timerHeap
@@ -84,8 +85,6 @@ type Kernel struct {
 	lastItemID      uint64
 	queued          int // live items
 	gcItems         int // live internal GC items (they count as work for the idle check, as in POE)
-	epoch           time.Time
-	now             int64 // last clock reading
 	lastFifo        int64
 	freeItems       []*item
 	// deferred runs at the end of the timeslice (Defer); deferring is
@@ -98,8 +97,6 @@ type Kernel struct {
 	cur           *item // the queued item whose handler runs (for the batch trap)
 	inBatch       bool
 	batchCut      uint64
-	batchNow      int64
-	nowFresh      bool           // k.now was read as the reactor's wait ended, and nothing ran since
 	lastInline    unsafe.Pointer // the last inline map Create found valid
 	lastInlineLen int
 	aliasCache    [2]aliasHit // the aliases resolved last, most recent first
@@ -180,7 +177,7 @@ func NewKernel(opts *Options) *Kernel {
 		fds:      map[int]*fdRec{},
 		pids:     map[int]*pidRec{},
 		sigCount: map[string]int{},
-		epoch:    time.Now(),
+		clock:    kernelClock{epoch: time.Now()},
 		poller:   o.Poller,
 		fifo:     ring{buf: make([]*item, 16)},
 	}
@@ -235,20 +232,6 @@ func (k *Kernel) Session() *Session { return k.self }
 
 // Running reports whether Run is in progress.
 func (k *Kernel) Running() bool { return k.running }
-
-// clock reads the monotonic clock and remembers the reading.
-func (k *Kernel) clock() int64 {
-	k.now = int64(time.Since(k.epoch))
-	return k.now
-}
-
-func (k *Kernel) toTime(due int64) time.Time { return k.epoch.Add(time.Duration(due)) }
-
-// fromTime converts an alarm's time to the kernel clock. A time carrying
-// a monotonic reading (time.Now().Add(...)) converts exactly; a wall-clock
-// time (time.Unix(...)) is taken against the wall clock at the kernel's
-// creation, as POE converts epoch times with an offset measured once.
-func (k *Kernel) fromTime(t time.Time) int64 { return int64(t.Sub(k.epoch)) }
 
 // pollerErrOnce is ensurePoller for the kernel's own goroutine, without
 // the sync.Once cost on every timeslice.
@@ -375,12 +358,12 @@ func (k *Kernel) timeslice() {
 	}
 	k.maybeIdle()
 	timeout := time.Duration(-1)
-	clocked := false // k.now was just read
+	clocked := false // k.clock.now was just read
 	if k.fifoHead() != nil {
 		timeout = 0
 	} else if k.timers.live > 0 {
 		if t := k.timers.head(); t != nil {
-			timeout = max(0, time.Duration(t.due-k.clock()))
+			timeout = max(0, time.Duration(t.due-k.clock.read()))
 			clocked = true
 		}
 	}
@@ -391,7 +374,7 @@ func (k *Kernel) timeslice() {
 		k.poll(timeout, clocked)
 		if k.injN.Load() != 0 {
 			k.drainInjected()
-			k.nowFresh = false
+			k.clock.fresh = false
 		}
 	}
 	k.dispatchDue()
@@ -418,288 +401,6 @@ func (k *Kernel) runDeferred() {
 		fn()
 	}
 	k.deferring = batch[:0]
-}
-
-// dispatchDue runs one batch: every queued item that was due when the
-// batch began. Items posted during the batch wait for the next timeslice;
-// timers set during it that are already due (past alarms) run in it.
-func (k *Kernel) dispatchDue() {
-	k.batchCut = k.lastItemID
-	k.batchNow = k.now
-	if k.timers.live > 0 && !k.nowFresh {
-		k.batchNow = k.clock()
-	}
-	k.nowFresh = false
-	k.inBatch = true
-	k.runBatch()
-}
-
-// runBatch dispatches the batch's items (resuming after a handler's panic
-// if need be): every item posted before the batch began and every timer
-// due at its clock reading.
-func (k *Kernel) runBatch() {
-	for {
-		var it *item
-		f := k.fifoHead()
-		if f != nil && f.id > k.batchCut {
-			f = nil
-		}
-		var t *item
-		if k.timers.live > 0 {
-			if t = k.timers.head(); t != nil && t.due > k.batchNow {
-				t = nil
-			}
-		}
-		switch {
-		case f != nil && (t == nil || f.less(t)):
-			it = k.fifo.pop()
-			if h := k.fifoHead(); h != nil && h.dead {
-				k.dropDeadHead()
-			}
-		case t != nil:
-			it = k.timers.pop()
-			if k.alarmsIndexed {
-				k.alarms.del(it.id)
-			}
-			k.unlinkAlarm(it)
-		default:
-			k.inBatch = false
-			k.gcSweep()
-			return
-		}
-		// The destination's hold is dropped without marking it for
-		// collection: its handler is about to run and usually makes a
-		// new hold (a yield); whether it is left with none is checked
-		// after the dispatch.
-		d := it.dest
-		pos := len(k.marks)
-		k.releaseItem(it, false)
-		k.stats.Dispatched++
-		k.cur = it
-		if it.kind == kindPost && d != k.self && !k.observed {
-			k.dispatchPost(it)
-		} else {
-			k.dispatchItem(it)
-		}
-		k.cur = nil
-		k.freeItem(it)
-		if d.refcount <= 0 && d != k.self && !d.marked && !d.freed {
-			// Marked where POE would have marked it: before whatever
-			// the handler marked (the sweep takes the latest first).
-			d.marked = true
-			pos = min(pos, len(k.marks))
-			k.marks = append(k.marks, nil)
-			copy(k.marks[pos+1:], k.marks[pos:])
-			k.marks[pos] = d
-		}
-		if k.fatal != nil {
-			k.Stop()
-		}
-		if k.nsessions == 0 {
-			k.inBatch = false
-			return
-		}
-	}
-}
-
-// batchPanic handles a panic that reached the kernel's trap: from a queued
-// handler (or, with NoCatch, from anywhere below it).
-func (k *Kernel) batchPanic(r any) {
-	it := k.cur
-	k.cur = nil
-	if k.rec != nil {
-		k.rec.unwind()
-	}
-	stopped := k.active == k.self // the handler called Stop before panicking
-	k.active, k.activeEvent = k.self, ""
-	k.inSignal, k.dieDepth, k.sigHandled = 0, 0, false
-	if _, ok := r.(fatalPanic); !ok {
-		err := panicError(r)
-		switch {
-		case k.opts.NoCatch || it == nil || it.kind != kindPost && it.kind != kindAlarm || stopped || it.event == "_stop" || it.dest.freed:
-			k.setFatal(err)
-		default:
-			info := &DieInfo{
-				Err: err, Value: r, Event: it.event, Dest: it.dest, Source: it.src,
-				FromState: it.callerState, Stack: debug.Stack(),
-			}
-			info.File, info.Line = it.where()
-			k.enqueuePost(kindSignal, it.dest, k.self, "DIE", []any{info})
-		}
-	}
-	if it != nil {
-		k.freeItem(it)
-	}
-	if k.fatal != nil {
-		k.Stop()
-	}
-}
-
-// fifoHead returns the first posted item, or nil. The head is never dead:
-// purge and runBatch drop dead items as soon as they reach it. Slots
-// outside the ring's live span are nil (see ring), so an empty ring needs
-// no test of its own.
-func (k *Kernel) fifoHead() *item { return k.fifo.buf[k.fifo.head] }
-
-// dropDeadHead frees the dead items at the head of the ring.
-func (k *Kernel) dropDeadHead() {
-	r := &k.fifo
-	for r.n > 0 {
-		it := r.buf[r.head]
-		if !it.dead {
-			return
-		}
-		r.pop()
-		k.freeItem(it)
-	}
-}
-
-func (k *Kernel) dispatchItem(it *item) {
-	switch it.kind {
-	case kindGC:
-		// Nothing to run: popping it released its hold on the session.
-	case kindSignal:
-		k.dispatchSignal(it.dest, it.event, it.args)
-	case kindStop:
-		k.stopSession(it.dest)
-	default:
-		if it.dest == k.self {
-			return // the kernel swallows events posted to it
-		}
-		file, line := it.where()
-		k.dispatch(it.dest, it.src, it.event, it.args, it.callerState, file, line, modeBatch)
-	}
-}
-
-// dispatchPost is dispatchItem for a posted event when the kernel neither
-// traces nor records: the handler is called here, without dispatchWith's
-// general argument list (a tenth of a yield's cost).
-func (k *Kernel) dispatchPost(it *item) {
-	d := it.dest
-	h, obj, ok := d.lookup(it.event)
-	if !ok {
-		k.dispatch(d, it.src, it.event, it.args, it.callerState, "", 0, modeBatch)
-		return
-	}
-	ev := k.getEvent()
-	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, d, d.heap, it.event, it.src, obj
-	ev.CallerState, ev.CallerFile, ev.CallerLine, ev.Args, ev.lastSID = it.callerState, "", 0, it.args, d.id
-	prevS, prevE := k.active, k.activeEvent
-	k.active, k.activeEvent = d, it.event
-	h(ev)
-	k.active, k.activeEvent = prevS, prevE
-	k.putEvent(ev)
-}
-
-// enqueue adds a posted item (FIFO among posted items).
-func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, args []any) *item {
-	k.onGoroutine() // for Post, Yield, Signal, Postback.Post (not inlined: Yield is)
-	it := k.newItem()
-	it.kind, it.dest, it.src, it.event = kind, dest, src, event
-	it.setArgs(args)
-	// Posted dues strictly increase and never pass the real clock: each
-	// post is 1ns after the last reading or the previous post. That keeps
-	// POE's order against timers without reading the clock per post.
-	d := max(k.now, k.lastFifo) + 1
-	k.lastFifo = d
-	it.due = d
-	k.hold(it)
-	k.fifo.push(it)
-	if k.trace != nil {
-		k.trace.enqueue(k, it)
-	}
-	return it
-}
-
-func (k *Kernel) newItem() *item {
-	var it *item
-	if n := len(k.freeItems); n > 0 {
-		it = k.freeItems[n-1]
-		k.freeItems = k.freeItems[:n-1]
-	} else {
-		// Allocate in slabs: one allocation per 64 items.
-		slab := make([]item, 64)
-		for i := range slab[1:] {
-			k.freeItems = append(k.freeItems, &slab[i+1])
-		}
-		it = &slab[0]
-	}
-	k.lastItemID++
-	it.id = k.lastItemID
-	it.hseq = 0
-	it.dead = false
-	if k.active != k.self {
-		it.callerState = k.activeEvent
-	} else {
-		it.callerState = ""
-	}
-	if k.observed {
-		k.observeItem(it)
-	} else {
-		it.obs = nil
-	}
-	return it
-}
-
-func (k *Kernel) freeItem(it *item) {
-	clear(it.args)
-	it.args = it.args[:0]
-	it.dest, it.src = nil, nil
-	if cap(it.args) > 64 {
-		it.args = nil
-	}
-	if len(k.freeItems) < 1<<17 {
-		k.freeItems = append(k.freeItems, it)
-	}
-}
-
-// hold makes a queued item keep its destination (and a different sender)
-// alive, as POE's pending-to / pending-from counts do.
-func (k *Kernel) hold(it *item) {
-	k.queued++
-	if it.kind == kindGC {
-		k.gcItems++
-	}
-	if d := it.dest; d != k.self {
-		if d.pendTo == 0 {
-			k.refInc(d)
-		}
-		d.pendTo++
-	}
-	if s := it.src; s != it.dest && s != k.self {
-		if s.pendFrom == 0 {
-			k.refInc(s)
-		}
-		s.pendFrom++
-	}
-}
-
-// release undoes hold when an item leaves the queue.
-func (k *Kernel) release(it *item) { k.releaseItem(it, true) }
-
-// releaseItem is release; with markDest false the destination is not
-// marked for collection (see runBatch).
-func (k *Kernel) releaseItem(it *item, markDest bool) {
-	k.queued--
-	if it.kind == kindGC {
-		k.gcItems--
-	}
-	if d := it.dest; d != k.self {
-		d.pendTo--
-		if d.pendTo == 0 {
-			if markDest {
-				k.refDec(d)
-			} else {
-				d.refcount--
-			}
-		}
-	}
-	if s := it.src; s != it.dest && s != k.self {
-		s.pendFrom--
-		if s.pendFrom == 0 {
-			k.refDec(s)
-		}
-	}
 }
 
 // Stop stops every session at once, deepest first, with the usual _stop

@@ -113,7 +113,7 @@ func (k *Kernel) Peek() Snapshot {
 	for _, it := range items {
 		snap.Queue = append(snap.Queue, QueuedEvent{
 			ID: it.id, Kind: it.kind.String(), Event: it.event,
-			Source: it.src.id, Dest: it.dest.id, Due: k.toTime(it.due),
+			Source: it.src.id, Dest: it.dest.id, Due: k.clock.toTime(it.due),
 		})
 	}
 	modeNames := [3]string{"read", "write", "expedite"}
@@ -218,5 +218,5 @@ func (k *Kernel) NextEventTime() (time.Time, bool) {
 	if best == nil {
 		return time.Time{}, false
 	}
-	return k.toTime(best.due), true
+	return k.clock.toTime(best.due), true
 }

@@ -92,7 +92,7 @@ func (r *TraceRecorder) attach(k *Kernel) {
 	if r.k != nil && r.k != k {
 		panic("poe: a TraceRecorder records one kernel; give each kernel its own")
 	}
-	r.k, r.epoch, r.kernelID = k, k.epoch, k.id
+	r.k, r.epoch, r.kernelID = k, k.clock.epoch, k.id
 }
 
 // observeItem fills what Options.Trace and Options.Recorder want of a new

@@ -1,0 +1,28 @@
+package poe
+
+import "time"
+
+// kernelClock is POE::Resource::Clock: the kernel's monotonic clock, in
+// nanoseconds since the kernel was created. Item dues are readings of it.
+type kernelClock struct {
+	epoch time.Time
+	now   int64 // the last reading
+	// fresh: now was read as the reactor's wait ended, and nothing ran
+	// since (the batch can use it instead of reading the clock again).
+	fresh bool
+	batch int64 // the reading the batch being dispatched compares timers with
+}
+
+// read reads the clock and remembers the reading.
+func (c *kernelClock) read() int64 {
+	c.now = int64(time.Since(c.epoch))
+	return c.now
+}
+
+func (c *kernelClock) toTime(due int64) time.Time { return c.epoch.Add(time.Duration(due)) }
+
+// fromTime converts an alarm's time to the kernel clock. A time carrying
+// a monotonic reading (time.Now().Add(...)) converts exactly; a wall-clock
+// time (time.Unix(...)) is taken against the wall clock at the kernel's
+// creation, as POE converts epoch times with an offset measured once.
+func (c *kernelClock) fromTime(t time.Time) int64 { return int64(t.Sub(c.epoch)) }
