@@ -253,7 +253,7 @@ func (k *Kernel) removeTimer(it *item) {
 	}
 	k.unlinkAlarm(it)
 	k.release(it)
-	k.freeItem(it)
+	k.queue.recycle(it)
 }
 
 // listTimers starts keeping each session's list of timers, for the

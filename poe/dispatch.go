@@ -18,7 +18,7 @@ const (
 // batch began. Items posted during the batch wait for the next timeslice;
 // timers set during it that are already due (past alarms) run in it.
 func (k *Kernel) dispatchDue() {
-	k.batchCut = k.lastItemID
+	k.batchCut = k.queue.lastID
 	k.clock.batch = k.clock.now
 	if k.timers.live > 0 && !k.clock.fresh {
 		k.clock.batch = k.clock.read()
@@ -34,7 +34,7 @@ func (k *Kernel) dispatchDue() {
 func (k *Kernel) runBatch() {
 	for {
 		var it *item
-		f := k.fifoHead()
+		f := k.queue.fifoHead()
 		if f != nil && f.id > k.batchCut {
 			f = nil
 		}
@@ -46,9 +46,9 @@ func (k *Kernel) runBatch() {
 		}
 		switch {
 		case f != nil && (t == nil || f.less(t)):
-			it = k.fifo.pop()
-			if h := k.fifoHead(); h != nil && h.dead {
-				k.dropDeadHead()
+			it = k.queue.fifo.pop()
+			if h := k.queue.fifoHead(); h != nil && h.dead {
+				k.queue.dropDeadHead()
 			}
 		case t != nil:
 			it = k.timers.pop()
@@ -76,7 +76,7 @@ func (k *Kernel) runBatch() {
 			k.dispatchItem(it)
 		}
 		k.cur = nil
-		k.freeItem(it)
+		k.queue.recycle(it)
 		if d.refcount <= 0 && d != k.self && !d.marked && !d.freed {
 			// Marked where POE would have marked it: before whatever
 			// the handler marked (the sweep takes the latest first).
@@ -122,7 +122,7 @@ func (k *Kernel) batchPanic(r any) {
 		}
 	}
 	if it != nil {
-		k.freeItem(it)
+		k.queue.recycle(it)
 	}
 	if k.fatal != nil {
 		k.Stop()

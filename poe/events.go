@@ -129,22 +129,47 @@ func (r *ring) each(fn func(*item)) {
 	}
 }
 
+// eventQueue is POE::Resource::Events: the items waiting for dispatch
+// (posted ones here in a FIFO, timers in Kernel.alarms), the counter every
+// item's ID comes from, and the pool items are reused from.
+type eventQueue struct {
+	fifo    ring    // posted items
+	lastID  uint64  // the last item ID given out
+	lastDue int64   // the due of the last posted item
+	queued  int     // live items, timers included
+	gcItems int     // live internal GC items (they count as work for the idle check, as in POE)
+	pool    []*item // items to reuse
+}
+
 // fifoHead returns the first posted item, or nil. The head is never dead:
 // purge and runBatch drop dead items as soon as they reach it. Slots
 // outside the ring's live span are nil (see ring), so an empty ring needs
 // no test of its own.
-func (k *Kernel) fifoHead() *item { return k.fifo.buf[k.fifo.head] }
+func (q *eventQueue) fifoHead() *item { return q.fifo.buf[q.fifo.head] }
 
 // dropDeadHead frees the dead items at the head of the ring.
-func (k *Kernel) dropDeadHead() {
-	r := &k.fifo
+func (q *eventQueue) dropDeadHead() {
+	r := &q.fifo
 	for r.n > 0 {
 		it := r.buf[r.head]
 		if !it.dead {
 			return
 		}
 		r.pop()
-		k.freeItem(it)
+		q.recycle(it)
+	}
+}
+
+// recycle puts an item that left the queue back in the pool.
+func (q *eventQueue) recycle(it *item) {
+	clear(it.args)
+	it.args = it.args[:0]
+	it.dest, it.src = nil, nil
+	if cap(it.args) > 64 {
+		it.args = nil
+	}
+	if len(q.pool) < 1<<17 {
+		q.pool = append(q.pool, it)
 	}
 }
 
@@ -157,32 +182,35 @@ func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, ar
 	// Posted dues strictly increase and never pass the real clock: each
 	// post is 1ns after the last reading or the previous post. That keeps
 	// POE's order against timers without reading the clock per post.
-	d := max(k.clock.now, k.lastFifo) + 1
-	k.lastFifo = d
+	q := &k.queue
+	d := max(k.clock.now, q.lastDue) + 1
+	q.lastDue = d
 	it.due = d
 	k.hold(it)
-	k.fifo.push(it)
+	q.fifo.push(it)
 	if k.trace != nil {
 		k.trace.enqueue(k, it)
 	}
 	return it
 }
 
+// newItem takes an item from the pool and gives it the next ID.
 func (k *Kernel) newItem() *item {
+	q := &k.queue
 	var it *item
-	if n := len(k.freeItems); n > 0 {
-		it = k.freeItems[n-1]
-		k.freeItems = k.freeItems[:n-1]
+	if n := len(q.pool); n > 0 {
+		it = q.pool[n-1]
+		q.pool = q.pool[:n-1]
 	} else {
 		// Allocate in slabs: one allocation per 64 items.
 		slab := make([]item, 64)
 		for i := range slab[1:] {
-			k.freeItems = append(k.freeItems, &slab[i+1])
+			q.pool = append(q.pool, &slab[i+1])
 		}
 		it = &slab[0]
 	}
-	k.lastItemID++
-	it.id = k.lastItemID
+	q.lastID++
+	it.id = q.lastID
 	it.hseq = 0
 	it.dead = false
 	if k.active != k.self {
@@ -198,24 +226,12 @@ func (k *Kernel) newItem() *item {
 	return it
 }
 
-func (k *Kernel) freeItem(it *item) {
-	clear(it.args)
-	it.args = it.args[:0]
-	it.dest, it.src = nil, nil
-	if cap(it.args) > 64 {
-		it.args = nil
-	}
-	if len(k.freeItems) < 1<<17 {
-		k.freeItems = append(k.freeItems, it)
-	}
-}
-
 // hold makes a queued item keep its destination (and a different sender)
 // alive, as POE's pending-to / pending-from counts do.
 func (k *Kernel) hold(it *item) {
-	k.queued++
+	k.queue.queued++
 	if it.kind == kindGC {
-		k.gcItems++
+		k.queue.gcItems++
 	}
 	if d := it.dest; d != k.self {
 		if d.pendTo == 0 {
@@ -237,9 +253,9 @@ func (k *Kernel) release(it *item) { k.releaseItem(it, true) }
 // releaseItem is release; with markDest false the destination is not
 // marked for collection (see runBatch).
 func (k *Kernel) releaseItem(it *item, markDest bool) {
-	k.queued--
+	k.queue.queued--
 	if it.kind == kindGC {
-		k.gcItems--
+		k.queue.gcItems--
 	}
 	if d := it.dest; d != k.self {
 		d.pendTo--

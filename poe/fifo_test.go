@@ -23,7 +23,7 @@ func TestFIFODeadItemsAtHead(t *testing.T) {
 			var l sqLog
 			var checked bool
 			check := func(e *Event) {
-				h := e.Kernel.fifoHead()
+				h := e.Kernel.queue.fifoHead()
 				if h != nil && h.dead {
 					t.Errorf("in %s: the ring's head is dead", e.State)
 				}
@@ -66,8 +66,8 @@ func TestFIFODeadItemsAtHead(t *testing.T) {
 				want = []string{"victim stopped", "k1", "k2"}
 			}
 			sqWant(t, want, l.lines)
-			if !checked || k.fifo.n != 0 || k.fifoHead() != nil {
-				t.Errorf("after Run: ring holds %d items, head %v", k.fifo.n, k.fifoHead())
+			if !checked || k.queue.fifo.n != 0 || k.queue.fifoHead() != nil {
+				t.Errorf("after Run: ring holds %d items, head %v", k.queue.fifo.n, k.queue.fifoHead())
 			}
 		})
 	}

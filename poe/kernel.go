@@ -73,8 +73,7 @@ type Kernel struct {
 
 	clock kernelClock // clock.go
 
-	// queue
-	fifo          ring
+	queue         eventQueue // events.go
 	timers        timerHeap
 	alarms        idMap[item, *item] // timers by ID, built on the first lookup by ID
 	alarmsIndexed bool
@@ -82,11 +81,6 @@ type Kernel struct {
 	// first time one session's timers had to be listed (a removal by
 	// name, AlarmRemoveAll, a session stopping with timers).
 	timersBySession bool
-	lastItemID      uint64
-	queued          int // live items
-	gcItems         int // live internal GC items (they count as work for the idle check, as in POE)
-	lastFifo        int64
-	freeItems       []*item
 	// deferred runs at the end of the timeslice (Defer); deferring is
 	// the slice being run, kept to reuse its array.
 	deferred, deferring []func()
@@ -179,7 +173,7 @@ func NewKernel(opts *Options) *Kernel {
 		sigCount: map[string]int{},
 		clock:    kernelClock{epoch: time.Now()},
 		poller:   o.Poller,
-		fifo:     ring{buf: make([]*item, 16)},
+		queue:    eventQueue{fifo: ring{buf: make([]*item, 16)}},
 	}
 	if k.log == nil {
 		k.log = slog.Default()
@@ -342,11 +336,12 @@ func (k *Kernel) step() bool {
 func (k *Kernel) finish() {
 	k.live = false
 	// Posts to the kernel and leftovers of stopped sessions go with it.
-	k.fifo.each(func(it *item) { it.dead = true })
-	for k.fifo.n > 0 {
-		k.freeItem(k.fifo.pop())
+	q := &k.queue
+	q.fifo.each(func(it *item) { it.dead = true })
+	for q.fifo.n > 0 {
+		q.recycle(q.fifo.pop())
 	}
-	k.queued, k.gcItems = 0, 0
+	q.queued, q.gcItems = 0, 0
 	k.stopOSSignals()
 	k.unserve()
 }
@@ -359,7 +354,7 @@ func (k *Kernel) timeslice() {
 	k.maybeIdle()
 	timeout := time.Duration(-1)
 	clocked := false // k.clock.now was just read
-	if k.fifoHead() != nil {
+	if k.queue.fifoHead() != nil {
 		timeout = 0
 	} else if k.timers.live > 0 {
 		if t := k.timers.head(); t != nil {

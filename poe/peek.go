@@ -103,7 +103,7 @@ func (k *Kernel) Peek() Snapshot {
 		return a.Signal < b.Signal || a.Signal == b.Signal && a.Session < b.Session
 	})
 	var items []*item
-	k.fifo.each(func(it *item) {
+	k.queue.fifo.each(func(it *item) {
 		if !it.dead {
 			items = append(items, it)
 		}
@@ -204,12 +204,12 @@ type Stats struct {
 func (k *Kernel) Stats() Stats { return k.stats }
 
 // EventCount returns the number of queued items (internal ones included).
-func (k *Kernel) EventCount() int { return k.queued }
+func (k *Kernel) EventCount() int { return k.queue.queued }
 
 // NextEventTime returns when the queue's next item is due, if any.
 func (k *Kernel) NextEventTime() (time.Time, bool) {
 	var best *item
-	if f := k.fifoHead(); f != nil {
+	if f := k.queue.fifoHead(); f != nil {
 		best = f
 	}
 	if t := k.timers.head(); t != nil && (best == nil || t.less(best)) {

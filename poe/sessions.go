@@ -182,13 +182,13 @@ func (k *Kernel) purge(s *Session) {
 	if s.pendTo == 0 && s.pendFrom == 0 {
 		return
 	}
-	k.fifo.each(func(it *item) {
+	k.queue.fifo.each(func(it *item) {
 		if !it.dead && (it.dest == s || it.src == s) {
 			it.dead = true
 			k.release(it)
 		}
 	})
-	k.dropDeadHead()
+	k.queue.dropDeadHead()
 	var doomed []*item
 	k.timers.each(func(it *item) {
 		if it.dest == s || it.src == s {
