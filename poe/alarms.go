@@ -102,7 +102,7 @@ func (k *Kernel) AlarmAdjust(id AlarmID, delta time.Duration) (time.Time, error)
 	}
 	if delta != 0 {
 		it.due += int64(delta)
-		k.timers.fix(it)
+		k.alarms.heap.fix(it)
 	}
 	return k.clock.toTime(it.due), nil
 }
@@ -114,7 +114,7 @@ func (k *Kernel) DelayAdjust(id AlarmID, d time.Duration) (time.Time, error) {
 		return time.Time{}, err
 	}
 	it.due = k.clock.read() + int64(d)
-	k.timers.fix(it)
+	k.alarms.heap.fix(it)
 	return k.clock.toTime(it.due), nil
 }
 
@@ -137,7 +137,7 @@ func (k *Kernel) AlarmRemoveAll() ([]Alarm, error) {
 	if s == k.self {
 		return nil, ErrNoActiveSession
 	}
-	k.listTimers()
+	k.alarms.list()
 	its := slices.Clone(s.alarms)
 	sortItems(its)
 	out := make([]Alarm, len(its))
@@ -152,8 +152,10 @@ func sortItems(its []*item) {
 	sort.Slice(its, func(i, j int) bool { return its[i].less(its[j]) })
 }
 
+// describe spells toTime out to stay within the inliner's budget
+// (AlarmRemove inlines it).
 func (k *Kernel) describe(it *item) Alarm {
-	return Alarm{ID: AlarmID(it.id), Name: it.event, Time: k.clock.toTime(it.due), Args: append([]any(nil), it.args...)}
+	return Alarm{ID: AlarmID(it.id), Name: it.event, Time: k.clock.epoch.Add(time.Duration(it.due)), Args: append([]any(nil), it.args...)}
 }
 
 func (k *Kernel) timerSession(name string) (*Session, error) {
@@ -177,10 +179,10 @@ func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
 	if id == 0 {
 		return nil, errnof(einval, op+": no alarm ID given")
 	}
-	if !k.alarmsIndexed {
-		k.indexAlarms()
+	if !k.alarms.indexed {
+		k.alarms.index()
 	}
-	it := k.alarms.get(uint64(id))
+	it := k.alarms.byID.get(uint64(id))
 	if it == nil {
 		return nil, errnof(esrch, fmt.Sprintf("%s: no alarm %d", op, id))
 	}
@@ -190,17 +192,32 @@ func (k *Kernel) ownTimer(op string, id AlarmID) (*item, error) {
 	return it, nil
 }
 
+// alarmTable holds the timers: the timer side of POE::Resource::Events,
+// whose API is POE::Kernel's alarm and delay methods (above). The ID index
+// and the per-session lists are built on first need, and kept from then on.
+type alarmTable struct {
+	heap timerHeap          // the timers in due order (timerheap.go)
+	byID idMap[item, *item] // the timers by ID, once indexed
+	// indexed: byID is kept, from the first lookup of a timer by ID.
+	indexed bool
+	// bySession: every session's alarms slice is kept, from the first
+	// time one session's timers had to be listed (a removal by name,
+	// AlarmRemoveAll, a session stopping with timers).
+	bySession bool
+}
+
 func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item {
 	it := k.newItem()
 	it.kind, it.dest, it.src, it.event, it.due = kindAlarm, s, s, name, due
 	it.setArgs(args)
 	k.hold(it)
-	k.timers.push(it)
-	if k.alarmsIndexed {
-		k.alarms.put(it.id, it)
+	a := &k.alarms
+	a.heap.push(it)
+	if a.indexed {
+		a.byID.put(it.id, it)
 	}
 	s.ntimers++
-	if k.timersBySession {
+	if a.bySession {
 		it.aidx = int32(len(s.alarms))
 		s.alarms = append(s.alarms, it)
 	}
@@ -213,11 +230,23 @@ func (k *Kernel) addTimer(s *Session, name string, due int64, args []any) *item 
 	return it
 }
 
-// unlinkAlarm takes a timer out of its session's list.
-func (k *Kernel) unlinkAlarm(it *item) {
+// removeTimer takes a timer out of the queue and frees it.
+func (k *Kernel) removeTimer(it *item) {
+	a := &k.alarms
+	a.heap.remove(it)
+	if a.indexed {
+		a.byID.del(it.id)
+	}
+	a.unlink(it)
+	k.release(it)
+	k.queue.recycle(it)
+}
+
+// unlink takes a timer out of its session's list.
+func (a *alarmTable) unlink(it *item) {
 	s := it.dest
 	s.ntimers--
-	if k.timersBySession {
+	if a.bySession {
 		// Swap-remove: one other timer moves (a doubly linked list
 		// would touch two neighbours, each a likely cache miss).
 		last := len(s.alarms) - 1
@@ -238,34 +267,24 @@ func (k *Kernel) unlinkAlarm(it *item) {
 	}
 }
 
-// indexAlarms builds the ID index the first time a timer is looked up by
-// ID: a kernel whose timers are only set and fired (or removed by name)
-// never pays for it.
-func (k *Kernel) indexAlarms() {
-	k.alarmsIndexed = true
-	k.timers.each(func(it *item) { k.alarms.put(it.id, it) })
+// index builds the ID index the first time a timer is looked up by ID: a
+// kernel whose timers are only set and fired (or removed by name) never
+// pays for it.
+func (a *alarmTable) index() {
+	a.indexed = true
+	a.heap.each(func(it *item) { a.byID.put(it.id, it) })
 }
 
-func (k *Kernel) removeTimer(it *item) {
-	k.timers.remove(it)
-	if k.alarmsIndexed {
-		k.alarms.del(it.id)
-	}
-	k.unlinkAlarm(it)
-	k.release(it)
-	k.queue.recycle(it)
-}
-
-// listTimers starts keeping each session's list of timers, for the
-// operations that need one session's timers. A kernel whose timers are
-// only set, fired and removed by ID never pays for the lists: each costs
-// a likely cache miss per removal (the timer moved into the gap).
-func (k *Kernel) listTimers() {
-	if k.timersBySession {
+// list starts keeping each session's list of timers, for the operations
+// that need one session's timers. A kernel whose timers are only set,
+// fired and removed by ID never pays for the lists: each costs a likely
+// cache miss per removal (the timer moved into the gap).
+func (a *alarmTable) list() {
+	if a.bySession {
 		return
 	}
-	k.timersBySession = true
-	k.timers.each(func(it *item) {
+	a.bySession = true
+	a.heap.each(func(it *item) {
 		s := it.dest
 		it.aidx = int32(len(s.alarms))
 		s.alarms = append(s.alarms, it)
@@ -276,7 +295,7 @@ func (k *Kernel) removeNamed(s *Session, name string) {
 	if s.ntimers == 0 {
 		return
 	}
-	k.listTimers()
+	k.alarms.list()
 	if s.alarmNames == nil {
 		// The name index is built the first time a session removes
 		// timers by name: sessions that only use DelaySet/AlarmSet

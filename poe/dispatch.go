@@ -20,7 +20,7 @@ const (
 func (k *Kernel) dispatchDue() {
 	k.batchCut = k.queue.lastID
 	k.clock.batch = k.clock.now
-	if k.timers.live > 0 && !k.clock.fresh {
+	if k.alarms.heap.live > 0 && !k.clock.fresh {
 		k.clock.batch = k.clock.read()
 	}
 	k.clock.fresh = false
@@ -39,8 +39,8 @@ func (k *Kernel) runBatch() {
 			f = nil
 		}
 		var t *item
-		if k.timers.live > 0 {
-			if t = k.timers.head(); t != nil && t.due > k.clock.batch {
+		if k.alarms.heap.live > 0 {
+			if t = k.alarms.heap.head(); t != nil && t.due > k.clock.batch {
 				t = nil
 			}
 		}
@@ -51,11 +51,11 @@ func (k *Kernel) runBatch() {
 				k.queue.dropDeadHead()
 			}
 		case t != nil:
-			it = k.timers.pop()
-			if k.alarmsIndexed {
-				k.alarms.del(it.id)
+			it = k.alarms.heap.pop()
+			if k.alarms.indexed {
+				k.alarms.byID.del(it.id)
 			}
-			k.unlinkAlarm(it)
+			k.alarms.unlink(it)
 		default:
 			k.inBatch = false
 			k.gcSweep()

@@ -73,14 +73,8 @@ type Kernel struct {
 
 	clock kernelClock // clock.go
 
-	queue         eventQueue // events.go
-	timers        timerHeap
-	alarms        idMap[item, *item] // timers by ID, built on the first lookup by ID
-	alarmsIndexed bool
-	// timersBySession: every session's alarms slice is kept, from the
-	// first time one session's timers had to be listed (a removal by
-	// name, AlarmRemoveAll, a session stopping with timers).
-	timersBySession bool
+	queue  eventQueue // events.go
+	alarms alarmTable // alarms.go, timerheap.go
 	// deferred runs at the end of the timeslice (Defer); deferring is
 	// the slice being run, kept to reuse its array.
 	deferred, deferring []func()
@@ -356,8 +350,8 @@ func (k *Kernel) timeslice() {
 	clocked := false // k.clock.now was just read
 	if k.queue.fifoHead() != nil {
 		timeout = 0
-	} else if k.timers.live > 0 {
-		if t := k.timers.head(); t != nil {
+	} else if k.alarms.heap.live > 0 {
+		if t := k.alarms.heap.head(); t != nil {
 			timeout = max(0, time.Duration(t.due-k.clock.read()))
 			clocked = true
 		}

@@ -108,7 +108,7 @@ func (k *Kernel) Peek() Snapshot {
 			items = append(items, it)
 		}
 	})
-	k.timers.each(func(it *item) { items = append(items, it) })
+	k.alarms.heap.each(func(it *item) { items = append(items, it) })
 	sortItems(items)
 	for _, it := range items {
 		snap.Queue = append(snap.Queue, QueuedEvent{
@@ -212,7 +212,7 @@ func (k *Kernel) NextEventTime() (time.Time, bool) {
 	if f := k.queue.fifoHead(); f != nil {
 		best = f
 	}
-	if t := k.timers.head(); t != nil && (best == nil || t.less(best)) {
+	if t := k.alarms.heap.head(); t != nil && (best == nil || t.less(best)) {
 		best = t
 	}
 	if best == nil {

@@ -174,7 +174,7 @@ func (k *Kernel) free(s *Session) {
 // both: events a stopped session posted to others never arrive).
 func (k *Kernel) purge(s *Session) {
 	if s.ntimers > 0 {
-		k.listTimers()
+		k.alarms.list()
 	}
 	for len(s.alarms) > 0 {
 		k.removeTimer(s.alarms[len(s.alarms)-1])
@@ -190,7 +190,7 @@ func (k *Kernel) purge(s *Session) {
 	})
 	k.queue.dropDeadHead()
 	var doomed []*item
-	k.timers.each(func(it *item) {
+	k.alarms.heap.each(func(it *item) {
 		if it.dest == s || it.src == s {
 			doomed = append(doomed, it)
 		}

@@ -278,13 +278,13 @@ func TestTimerIndexesBuiltLate(t *testing.T) {
 		},
 		"soon": func(e *Event) any {
 			kk := e.Kernel
-			if kk.timersBySession || kk.alarmsIndexed {
+			if kk.alarms.bySession || kk.alarms.indexed {
 				t.Error("indexes built before any lookup")
 			}
 			_, removed = kk.AlarmRemove(ids[1]) // builds the ID index
 			_, again = kk.AlarmRemove(ids[1])
 			kk.AlarmRemove(ids[4])
-			if kk.timersBySession {
+			if kk.alarms.bySession {
 				t.Error("session lists built by a removal by ID")
 			}
 			list, _ := kk.AlarmRemoveAll() // builds the session lists
@@ -318,7 +318,7 @@ func TestTimerIndexesBuiltLate(t *testing.T) {
 	if afterSet != 3 || afterNamed != 1 || otherLeft != 2 {
 		t.Fatalf("timers: %d after x, x, y (want 3), %d after removing x by name (want 1), other session %d (want 2)", afterSet, afterNamed, otherLeft)
 	}
-	if n := k.timers.live; n != 0 {
+	if n := k.alarms.heap.live; n != 0 {
 		t.Fatalf("%d timers left after both sessions stopped", n)
 	}
 	// A session stopping with timers is the first to need the lists.
@@ -335,8 +335,8 @@ func TestTimerIndexesBuiltLate(t *testing.T) {
 	if err := k.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if n := k.timers.live; n != 0 || !k.timersBySession {
-		t.Fatalf("%d timers left after the session stopped (lists built: %v)", n, k.timersBySession)
+	if n := k.alarms.heap.live; n != 0 || !k.alarms.bySession {
+		t.Fatalf("%d timers left after the session stopped (lists built: %v)", n, k.alarms.bySession)
 	}
 }
 
