@@ -5,6 +5,43 @@ import (
 	"sort"
 )
 
+// aliasTable is POE::Resource::Aliases: the sessions by alias, and the
+// aliases resolve found last.
+type aliasTable struct {
+	names map[string]*Session
+	cache [2]aliasHit // most recent first; forgotten when any alias goes away
+}
+
+// cached returns the session of an alias resolve found recently, or nil.
+func (t *aliasTable) cached(name string) *Session {
+	if c := &t.cache; c[0].s != nil && name == c[0].name {
+		return c[0].s
+	} else if c[1].s != nil && name == c[1].name {
+		c[0], c[1] = c[1], c[0]
+		return c[0].s
+	}
+	return nil
+}
+
+// lookup returns the session of an alias, or nil. Programs post to the
+// same alias over and over, or to two in turn (a request and its
+// answer): the last two found are remembered.
+func (t *aliasTable) lookup(name string) *Session {
+	s := t.names[name]
+	if s != nil {
+		t.cache[1], t.cache[0] = t.cache[0], aliasHit{name, s}
+	}
+	return s
+}
+
+// drop forgets aliases.
+func (t *aliasTable) drop(names ...string) {
+	for _, a := range names {
+		delete(t.names, a)
+	}
+	t.cache = [2]aliasHit{}
+}
+
 // AliasSet gives the active session a global name. Setting an alias it
 // already has is a no-op; an alias owned by another session fails with
 // EEXIST. Each alias holds the session alive but does not keep the kernel
@@ -15,13 +52,13 @@ func (k *Kernel) AliasSet(name string) error {
 	if s == k.self {
 		return ErrNoActiveSession
 	}
-	if owner, ok := k.aliases[name]; ok {
+	if owner, ok := k.aliases.names[name]; ok {
 		if owner == s {
 			return nil
 		}
 		return errnof(eexist, fmt.Sprintf("alias %q belongs to %s", name, owner))
 	}
-	k.aliases[name] = s
+	k.aliases.names[name] = s
 	s.aliases = append(s.aliases, name)
 	k.refInc(s)
 	return nil
@@ -35,15 +72,14 @@ func (k *Kernel) AliasRemove(name string) error {
 	if s == k.self {
 		return ErrNoActiveSession
 	}
-	owner, ok := k.aliases[name]
+	owner, ok := k.aliases.names[name]
 	if !ok {
 		return errnof(esrch, fmt.Sprintf("alias %q does not exist", name))
 	}
 	if owner != s {
 		return errnof(eperm, fmt.Sprintf("alias %q belongs to %s", name, owner))
 	}
-	delete(k.aliases, name)
-	k.aliasCache = [2]aliasHit{}
+	k.aliases.drop(name)
 	for i, a := range s.aliases {
 		if a == name {
 			s.aliases = append(s.aliases[:i], s.aliases[i+1:]...)
@@ -82,22 +118,6 @@ func (s *Session) sortedAliases() []string {
 
 // Aliases returns the session's aliases, sorted.
 func (s *Session) Aliases() []string { return s.sortedAliases() }
-
-// IDToSession returns the live session with that ID, or ESRCH.
-func (k *Kernel) IDToSession(id SessionID) (*Session, error) {
-	if s := k.sessions.get(uint64(id)); s != nil {
-		return s, nil
-	}
-	return nil, errnof(esrch, fmt.Sprintf("no session with ID %d", id))
-}
-
-// ActiveSession returns the session whose handler is running: the kernel's
-// pseudo-session outside handlers.
-func (k *Kernel) ActiveSession() *Session { return k.active }
-
-// ActiveEvent returns the event being dispatched ("" outside handlers). A
-// self-call does not change it.
-func (k *Kernel) ActiveEvent() string { return k.activeEvent }
 
 // aliasHit is an alias that resolve found, remembered until any alias goes
 // away.

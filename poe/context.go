@@ -126,7 +126,7 @@ func (k *Kernel) RunContext(ctx context.Context) error {
 func (k *Kernel) terminate() {
 	k.enqueuePost(kindSignal, k.self, k.self, "UIDESTROY", nil)
 	k.Defer(func() {
-		if k.nsessions > 0 {
+		if k.sessions.n > 0 {
 			k.Stop()
 		}
 	})

@@ -14,6 +14,14 @@ const (
 	modeBatch         // a queued event run by runBatch, whose trap covers it
 )
 
+// ActiveSession returns the session whose handler is running: the kernel's
+// pseudo-session outside handlers.
+func (k *Kernel) ActiveSession() *Session { return k.active }
+
+// ActiveEvent returns the event being dispatched ("" outside handlers). A
+// self-call does not change it.
+func (k *Kernel) ActiveEvent() string { return k.activeEvent }
+
 // dispatchDue runs one batch: every queued item that was due when the
 // batch began. Items posted during the batch wait for the next timeslice;
 // timers set during it that are already due (past alarms) run in it.
@@ -66,7 +74,7 @@ func (k *Kernel) runBatch() {
 		// new hold (a yield); whether it is left with none is checked
 		// after the dispatch.
 		d := it.dest
-		pos := len(k.marks)
+		pos := len(k.sessions.marks)
 		k.releaseItem(it, false)
 		k.stats.Dispatched++
 		k.cur = it
@@ -81,15 +89,15 @@ func (k *Kernel) runBatch() {
 			// Marked where POE would have marked it: before whatever
 			// the handler marked (the sweep takes the latest first).
 			d.marked = true
-			pos = min(pos, len(k.marks))
-			k.marks = append(k.marks, nil)
-			copy(k.marks[pos+1:], k.marks[pos:])
-			k.marks[pos] = d
+			pos = min(pos, len(k.sessions.marks))
+			k.sessions.marks = append(k.sessions.marks, nil)
+			copy(k.sessions.marks[pos+1:], k.sessions.marks[pos:])
+			k.sessions.marks[pos] = d
 		}
 		if k.fatal != nil {
 			k.Stop()
 		}
-		if k.nsessions == 0 {
+		if k.sessions.n == 0 {
 			k.inBatch = false
 			return
 		}

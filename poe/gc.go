@@ -29,16 +29,16 @@ func (k *Kernel) refDec(s *Session) {
 func (k *Kernel) mark(s *Session) {
 	if !s.marked && !s.freed {
 		s.marked = true
-		k.marks = append(k.marks, s)
+		k.sessions.marks = append(k.sessions.marks, s)
 	}
 }
 
 // gcSweep stops marked sessions, most recently marked first, until no mark
 // is left (stopping one may mark its parent).
 func (k *Kernel) gcSweep() {
-	for len(k.marks) > 0 {
-		round := k.marks
-		k.marks = k.marks2[:0]
+	for len(k.sessions.marks) > 0 {
+		round := k.sessions.marks
+		k.sessions.marks = k.sessions.swept[:0]
 		for i := len(round) - 1; i >= 0; i-- {
 			s := round[i]
 			round[i] = nil
@@ -47,7 +47,7 @@ func (k *Kernel) gcSweep() {
 				k.stopSession(s)
 			}
 		}
-		k.marks2 = round[:0]
+		k.sessions.swept = round[:0]
 	}
 }
 
@@ -68,7 +68,7 @@ func (k *Kernel) descendants(s *Session) []*Session {
 // reference anywhere and no child process awaited. Aliases and parent
 // links do not count: IDLE is how they end.
 func (k *Kernel) maybeIdle() {
-	if k.queue.queued == 0 && k.watchedFds == 0 && k.extraTotal == 0 && len(k.pids) == 0 && k.nsessions > 0 {
+	if k.queue.queued == 0 && k.watchedFds == 0 && k.extrefs.total == 0 && len(k.pids) == 0 && k.sessions.n > 0 {
 		k.enqueuePost(kindSignal, k.self, k.self, "IDLE", nil)
 	}
 }

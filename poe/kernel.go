@@ -23,7 +23,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/poe-go/poe/loop"
 )
@@ -63,13 +62,13 @@ type Kernel struct {
 	opts Options
 	log  *slog.Logger
 
-	self      *Session
-	sessions  idMap[Session, *Session]
-	nsessions int
-	lastSID   SessionID
-	aliases   map[string]*Session
-	live      bool // the kernel's own record exists
-	running   bool
+	self    *Session
+	running bool
+
+	sids     sessionIDs   // sids.go
+	sessions sessionTable // sessions.go, gc.go
+	aliases  aliasTable   // aliases.go
+	extrefs  extraRefs    // extrefs.go
 
 	clock kernelClock // clock.go
 
@@ -80,18 +79,13 @@ type Kernel struct {
 	deferred, deferring []func()
 
 	// dispatch
-	active        *Session
-	activeEvent   string
-	cur           *item // the queued item whose handler runs (for the batch trap)
-	inBatch       bool
-	batchCut      uint64
-	lastInline    unsafe.Pointer // the last inline map Create found valid
-	lastInlineLen int
-	aliasCache    [2]aliasHit // the aliases resolved last, most recent first
-	freeEvents    []*Event
-	marks         []*Session
-	marks2        []*Session
-	fatal         error
+	active      *Session
+	activeEvent string
+	cur         *item // the queued item whose handler runs (for the batch trap)
+	inBatch     bool
+	batchCut    uint64
+	freeEvents  []*Event
+	fatal       error
 
 	// signals
 	sigHandled bool
@@ -117,9 +111,6 @@ type Kernel struct {
 	// child processes
 	pids map[int]*pidRec
 	chld *chldPoll // SIGCHLD polling of pids without a pidfd
-
-	// extra references, all sessions together
-	extraTotal int
 
 	// other goroutines
 	injMu    sync.Mutex
@@ -161,7 +152,7 @@ func NewKernel(opts *Options) *Kernel {
 	k := &Kernel{
 		opts:     o,
 		log:      o.Logger,
-		aliases:  map[string]*Session{},
+		aliases:  aliasTable{names: map[string]*Session{}},
 		fds:      map[int]*fdRec{},
 		pids:     map[int]*pidRec{},
 		sigCount: map[string]int{},
@@ -274,7 +265,7 @@ func (k *Kernel) Run() error {
 // When none does it finalises the kernel and returns false.
 func (k *Kernel) RunOneTimeslice() bool {
 	k.serve()
-	if k.nsessions > 0 && k.owner.Load() == 0 {
+	if k.sessions.n > 0 && k.owner.Load() == 0 {
 		k.own()
 	}
 	more := false
@@ -298,7 +289,7 @@ func (k *Kernel) trap(fn func()) (done bool) {
 	}()
 	if k.inBatch {
 		k.runBatch()
-		if k.nsessions == 0 {
+		if k.sessions.n == 0 {
 			k.finish()
 			return true
 		}
@@ -309,7 +300,7 @@ func (k *Kernel) trap(fn func()) (done bool) {
 
 // step is one timeslice.
 func (k *Kernel) step() bool {
-	if k.nsessions == 0 {
+	if k.sessions.n == 0 {
 		k.finish()
 		return false
 	}
@@ -320,7 +311,7 @@ func (k *Kernel) step() bool {
 		return false
 	}
 	k.timeslice()
-	if k.nsessions == 0 {
+	if k.sessions.n == 0 {
 		k.finish()
 		return false
 	}
@@ -328,7 +319,6 @@ func (k *Kernel) step() bool {
 }
 
 func (k *Kernel) finish() {
-	k.live = false
 	// Posts to the kernel and leftovers of stopped sessions go with it.
 	q := &k.queue
 	q.fifo.each(func(it *item) { it.dead = true })

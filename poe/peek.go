@@ -68,11 +68,11 @@ type SignalWatch struct {
 // or between Run calls); other goroutines post an event that calls it.
 func (k *Kernel) Peek() Snapshot {
 	snap := Snapshot{KernelID: k.id, Running: k.running, Taken: time.Now()}
-	ids := make([]SessionID, 0, k.sessions.len())
-	k.sessions.each(func(id uint64, _ *Session) { ids = append(ids, SessionID(id)) })
+	ids := make([]SessionID, 0, k.sids.len())
+	k.sids.each(func(id uint64, _ *Session) { ids = append(ids, SessionID(id)) })
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		s := k.sessions.get(uint64(id))
+		s := k.sids.get(uint64(id))
 		info := SessionInfo{
 			ID: id, Aliases: s.sortedAliases(), Refcount: s.refcount,
 			EventsTo: s.pendTo, EventsFrom: s.pendFrom, Handles: len(s.fdModes),

@@ -96,41 +96,34 @@ func (k *Kernel) resolve(dest any) *Session {
 		}
 		return d
 	case string:
-		if c := &k.aliasCache; c[0].s != nil && d == c[0].name {
-			return c[0].s
-		} else if c[1].s != nil && d == c[1].name {
-			c[0], c[1] = c[1], c[0]
-			return c[0].s
+		if s := k.aliases.cached(d); s != nil {
+			return s
 		}
 		if isDigits(d) {
 			if n, err := strconv.ParseUint(d, 10, 64); err == nil {
-				if s := k.sessions.get(n); s != nil {
+				if s := k.sids.get(n); s != nil {
 					return s
 				}
 			}
 		}
-		if s := k.aliases[d]; s != nil {
-			// Programs post to the same alias over and over, or to two
-			// in turn (a request and its answer): remember the last two
-			// (forgotten when any alias goes away).
-			k.aliasCache[1], k.aliasCache[0] = k.aliasCache[0], aliasHit{d, s}
+		if s := k.aliases.lookup(d); s != nil {
 			return s
 		}
 		if d == k.id {
 			return k.self
 		}
 	case SessionID:
-		return k.sessions.get(uint64(d))
+		return k.sids.get(uint64(d))
 	case int:
 		if d > 0 {
-			return k.sessions.get(uint64(d))
+			return k.sids.get(uint64(d))
 		}
 	case int64:
 		if d > 0 {
-			return k.sessions.get(uint64(d))
+			return k.sids.get(uint64(d))
 		}
 	case uint64:
-		return k.sessions.get(uint64(d))
+		return k.sids.get(uint64(d))
 	case *Kernel:
 		if d == k {
 			return k.self

@@ -3,7 +3,21 @@ package poe
 import (
 	"fmt"
 	"reflect"
+	"unsafe"
 )
+
+// sessionTable is what POE::Resource::Sessions keeps for all sessions
+// together; each session's own state is in its Session (session.go), its
+// refcount is managed by gc.go.
+type sessionTable struct {
+	n int // live sessions
+	// marks are the sessions whose refcount fell to zero, for the sweep
+	// at the end of the batch (gc.go); swept is the last round's array.
+	marks, swept []*Session
+	// The last inline map Create found valid, by identity.
+	lastInline    unsafe.Pointer
+	lastInlineLen int
+}
 
 // Create creates a session as POE::Session->create does: its _start runs
 // before Create returns (even before Run), with the active session (the
@@ -43,11 +57,8 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 		k.log.Warn("poe: session not created: it has no _start handler")
 		return nil, ErrNoStart
 	}
-	k.lastSID++
-	s.id = k.lastSID
-	k.sessions.put(uint64(s.id), s)
-	k.nsessions++
-	k.live = true
+	k.sids.allocate(s)
+	k.sessions.n++
 	parent := k.active
 	s.parent = parent
 	parent.addChild(s)
@@ -78,7 +89,7 @@ func (k *Kernel) checkInline(m map[string]Handler) error {
 		return nil
 	}
 	id := reflect.ValueOf(m).UnsafePointer()
-	if id == k.lastInline && len(m) == k.lastInlineLen {
+	if id == k.sessions.lastInline && len(m) == k.sessions.lastInlineLen {
 		return nil
 	}
 	if _, ok := m["_signal"]; ok {
@@ -89,7 +100,7 @@ func (k *Kernel) checkInline(m map[string]Handler) error {
 			return fmt.Errorf("poe: inline handler for %q is nil", ev)
 		}
 	}
-	k.lastInline, k.lastInlineLen = id, len(m)
+	k.sessions.lastInline, k.sessions.lastInlineLen = id, len(m)
 	return nil
 }
 
@@ -146,19 +157,16 @@ func (k *Kernel) free(s *Session) {
 		k.refDec(p)
 	}
 	s.parent = nil
-	k.sessions.del(uint64(s.id))
-	k.nsessions--
+	k.sids.free(s)
+	k.sessions.n--
 	for name := range s.sigs {
 		k.sigUnwatch(s, name)
 	}
 	k.dropPidWatches(s)
-	for _, a := range s.aliases {
-		delete(k.aliases, a)
-	}
-	k.aliasCache = [2]aliasHit{}
+	k.aliases.drop(s.aliases...)
 	s.aliases = nil
 	for tag := range s.extra {
-		k.extraTotal--
+		k.extrefs.total--
 		delete(s.extra, tag)
 	}
 	for fd := range s.fdModes {
