@@ -38,6 +38,19 @@ type fdRec struct {
 	counted    bool // in watchedFds (user watches; internal ones are not)
 }
 
+// fileHandles is POE::Resource::FileHandles: the watched fds, what the
+// poller was told of them, and the readiness it reported.
+type fileHandles struct {
+	recs    map[int]*fdRec
+	watched int      // fds with at least one watcher (paused included)
+	active  int      // fds with an unpaused mode registered in the poller
+	dirty   []*fdRec // fds whose interest changed since the last wait
+	always  int      // unpollable fds (regular files): always ready
+	ready   []readyFd
+	readyFn func(fd int, ev loop.Events) // onReady, bound once
+	ioArgs  []any                        // a readiness event's arguments, reused
+}
+
 type readyFd struct {
 	fd int
 	ev loop.Events
@@ -128,11 +141,11 @@ func (k *Kernel) selectMode(h any, mode int, event string, args []any) error {
 	if err := k.ensurePoller(); err != nil {
 		return err
 	}
-	rec := k.fds[fd]
+	rec := k.fds.recs[fd]
 	if rec == nil {
 		rec = &fdRec{fd: fd, handle: h, counted: true}
-		k.fds[fd] = rec
-		k.watchedFds++
+		k.fds.recs[fd] = rec
+		k.fds.watched++
 	}
 	for _, w := range rec.watchers[mode] {
 		if w.s == s {
@@ -162,7 +175,7 @@ func (k *Kernel) pause(h any, mode int, paused bool) bool {
 	if err != nil {
 		return false
 	}
-	rec := k.fds[fd]
+	rec := k.fds.recs[fd]
 	if rec == nil || len(rec.watchers[mode]) == 0 {
 		return false
 	}
@@ -172,7 +185,7 @@ func (k *Kernel) pause(h any, mode int, paused bool) bool {
 }
 
 func (k *Kernel) unwatch(s *Session, fd, mode int) {
-	rec := k.fds[fd]
+	rec := k.fds.recs[fd]
 	if rec == nil {
 		return
 	}
@@ -223,15 +236,15 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 		want |= loop.Readable
 	}
 	if n == 0 {
-		k.setActive(rec, 0)
+		k.fds.setActive(rec, 0)
 		if rec.inPoller {
 			k.poller.Delete(rec.fd) // the fd may be closed already
 			rec.inPoller = false
 		}
 		rec.gone = true
-		delete(k.fds, rec.fd)
+		delete(k.fds.recs, rec.fd)
 		if rec.counted {
-			k.watchedFds--
+			k.fds.watched--
 		}
 		return nil
 	}
@@ -247,10 +260,10 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 		}
 		rec.checked = true
 	}
-	k.setActive(rec, want)
+	k.fds.setActive(rec, want)
 	if !rec.unpollable && !rec.dirty && (want != rec.reg || rec.inPoller != (want != 0)) {
 		rec.dirty = true
-		k.dirtyFds = append(k.dirtyFds, rec)
+		k.fds.dirty = append(k.fds.dirty, rec)
 	}
 	return nil
 }
@@ -261,8 +274,8 @@ func (k *Kernel) updateInterest(rec *fdRec) error {
 // whatever the interest set, and a paused watcher on a dead fd would spin
 // the loop.
 func (k *Kernel) applyInterest() {
-	for i, rec := range k.dirtyFds {
-		k.dirtyFds[i] = nil
+	for i, rec := range k.fds.dirty {
+		k.fds.dirty[i] = nil
 		rec.dirty = false
 		if rec.gone {
 			continue
@@ -288,10 +301,10 @@ func (k *Kernel) applyInterest() {
 			k.log.Warn("poe: updating the watch of a file descriptor failed (was it closed while watched?)", "fd", rec.fd, "err", err)
 		}
 	}
-	k.dirtyFds = k.dirtyFds[:0]
+	k.fds.dirty = k.fds.dirty[:0]
 }
 
-func (k *Kernel) setActive(rec *fdRec, want loop.Events) {
+func (t *fileHandles) setActive(rec *fdRec, want loop.Events) {
 	was, is := rec.interest != 0, want != 0
 	rec.interest = want
 	if was == is {
@@ -301,27 +314,28 @@ func (k *Kernel) setActive(rec *fdRec, want loop.Events) {
 	if !is {
 		d = -1
 	}
-	k.activeFds += d
+	t.active += d
 	if rec.unpollable {
-		k.alwaysFds += d
+		t.always += d
 	}
 }
 
-func (k *Kernel) onReady(fd int, ev loop.Events) {
-	k.ready = append(k.ready, readyFd{fd, ev})
+func (t *fileHandles) onReady(fd int, ev loop.Events) {
+	t.ready = append(t.ready, readyFd{fd, ev})
 }
 
 // poll waits for I/O up to timeout and dispatches readiness: all read
 // watchers, then write, then expedite, each group followed by a sweep.
 //
 // The clock is read once on each side of a wait that may block, for
-// Stats.Waited: before it only if k.clock.now is not fresh (clocked: the caller
-// just read it, and no interest change went to the poller since), after
-// it always, which dispatchDue then uses unless I/O handlers ran.
+// Stats.Waited: before it only if the last reading is not fresh (clocked:
+// the caller just read it, and no interest change went to the poller
+// since), after it always, which dispatchDue then uses unless I/O
+// handlers ran.
 func (k *Kernel) poll(timeout time.Duration, clocked bool) {
-	k.ready = k.ready[:0]
+	k.fds.ready = k.fds.ready[:0]
 	k.stats.Polls++
-	if len(k.dirtyFds) > 0 {
+	if len(k.fds.dirty) > 0 {
 		k.applyInterest()
 		clocked = false
 	}
@@ -332,7 +346,7 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 		}
 		k.guard.Or(guardWaiting) // from here only other goroutines can call in (goroutine.go)
 	}
-	_, err := k.poller.Wait(timeout, k.readyFn)
+	_, err := k.poller.Wait(timeout, k.fds.readyFn)
 	if timeout != 0 {
 		k.guard.And(^uint32(guardWaiting))
 	}
@@ -343,21 +357,21 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 		k.stats.Waited += time.Duration(k.clock.read() - t0)
 		k.clock.fresh = true
 	}
-	if k.alwaysFds > 0 {
-		for _, rec := range k.fds {
+	if k.fds.always > 0 {
+		for _, rec := range k.fds.recs {
 			if rec.unpollable && rec.interest != 0 {
-				k.ready = append(k.ready, readyFd{rec.fd, rec.interest})
+				k.fds.ready = append(k.fds.ready, readyFd{rec.fd, rec.interest})
 			}
 		}
 	}
-	if len(k.ready) == 0 {
+	if len(k.fds.ready) == 0 {
 		return
 	}
 	k.clock.fresh = false
 	for mode := 0; mode < 3; mode++ {
-		for i := 0; i < len(k.ready); i++ {
-			r := k.ready[i]
-			rec := k.fds[r.fd]
+		for i := 0; i < len(k.fds.ready); i++ {
+			r := k.fds.ready[i]
+			rec := k.fds.recs[r.fd]
 			if rec == nil {
 				continue
 			}
@@ -396,9 +410,9 @@ func (k *Kernel) fire(w *fdWatch, rec *fdRec, mode int) {
 	if w.gone || w.s.freed || rec.paused[mode] {
 		return
 	}
-	k.ioArgs = append(append(k.ioArgs[:0], rec.handle, mode), w.args...)
-	k.dispatch(w.s, w.s, w.event, k.ioArgs, "", "", 0, modeQueued)
-	clear(k.ioArgs)
+	k.fds.ioArgs = append(append(k.fds.ioArgs[:0], rec.handle, mode), w.args...)
+	k.dispatch(w.s, w.s, w.event, k.fds.ioArgs, "", "", 0, modeQueued)
+	clear(k.fds.ioArgs)
 }
 
 // watchInternal registers an fd the kernel itself services (pidfds).
@@ -407,12 +421,12 @@ func (k *Kernel) watchInternal(fd int, fn func()) error {
 		return err
 	}
 	rec := &fdRec{fd: fd, internal: fn}
-	k.fds[fd] = rec
+	k.fds.recs[fd] = rec
 	return k.updateInterest(rec)
 }
 
 func (k *Kernel) unwatchInternal(fd int) {
-	rec := k.fds[fd]
+	rec := k.fds.recs[fd]
 	if rec == nil || rec.internal == nil {
 		return
 	}

@@ -94,19 +94,13 @@ type Kernel struct {
 	sigCount   map[string]int
 	os         *osSignals
 
-	// files
+	fds fileHandles // filehandles.go
+
+	// the reactor, created on first need (ensurePoller)
 	poller     loop.Poller
 	pollerErr  error
 	pollerOnce sync.Once
 	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
-	readyFn    func(fd int, ev loop.Events)
-	fds        map[int]*fdRec
-	watchedFds int      // fds with at least one watcher (paused included)
-	activeFds  int      // fds with an unpaused mode registered in the poller
-	dirtyFds   []*fdRec // fds whose interest changed since the last wait
-	alwaysFds  int      // unpollable fds (regular files): always ready
-	ready      []readyFd
-	ioArgs     []any
 
 	// child processes
 	pids map[int]*pidRec
@@ -153,7 +147,7 @@ func NewKernel(opts *Options) *Kernel {
 		opts:     o,
 		log:      o.Logger,
 		aliases:  aliasTable{names: map[string]*Session{}},
-		fds:      map[int]*fdRec{},
+		fds:      fileHandles{recs: map[int]*fdRec{}},
 		pids:     map[int]*pidRec{},
 		sigCount: map[string]int{},
 		clock:    kernelClock{epoch: time.Now()},
@@ -169,7 +163,7 @@ func NewKernel(opts *Options) *Kernel {
 	if o.Trace != nil {
 		k.trace = &tracer{w: o.Trace, pid: os.Getpid()}
 	}
-	k.readyFn = k.onReady
+	k.fds.readyFn = k.fds.onReady
 	k.self = &Session{k: k, id: 0}
 	k.active = k.self
 	k.id = makeKernelID()
@@ -346,10 +340,10 @@ func (k *Kernel) timeslice() {
 			clocked = true
 		}
 	}
-	if k.alwaysFds > 0 || len(k.deferred) > 0 {
+	if k.fds.always > 0 || len(k.deferred) > 0 {
 		timeout = 0
 	}
-	if k.activeFds > 0 || timeout != 0 {
+	if k.fds.active > 0 || timeout != 0 {
 		k.poll(timeout, clocked)
 		if k.injN.Load() != 0 {
 			k.drainInjected()

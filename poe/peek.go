@@ -117,7 +117,7 @@ func (k *Kernel) Peek() Snapshot {
 		})
 	}
 	modeNames := [3]string{"read", "write", "expedite"}
-	for fd, rec := range k.fds {
+	for fd, rec := range k.fds.recs {
 		if rec.internal != nil {
 			snap.FDs = append(snap.FDs, FDInfo{FD: fd, Internal: true, Modes: []string{"read"}})
 			continue

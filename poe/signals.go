@@ -129,7 +129,7 @@ func (k *Kernel) dispatchSignal(target *Session, name string, extra []any) {
 		if s == k.self {
 			// The kernel's own IDLE watcher runs last: an IDLE that was
 			// handled but produced no work becomes a ZOMBIE.
-			if name == "IDLE" && k.sigHandled && k.queue.queued == 0 && k.watchedFds == 0 {
+			if name == "IDLE" && k.sigHandled && k.queue.queued == 0 && k.fds.watched == 0 {
 				k.enqueuePost(kindSignal, k.self, k.self, "ZOMBIE", nil)
 			}
 			continue
