@@ -114,7 +114,7 @@ func (k *Kernel) batchPanic(r any) {
 	}
 	stopped := k.active == k.self // the handler called Stop before panicking
 	k.active, k.activeEvent = k.self, ""
-	k.inSignal, k.dieDepth, k.sigHandled = 0, 0, false
+	k.signals.depth, k.signals.dieDepth, k.signals.handled = 0, 0, false
 	if _, ok := r.(fatalPanic); !ok {
 		err := panicError(r)
 		switch {
@@ -297,7 +297,7 @@ func (k *Kernel) died(r any, ev *Event, event string) {
 	}
 	s := ev.Session
 	err := panicError(r)
-	if event == "_stop" || k.dieDepth > 0 || k.active == k.self {
+	if event == "_stop" || k.signals.dieDepth > 0 || k.active == k.self {
 		k.setFatal(err)
 		k.active = s // restored by dispatchWith
 		return

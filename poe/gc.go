@@ -68,7 +68,7 @@ func (k *Kernel) descendants(s *Session) []*Session {
 // reference anywhere and no child process awaited. Aliases and parent
 // links do not count: IDLE is how they end.
 func (k *Kernel) maybeIdle() {
-	if k.queue.queued == 0 && k.fds.watched == 0 && k.extrefs.total == 0 && len(k.pids) == 0 && k.sessions.n > 0 {
+	if k.queue.queued == 0 && k.fds.watched == 0 && k.extrefs.total == 0 && len(k.procs.pids) == 0 && k.sessions.n > 0 {
 		k.enqueuePost(kindSignal, k.self, k.self, "IDLE", nil)
 	}
 }

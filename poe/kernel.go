@@ -87,24 +87,15 @@ type Kernel struct {
 	freeEvents  []*Event
 	fatal       error
 
-	// signals
-	sigHandled bool
-	inSignal   int
-	dieDepth   int // >0 while DIE watchers of an exception run
-	sigCount   map[string]int
-	os         *osSignals
-
-	fds fileHandles // filehandles.go
+	fds     fileHandles // filehandles.go
+	signals signalTable // signals.go
+	procs   childProcs  // childprocs.go
 
 	// the reactor, created on first need (ensurePoller)
 	poller     loop.Poller
 	pollerErr  error
 	pollerOnce sync.Once
 	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
-
-	// child processes
-	pids map[int]*pidRec
-	chld *chldPoll // SIGCHLD polling of pids without a pidfd
 
 	// other goroutines
 	injMu    sync.Mutex
@@ -144,15 +135,15 @@ func NewKernel(opts *Options) *Kernel {
 		o.Trace = os.Stderr
 	}
 	k := &Kernel{
-		opts:     o,
-		log:      o.Logger,
-		aliases:  aliasTable{names: map[string]*Session{}},
-		fds:      fileHandles{recs: map[int]*fdRec{}},
-		pids:     map[int]*pidRec{},
-		sigCount: map[string]int{},
-		clock:    kernelClock{epoch: time.Now()},
-		poller:   o.Poller,
-		queue:    eventQueue{fifo: ring{buf: make([]*item, 16)}},
+		opts:    o,
+		log:     o.Logger,
+		aliases: aliasTable{names: map[string]*Session{}},
+		fds:     fileHandles{recs: map[int]*fdRec{}},
+		procs:   childProcs{pids: map[int]*pidRec{}},
+		signals: signalTable{watchers: map[string]int{}},
+		clock:   kernelClock{epoch: time.Now()},
+		poller:  o.Poller,
+		queue:   eventQueue{fifo: ring{buf: make([]*item, 16)}},
 	}
 	if k.log == nil {
 		k.log = slog.Default()
@@ -320,7 +311,7 @@ func (k *Kernel) finish() {
 		q.recycle(q.fifo.pop())
 	}
 	q.queued, q.gcItems = 0, 0
-	k.stopOSSignals()
+	k.signals.stopOS()
 	k.unserve()
 }
 

@@ -146,7 +146,7 @@ func (k *Kernel) Peek() Snapshot {
 		a, b := snap.FDs[i], snap.FDs[j]
 		return a.FD < b.FD || a.FD == b.FD && a.Session < b.Session
 	})
-	for pid := range k.pids {
+	for pid := range k.procs.pids {
 		snap.Children = append(snap.Children, pid)
 	}
 	sort.Ints(snap.Children)

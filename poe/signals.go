@@ -30,6 +30,18 @@ func ClassOf(name string) SignalClass {
 	return Benign
 }
 
+// signalTable is POE::Resource::Signals (child processes are in
+// childprocs.go): how many sessions watch each signal, the state of the
+// signal being dispatched, and the bridge from OS signals. Each session's
+// watchers are in its Session.
+type signalTable struct {
+	watchers map[string]int // sessions watching each signal
+	handled  bool           // SigHandled was called for the signal being dispatched
+	depth    int            // signals being dispatched (nested)
+	dieDepth int            // >0 while DIE watchers of an exception run
+	os       *osSignals     // while an OS signal is watched
+}
+
 type sigWatch struct {
 	event string
 	args  []any
@@ -59,8 +71,8 @@ func (k *Kernel) Sig(name, event string, args ...any) error {
 		s.sigs = map[string]*sigWatch{}
 	}
 	if s.sigs[name] == nil {
-		k.sigCount[name]++
-		if k.sigCount[name] == 1 {
+		k.signals.watchers[name]++
+		if k.signals.watchers[name] == 1 {
 			k.osSignalsChanged(name)
 		}
 	}
@@ -70,9 +82,9 @@ func (k *Kernel) Sig(name, event string, args ...any) error {
 
 func (k *Kernel) sigUnwatch(s *Session, name string) {
 	delete(s.sigs, name)
-	k.sigCount[name]--
-	if k.sigCount[name] <= 0 {
-		delete(k.sigCount, name)
+	k.signals.watchers[name]--
+	if k.signals.watchers[name] <= 0 {
+		delete(k.signals.watchers, name)
 		k.osSignalsChanged(name)
 	}
 }
@@ -81,8 +93,8 @@ func (k *Kernel) sigUnwatch(s *Session, name string) {
 // signal stops nobody. It may be called from any handler that runs during
 // the dispatch; outside one it does nothing.
 func (k *Kernel) SigHandled() {
-	if k.inSignal > 0 {
-		k.sigHandled = true
+	if k.signals.depth > 0 {
+		k.signals.handled = true
 	}
 }
 
@@ -112,11 +124,11 @@ func (k *Kernel) dispatchSignal(target *Session, name string, extra []any) {
 		}
 		touched = append(up, touched...)
 	}
-	prevHandled := k.sigHandled
-	k.sigHandled = false
-	k.inSignal++
+	prevHandled := k.signals.handled
+	k.signals.handled = false
+	k.signals.depth++
 	if fromException {
-		k.dieDepth++
+		k.signals.dieDepth++
 	}
 	if k.trace != nil {
 		k.trace.signalf(k, "dispatching %s to %s (%d sessions)", name, target, len(touched))
@@ -129,7 +141,7 @@ func (k *Kernel) dispatchSignal(target *Session, name string, extra []any) {
 		if s == k.self {
 			// The kernel's own IDLE watcher runs last: an IDLE that was
 			// handled but produced no work becomes a ZOMBIE.
-			if name == "IDLE" && k.sigHandled && k.queue.queued == 0 && k.fds.watched == 0 {
+			if name == "IDLE" && k.signals.handled && k.queue.queued == 0 && k.fds.watched == 0 {
 				k.enqueuePost(kindSignal, k.self, k.self, "ZOMBIE", nil)
 			}
 			continue
@@ -142,12 +154,12 @@ func (k *Kernel) dispatchSignal(target *Session, name string, extra []any) {
 		args = append(append(append(args, name), extra...), w.args...)
 		k.dispatch(s, k.self, w.event, args, "", "", 0, modeMgmt)
 	}
-	handled := k.sigHandled
+	handled := k.signals.handled
 	if fromException {
-		k.dieDepth--
+		k.signals.dieDepth--
 	}
-	k.inSignal--
-	k.sigHandled = prevHandled
+	k.signals.depth--
+	k.signals.handled = prevHandled
 	class := ClassOf(name)
 	if class == Nonmaskable || class == Terminal && !handled {
 		if k.trace != nil {
@@ -211,23 +223,23 @@ func (k *Kernel) osSignalsChanged(name string) {
 		return
 	}
 	var want []os.Signal
-	for n := range k.sigCount {
+	for n := range k.signals.watchers {
 		if sig, ok := osSignalByName[n]; ok {
 			want = append(want, sig)
 		}
 	}
-	if k.os != nil {
-		signal.Stop(k.os.ch)
+	if k.signals.os != nil {
+		signal.Stop(k.signals.os.ch)
 	}
 	if len(want) == 0 {
-		k.stopOSSignals()
+		k.signals.stopOS()
 		return
 	}
-	if k.os == nil {
-		k.os = &osSignals{ch: make(chan os.Signal, 32), done: make(chan struct{})}
-		go k.forwardSignals(k.os)
+	if k.signals.os == nil {
+		k.signals.os = &osSignals{ch: make(chan os.Signal, 32), done: make(chan struct{})}
+		go k.forwardSignals(k.signals.os)
 	}
-	signal.Notify(k.os.ch, want...)
+	signal.Notify(k.signals.os.ch, want...)
 }
 
 func (k *Kernel) forwardSignals(o *osSignals) {
@@ -243,13 +255,14 @@ func (k *Kernel) forwardSignals(o *osSignals) {
 	}
 }
 
-func (k *Kernel) stopOSSignals() {
-	if k.os == nil {
+// stopOS stops forwarding OS signals.
+func (t *signalTable) stopOS() {
+	if t.os == nil {
 		return
 	}
-	signal.Stop(k.os.ch)
-	close(k.os.done)
-	k.os = nil
+	signal.Stop(t.os.ch)
+	close(t.os.done)
+	t.os = nil
 }
 
 // String names the class.

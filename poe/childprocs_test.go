@@ -155,8 +155,8 @@ func testSigChildReaping(t *testing.T) {
 	if blanket == 0 {
 		t.Error("no CHLD signal")
 	}
-	if k.chld != nil || len(k.pids) != 0 {
-		t.Errorf("left watching: %v pids, SIGCHLD poll %v", len(k.pids), k.chld != nil)
+	if k.procs.chld != nil || len(k.procs.pids) != 0 {
+		t.Errorf("left watching: %v pids, SIGCHLD poll %v", len(k.procs.pids), k.procs.chld != nil)
 	}
 	// The cancelled child is nobody's: reap it here.
 	var ws unix.WaitStatus

@@ -10,6 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// childProcs is the child process side of POE::Resource::Signals
+// (sig_child): the pids awaited, and how their exits are learnt.
+type childProcs struct {
+	pids map[int]*pidRec
+	chld *chldPoll // SIGCHLD polling of pids without a pidfd
+}
+
 type pidWatch struct {
 	s     *Session
 	event string
@@ -38,7 +45,7 @@ func (k *Kernel) SigChild(pid int, event string, args ...any) error {
 	if s == k.self {
 		return ErrNoActiveSession
 	}
-	rec := k.pids[pid]
+	rec := k.procs.pids[pid]
 	if event == "" {
 		if rec != nil {
 			k.dropPidWatch(rec, s)
@@ -76,9 +83,9 @@ func (k *Kernel) watchPid(pid int) (*pidRec, error) {
 	fd, err := pidfdOpen(pid)
 	if err == nil {
 		rec := &pidRec{pid: pid, fd: fd}
-		k.pids[pid] = rec
+		k.procs.pids[pid] = rec
 		if err := k.watchInternal(fd, func() { k.reap(rec) }); err != nil {
-			delete(k.pids, pid)
+			delete(k.procs.pids, pid)
 			unix.Close(fd)
 			return nil, err
 		}
@@ -93,15 +100,15 @@ func (k *Kernel) watchPid(pid int) (*pidRec, error) {
 		return nil, err // as pidfd_open: no such process
 	}
 	rec := &pidRec{pid: pid, fd: -1}
-	k.pids[pid] = rec
-	if k.chld == nil {
-		k.chld = &chldPoll{ch: make(chan os.Signal, 1), done: make(chan struct{})}
-		signal.Notify(k.chld.ch, unix.SIGCHLD)
-		go k.forwardChld(k.chld)
+	k.procs.pids[pid] = rec
+	if k.procs.chld == nil {
+		k.procs.chld = &chldPoll{ch: make(chan os.Signal, 1), done: make(chan struct{})}
+		signal.Notify(k.procs.chld.ch, unix.SIGCHLD)
+		go k.forwardChld(k.procs.chld)
 	}
-	k.chld.n++
+	k.procs.chld.n++
 	// The child may have exited before SIGCHLD was caught: look once now.
-	k.chld.requestScan(k)
+	k.procs.chld.requestScan(k)
 	return rec, nil
 }
 
@@ -142,7 +149,7 @@ func (c *chldPoll) requestScan(k *Kernel) {
 
 // scanPids tries to reap each polled pid.
 func (k *Kernel) scanPids() {
-	for _, rec := range k.pids {
+	for _, rec := range k.procs.pids {
 		if rec.fd < 0 {
 			k.reap(rec)
 		}
@@ -173,16 +180,16 @@ func (k *Kernel) reap(rec *pidRec) {
 }
 
 func (k *Kernel) closePid(rec *pidRec) {
-	delete(k.pids, rec.pid)
+	delete(k.procs.pids, rec.pid)
 	if rec.fd >= 0 {
 		k.unwatchInternal(rec.fd)
 		unix.Close(rec.fd)
 		return
 	}
-	if k.chld.n--; k.chld.n == 0 {
-		signal.Stop(k.chld.ch)
-		close(k.chld.done)
-		k.chld = nil
+	if k.procs.chld.n--; k.procs.chld.n == 0 {
+		signal.Stop(k.procs.chld.ch)
+		close(k.procs.chld.done)
+		k.procs.chld = nil
 	}
 }
 
@@ -204,7 +211,7 @@ func (k *Kernel) dropPidWatches(s *Session) {
 	if s.pids == 0 {
 		return
 	}
-	for _, rec := range k.pids {
+	for _, rec := range k.procs.pids {
 		k.dropPidWatch(rec, s)
 	}
 }
