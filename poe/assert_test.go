@@ -45,7 +45,7 @@ func TestOffGoroutineWhileWaiting(t *testing.T) {
 	k := NewKernel(nil)
 	service(t, k, nil)
 	wait := runAsync(t, k, 10*time.Second)
-	waitUntil(t, "the kernel to wait", func() bool { return k.guard.Load()&guardWaiting != 0 })
+	waitUntil(t, "the kernel to wait", func() bool { return k.bridge.guard.Load()&guardWaiting != 0 })
 
 	wantWrongGoroutine(t, catch(func() { k.Post("svc", "x") }), "Post")
 	wantWrongGoroutine(t, catch(func() { k.Call("svc", "x") }), "Call")

@@ -170,7 +170,7 @@ func TestCallFromGoroutineNoCatchPanic(t *testing.T) {
 			_, err := k.CallFromGoroutine(context.Background(), "svc", ev)
 			errs <- err
 		}()
-		waitUntil(t, "the call to queue", func() bool { return k.injN.Load() == int32(i+1) })
+		waitUntil(t, "the call to queue", func() bool { return k.bridge.pending.Load() == int32(i+1) })
 	}
 	wait := runAsync(t, k, 10*time.Second)
 	if err := wait(); err == nil || !strings.Contains(err.Error(), "boom") {

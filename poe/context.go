@@ -47,7 +47,7 @@ func (k *Kernel) CallFromGoroutine(ctx context.Context, dest any, event string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if k.onOwnGoroutine() {
+	if k.bridge.onOwnGoroutine() {
 		return k.Call(dest, event, args...)
 	}
 	args = slices.Clone(args)
@@ -98,7 +98,7 @@ func (k *Kernel) RunContext(ctx context.Context) error {
 	if ctx.Done() == nil {
 		return k.Run()
 	}
-	k.serve() // so that onKernel accepts the stop even before Run starts
+	k.bridge.serve() // so that onKernel accepts the stop even before Run starts
 	stopped := false
 	fired := make(chan struct{})
 	unregister := context.AfterFunc(ctx, func() {
@@ -147,10 +147,10 @@ func (k *Kernel) terminate() {
 // kernel's own goroutine it does nothing and returns ErrOnKernelGoroutine:
 // from a handler, use Signal(kernel, "TERM") or Stop.
 func (k *Kernel) Shutdown(ctx context.Context) error {
-	if k.onOwnGoroutine() {
+	if k.bridge.onOwnGoroutine() {
 		return ErrOnKernelGoroutine
 	}
-	done, running := k.finishWaiter()
+	done, running := k.bridge.finishWaiter()
 	if !running {
 		return nil
 	}
@@ -170,17 +170,4 @@ func (k *Kernel) Shutdown(ctx context.Context) error {
 		})
 		return ctx.Err()
 	}
-}
-
-// finishWaiter returns a channel closed when the kernel finishes, or false
-// if it has finished already (and not started again).
-func (k *Kernel) finishWaiter() (<-chan struct{}, bool) {
-	k.injMu.Lock()
-	defer k.injMu.Unlock()
-	if k.finished.Load() {
-		return nil, false
-	}
-	ch := make(chan struct{})
-	k.finishWaiters = append(k.finishWaiters, ch)
-	return ch, true
 }

@@ -344,11 +344,11 @@ func (k *Kernel) poll(timeout time.Duration, clocked bool) {
 		if t0 = k.clock.now; !clocked {
 			t0 = k.clock.read()
 		}
-		k.guard.Or(guardWaiting) // from here only other goroutines can call in (goroutine.go)
+		k.bridge.guard.Or(guardWaiting) // from here only other goroutines can call in (bridge.go)
 	}
 	_, err := k.poller.Wait(timeout, k.fds.readyFn)
 	if timeout != 0 {
-		k.guard.And(^uint32(guardWaiting))
+		k.bridge.guard.And(^uint32(guardWaiting))
 	}
 	if err != nil {
 		k.log.Error("poe: reactor wait failed", "err", err)

@@ -97,15 +97,7 @@ type Kernel struct {
 	pollerOnce sync.Once
 	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
 
-	// other goroutines
-	injMu    sync.Mutex
-	inj      []injected
-	injN     atomic.Int32
-	finished atomic.Bool // Run has returned (onKernel refuses work)
-	// goroutine checks (goroutine.go) and Shutdown (context.go)
-	guard         atomic.Uint32   // guardWaiting | guardCheck: non-zero sends kernel methods to checkCaller
-	owner         atomic.Uint64   // the ID of the goroutine running the kernel, 0 when none
-	finishWaiters []chan struct{} // closed when the kernel finishes; under injMu
+	bridge goBridge // bridge.go: other goroutines
 
 	trace    *tracer
 	rec      *TraceRecorder
@@ -232,7 +224,7 @@ func (k *Kernel) Run() error {
 		return fmt.Errorf("poe: cannot create the reactor: %w", err)
 	}
 	k.running = true
-	k.serve()
+	k.bridge.serve()
 	k.own()
 	defer func() { k.running = false }()
 	for !k.trap(func() {
@@ -249,8 +241,8 @@ func (k *Kernel) Run() error {
 // dispatch, the batch of due events) and reports whether sessions remain.
 // When none does it finalises the kernel and returns false.
 func (k *Kernel) RunOneTimeslice() bool {
-	k.serve()
-	if k.sessions.n > 0 && k.owner.Load() == 0 {
+	k.bridge.serve()
+	if k.sessions.n > 0 && k.bridge.owner.Load() == 0 {
 		k.own()
 	}
 	more := false
@@ -312,12 +304,12 @@ func (k *Kernel) finish() {
 	}
 	q.queued, q.gcItems = 0, 0
 	k.signals.stopOS()
-	k.unserve()
+	k.bridge.unserve()
 }
 
 func (k *Kernel) timeslice() {
 	k.stats.Timeslices++
-	if k.injN.Load() != 0 {
+	if k.bridge.pending.Load() != 0 {
 		k.drainInjected()
 	}
 	k.maybeIdle()
@@ -336,7 +328,7 @@ func (k *Kernel) timeslice() {
 	}
 	if k.fds.active > 0 || timeout != 0 {
 		k.poll(timeout, clocked)
-		if k.injN.Load() != 0 {
+		if k.bridge.pending.Load() != 0 {
 			k.drainInjected()
 			k.clock.fresh = false
 		}

@@ -383,7 +383,7 @@ func TestPeekHandlerWaits(t *testing.T) {
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/json", nil))
 		waiting <- w.Code
 	}()
-	for k.injN.Load() < 3 { // the three requests queued their peeks
+	for k.bridge.pending.Load() < 3 { // the three requests queued their peeks
 		time.Sleep(time.Millisecond)
 	}
 	close(release) // the session ends, and the kernel with it
