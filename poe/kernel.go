@@ -1,17 +1,3 @@
-// Package poe is a single-threaded, POE-style event kernel: sessions with
-// heaps, post/yield/call, delays and alarms, aliases, signals and I/O
-// watchers, dispatched one at a time on the goroutine that runs the kernel.
-//
-// The semantics are those of Perl's POE 1.370 (see docs/porting.md); the
-// names are POE's in Go spelling (Post, Yield, Call, Delay, AliasSet, Sig,
-// SelectRead, ARG0...).
-//
-// Every Kernel method must be called on the kernel's goroutine: from a
-// handler, or from the goroutine that creates sessions before Run. Other
-// goroutines use PostFromGoroutine, CallFromGoroutine and Shutdown; a
-// kernel method called from another goroutine while the kernel runs
-// panics (always while the kernel waits for I/O or timers, whatever it
-// does in assert mode and race builds).
 package poe
 
 import (
@@ -57,52 +43,53 @@ type Options struct {
 
 // Kernel is the event dispatcher: POE's $poe_kernel. Several kernels may
 // live in one process (tests do that); they share nothing.
+//
+// Each resource owns its state in a type of its own, in its own file (see
+// the package comment); the Kernel holds them by value, so that reaching
+// one costs what reaching a field of the Kernel does.
 type Kernel struct {
 	id   string
 	opts Options
 	log  *slog.Logger
 
-	self    *Session
-	running bool
-
-	sids     sessionIDs   // sids.go
-	sessions sessionTable // sessions.go, gc.go
-	aliases  aliasTable   // aliases.go
-	extrefs  extraRefs    // extrefs.go
-
-	clock kernelClock // clock.go
-
-	queue  eventQueue // events.go
-	alarms alarmTable // alarms.go, timerheap.go
+	// The dispatch state (dispatch.go).
+	self        *Session // the kernel's pseudo-session, root of the session tree
+	active      *Session // the session whose handler runs; self outside handlers
+	activeEvent string
+	cur         *item  // the queued item whose handler runs (for the batch trap)
+	inBatch     bool   // a batch is being dispatched (trap resumes it)
+	batchCut    uint64 // the last item ID posted before the batch began
+	freeEvents  []*Event
+	fatal       error
+	running     bool
 	// deferred runs at the end of the timeslice (Defer); deferring is
 	// the slice being run, kept to reuse its array.
 	deferred, deferring []func()
 
-	// dispatch
-	active      *Session
-	activeEvent string
-	cur         *item // the queued item whose handler runs (for the batch trap)
-	inBatch     bool
-	batchCut    uint64
-	freeEvents  []*Event
-	fatal       error
+	// The resources.
+	clock    kernelClock  // clock.go
+	queue    eventQueue   // events.go
+	alarms   alarmTable   // alarms.go, timerheap.go
+	sids     sessionIDs   // sids.go
+	sessions sessionTable // sessions.go, gc.go
+	aliases  aliasTable   // aliases.go
+	extrefs  extraRefs    // extrefs.go
+	fds      fileHandles  // filehandles.go
+	signals  signalTable  // signals.go
+	procs    childProcs   // childprocs.go
+	bridge   goBridge     // bridge.go
+	stats    Stats        // statistics.go
 
-	fds     fileHandles // filehandles.go
-	signals signalTable // signals.go
-	procs   childProcs  // childprocs.go
-
-	// the reactor, created on first need (ensurePoller)
+	// The reactor, created on first need (ensurePoller).
 	poller     loop.Poller
 	pollerErr  error
 	pollerOnce sync.Once
 	pollerOK   bool // the kernel goroutine has seen ensurePoller succeed
 
-	bridge goBridge // bridge.go: other goroutines
-
+	// Tracing (trace.go, traceevents.go).
 	trace    *tracer
 	rec      *TraceRecorder
 	observed bool // trace or rec: one check on the hot paths for both
-	stats    Stats
 }
 
 var kernelCounter atomic.Uint32

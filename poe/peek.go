@@ -192,17 +192,6 @@ func (s Snapshot) WriteText(w io.Writer, verbose bool) error {
 	return err
 }
 
-// Stats are the kernel's running counters.
-type Stats struct {
-	Timeslices uint64        // loop iterations
-	Dispatched uint64        // queued items dispatched (posts, timers, signals)
-	Polls      uint64        // reactor waits and polls
-	Waited     time.Duration // time spent blocked in the reactor: the rest of Run's time is work
-}
-
-// Stats returns the kernel's counters since it was created.
-func (k *Kernel) Stats() Stats { return k.stats }
-
 // EventCount returns the number of queued items (internal ones included).
 func (k *Kernel) EventCount() int { return k.queue.queued }
 
