@@ -252,7 +252,8 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		k.observeDispatch(ev, s, src, event, state, args, mode)
 	}
 	if mode == modeCall && s == k.active {
-		// Self-call: no new active event, no exception trap (POE 1.4).
+		// Self-call: no new active event, no exception trap
+		// (docs/poe-semantics.md §1.4).
 		ret := h(ev)
 		if k.rec != nil {
 			k.rec.end(ev)
@@ -276,9 +277,9 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 	return ret
 }
 
-// trapped runs a handler inside POE's exception trap (section 1.13). The
-// deferred function captures little: the rest of what a DIE needs is in
-// ev, filled by dispatchWith.
+// trapped runs a handler inside POE's exception trap (docs/poe-semantics.md
+// §1.13). The deferred function captures little: the rest of what a DIE
+// needs is in ev, filled by dispatchWith.
 func (k *Kernel) trapped(h Handler, ev *Event, event string) (ret any) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -1,10 +1,11 @@
 package poe
 
-// Liveness, as POE decides it (spec 1.9): a session lives while its
-// refcount (queued items to and from it, children, aliases, extra
-// references, watched fds, watched PIDs) is positive. A session whose count
-// drops to zero is marked, and the sweep at the end of each batch stops it,
-// so a handler that just lost its last hold can still make new ones.
+// Liveness, as POE decides it (docs/poe-semantics.md §1.9): a session
+// lives while its refcount (queued items to and from it, children,
+// aliases, extra references, watched fds, watched PIDs) is positive. A
+// session whose count drops to zero is marked, and the sweep at the end
+// of each batch stops it, so a handler that just lost its last hold can
+// still make new ones.
 
 func (k *Kernel) refInc(s *Session) {
 	if s == k.self {

@@ -104,7 +104,7 @@ func (k *Kernel) checkInline(m map[string]Handler) error {
 	return nil
 }
 
-// stopSession runs POE's one stop protocol (spec 1.8.3).
+// stopSession runs POE's one stop protocol (docs/poe-semantics.md §1.8.3).
 func (k *Kernel) stopSession(s *Session) {
 	if s.stopping || s.freed {
 		return

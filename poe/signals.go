@@ -6,7 +6,8 @@ import (
 	"syscall"
 )
 
-// SignalClass says what an unhandled signal does (spec 3.1).
+// SignalClass says what an unhandled signal does (docs/poe-semantics.md
+// §3.1).
 type SignalClass int
 
 const (
@@ -110,7 +111,7 @@ func (k *Kernel) Signal(dest any, name string, args ...any) error {
 	return nil
 }
 
-// dispatchSignal delivers a popped signal (spec 3.3).
+// dispatchSignal delivers a popped signal (docs/poe-semantics.md §3.3).
 func (k *Kernel) dispatchSignal(target *Session, name string, extra []any) {
 	if target.freed {
 		return
