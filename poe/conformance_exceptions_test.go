@@ -1,8 +1,8 @@
 package poe
 
-// Conformance cases C53–C63 (spec poe.md sections 9.7 exceptions and 9.8
-// stopping the kernel). A handler "dies" by panicking; run() dying is Run
-// returning the error; CATCH_EXCEPTIONS off is Options.NoCatch.
+// Conformance cases C53–C63 (docs/poe-semantics.md §9.7, exceptions, and
+// §9.8, stopping the kernel). A handler "dies" by panicking; run() dying
+// is Run returning the error; CATCH_EXCEPTIONS off is Options.NoCatch.
 
 import (
 	"errors"

@@ -1,7 +1,7 @@
 package poe
 
-// Conformance cases C64–C69 (spec poe.md sections 9.9 file-handle watchers
-// and 9.10 postbacks and callbacks).
+// Conformance cases C64–C69 (docs/poe-semantics.md §9.9, file-handle
+// watchers, and §9.10, postbacks and callbacks).
 
 import (
 	"os"
@@ -57,8 +57,9 @@ func TestConformanceIO(t *testing.T) {
 				k.Yield("y", 1)
 				k.Yield("y", 2)
 				cxMust(t, k.SelectRead(r, "rd1", "extra1"))
-				// POE quirk kept (spec 4, Q15): re-registering the same
-				// session's read watcher does not replace event or args.
+				// POE quirk kept (docs/poe-semantics.md §4 and §10
+				// Q15): re-registering the same session's read watcher
+				// does not replace event or args.
 				cxMust(t, k.SelectRead(r, "rd2", "extra2"))
 				if _, err := w.Write([]byte("x")); err != nil {
 					t.Error(err)

@@ -1,7 +1,9 @@
 package poe
 
 // Tests of decisions the Go port makes where POE has no equivalent or
-// where the port deliberately departs from POE (spec poe.md section 10).
+// where the port deliberately departs from POE: docs/poe-semantics.md §10,
+// whose decisions are numbered Q1 … Q22 (the quirks An are in its
+// Appendix A).
 
 import (
 	"errors"
