@@ -21,7 +21,7 @@ import (
 //     answers with 0 or "". Arg and Bool still read a missing optional
 //     argument as nil and false (see Event.Arg).
 //   - A kernel method called off the kernel's goroutine while it runs,
-//     whatever the kernel is doing (see goroutine.go).
+//     whatever the kernel is doing (see bridge.go).
 //   - Events are not pooled, so that an Event kept past its handler is
 //     always reported as such, with its own event's name.
 func assertFromEnv() bool {
