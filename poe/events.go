@@ -1,5 +1,7 @@
 package poe
 
+import "time"
+
 // The event queue. POE keeps one priority queue ordered by (due, id).
 // Posted items get strictly increasing dues and are therefore FIFO among
 // themselves; timers can land anywhere. We keep the same order with two
@@ -139,6 +141,24 @@ type eventQueue struct {
 	queued  int     // live items, timers included
 	gcItems int     // live internal GC items (they count as work for the idle check, as in POE)
 	pool    []*item // items to reuse
+}
+
+// EventCount returns the number of queued items (internal ones included).
+func (k *Kernel) EventCount() int { return k.queue.queued }
+
+// NextEventTime returns when the queue's next item is due, if any.
+func (k *Kernel) NextEventTime() (time.Time, bool) {
+	var best *item
+	if f := k.queue.fifoHead(); f != nil {
+		best = f
+	}
+	if t := k.alarms.heap.head(); t != nil && (best == nil || t.less(best)) {
+		best = t
+	}
+	if best == nil {
+		return time.Time{}, false
+	}
+	return k.clock.toTime(best.due), true
 }
 
 // fifoHead returns the first posted item, or nil. The head is never dead:

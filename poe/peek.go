@@ -191,21 +191,3 @@ func (s Snapshot) WriteText(w io.Writer, verbose bool) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-// EventCount returns the number of queued items (internal ones included).
-func (k *Kernel) EventCount() int { return k.queue.queued }
-
-// NextEventTime returns when the queue's next item is due, if any.
-func (k *Kernel) NextEventTime() (time.Time, bool) {
-	var best *item
-	if f := k.queue.fifoHead(); f != nil {
-		best = f
-	}
-	if t := k.alarms.heap.head(); t != nil && (best == nil || t.less(best)) {
-		best = t
-	}
-	if best == nil {
-		return time.Time{}, false
-	}
-	return k.clock.toTime(best.due), true
-}
