@@ -58,7 +58,7 @@ type Kernel struct {
 	activeEvent string
 	cur         *item  // the queued item whose handler runs (for the batch trap)
 	inBatch     bool   // a batch is being dispatched (trap resumes it)
-	batchCut    uint64 // the last item ID posted before the batch began
+	batchCut    uint64 // the last item ID given out when the batch began
 	freeEvents  []*Event
 	fatal       error
 	running     bool
