@@ -22,7 +22,9 @@ import (
 // porter writes it. Raw byte echo (gnet, evio, net above) frames nothing;
 // these split lines, which every line protocol does.
 func init() {
-	at := func(name string) int { return slices.IndexFunc(echoServers, func(e echoPeer) bool { return e.name == name }) }
+	at := func(name string) int {
+		return slices.IndexFunc(echoServers, func(e echoPeer) bool { return e.name == name })
+	}
 	echoServers = slices.Insert(echoServers, at("poe")+1, echoPeer{"poe-idiom", startPOEIdiomEcho})
 	echoServers = slices.Insert(echoServers, at("gnet"), echoPeer{"gnet-line", startGnetLineEcho})
 	echoServers = slices.Insert(echoServers, at("net")+1, echoPeer{"net-bufio", startNetBufioEcho})
