@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func startGnetLineEcho(tb testing.TB) (string, func()) {
 	g := &gnetLine{up: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel))
+		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithLogger(gnetQuiet{}))
 	}()
 	select {
 	case <-g.up:
@@ -237,3 +238,13 @@ func BenchmarkChannelPingPong(b *testing.B) {
 	close(ping)
 	<-pong
 }
+
+// gnetQuiet keeps gnet's start-up notice out of the benchmark output, where
+// it would split a result line; errors still go to stderr.
+type gnetQuiet struct{}
+
+func (gnetQuiet) Debugf(string, ...any)     {}
+func (gnetQuiet) Infof(string, ...any)      {}
+func (gnetQuiet) Warnf(f string, a ...any)  { fmt.Fprintf(os.Stderr, "gnet: "+f+"\n", a...) }
+func (gnetQuiet) Errorf(f string, a ...any) { fmt.Fprintf(os.Stderr, "gnet: "+f+"\n", a...) }
+func (gnetQuiet) Fatalf(f string, a ...any) { fmt.Fprintf(os.Stderr, "gnet: "+f+"\n", a...) }

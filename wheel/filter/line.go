@@ -66,6 +66,7 @@ type Line struct {
 	in   inbuf
 	rec  Bytes
 	recs []any
+	strs stringBox // string records
 	// Put in byte mode
 	obuf   []byte
 	ochunk []Bytes
@@ -222,7 +223,7 @@ func (f *Line) emit(b []byte, i, n int) ([]any, error) {
 		f.rec.B = b[:i:i]
 		f.recs = append(f.recs[:0], &f.rec)
 	} else {
-		f.recs = append(f.recs[:0], string(b[:i]))
+		f.recs = append(f.recs[:0], f.strs.box(b[:i]))
 	}
 	return f.recs, nil
 }
