@@ -51,7 +51,7 @@ type LineOptions struct {
 // (string, or *Bytes with LineOptions.Bytes). Unterminated trailing input
 // is never returned; it stays pending.
 //
-// POE's quirk of the default terminator is kept (poe.md A9, C91): a CR LF
+// POE's quirk of the default terminator is kept (docs/poe-semantics.md A9, case C91): a CR LF
 // split across two reads ends one line at the CR and yields an empty line
 // at the LF. Autodetect does not have it.
 type Line struct {
