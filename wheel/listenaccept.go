@@ -22,6 +22,9 @@ type ListenAcceptOptions struct {
 	// other than would-block and aborted connections. After one the wheel
 	// stops accepting for AcceptBackoff, then goes on.
 	ErrorEvent string
+	// AcceptBackoff is how long accepting stops after an accept error;
+	// 0 means DefaultAcceptBackoff.
+	AcceptBackoff time.Duration
 }
 
 // ListenAccept is POE::Wheel::ListenAccept: it accepts connections on a
@@ -36,6 +39,7 @@ type ListenAccept struct {
 	acceptEvent, errorEvent string
 	stRead, stBackoff       string
 	userPaused, backoff     bool
+	backoffFor              time.Duration
 	closed                  bool
 }
 
@@ -59,8 +63,9 @@ func NewListenAccept(k *poe.Kernel, o ListenAcceptOptions) (*ListenAccept, error
 	w := &ListenAccept{
 		k: k, owner: s, id: id, idAny: id, h: h,
 		acceptEvent: o.AcceptEvent, errorEvent: o.ErrorEvent,
-		stRead:    stateName("ListenAccept", id, "select read"),
-		stBackoff: stateName("ListenAccept", id, "accept backoff"),
+		backoffFor: acceptBackoff(o.AcceptBackoff),
+		stRead:     stateName("ListenAccept", id, "select read"),
+		stBackoff:  stateName("ListenAccept", id, "accept backoff"),
 	}
 	s.SetState(w.stRead, w.onRead, nil)
 	s.SetState(w.stBackoff, w.onBackoff, nil)
@@ -87,7 +92,7 @@ func (w *ListenAccept) onRead(e *poe.Event) any {
 			n, str := Errno(err)
 			w.backoff = true
 			w.k.SelectPauseRead(w.h.fd)
-			w.owner.Do(func() { w.k.Delay(w.stBackoff, AcceptBackoff) })
+			w.owner.Do(func() { w.k.Delay(w.stBackoff, w.backoffFor) })
 			if w.errorEvent != "" {
 				w.k.Call(w.owner, w.errorEvent, "accept", n, str, w.idAny)
 			}

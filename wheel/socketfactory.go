@@ -73,6 +73,10 @@ type SocketFactoryOptions struct {
 	// *SocketError and FailureEvent does not fire for them: each failure
 	// is reported once.
 	PostSetupFailures bool
+	// AcceptBackoff is how long a listener stops accepting after an
+	// accept error such as EMFILE, before it tries again; 0 means
+	// DefaultAcceptBackoff.
+	AcceptBackoff time.Duration
 
 	// SuccessEvent(handle int, peerAddr, peerPort, wheelID): handle is
 	// the new connected socket, non-blocking, owned by the receiver from
@@ -160,12 +164,22 @@ type SocketFactory struct {
 
 	stAccept, stConnect, stBackoff string
 	userPaused, backoff            bool
+	backoffFor                     time.Duration
 	closed                         bool
 }
 
-// AcceptBackoff is how long a listening wheel stops accepting after an
-// accept error such as EMFILE, before it tries again.
-var AcceptBackoff = 100 * time.Millisecond
+// DefaultAcceptBackoff is how long a listening wheel stops accepting
+// after an accept error such as EMFILE when its options give no
+// AcceptBackoff (retrying at once would fire on every poll).
+const DefaultAcceptBackoff = 100 * time.Millisecond
+
+// acceptBackoff is d, or DefaultAcceptBackoff when d is not positive.
+func acceptBackoff(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultAcceptBackoff
+	}
+	return d
+}
 
 // NewSocketFactory creates the socket and starts connecting or listening.
 // What fails on the spot (resolving, socket, bind, listen, a connect that
@@ -217,9 +231,10 @@ func NewSocketFactory(k *poe.Kernel, o SocketFactoryOptions) (*SocketFactory, er
 	w := &SocketFactory{
 		k: k, owner: s, id: id, idAny: id, fd: -1, domain: domain,
 		successEvent: o.SuccessEvent, failureEvent: o.FailureEvent,
-		stAccept:  stateName("SocketFactory", id, "select accept"),
-		stConnect: stateName("SocketFactory", id, "select connect"),
-		stBackoff: stateName("SocketFactory", id, "accept backoff"),
+		backoffFor: acceptBackoff(o.AcceptBackoff),
+		stAccept:   stateName("SocketFactory", id, "select accept"),
+		stConnect:  stateName("SocketFactory", id, "select connect"),
+		stBackoff:  stateName("SocketFactory", id, "accept backoff"),
 	}
 	s.AddCloser(w)
 
@@ -523,13 +538,13 @@ func acceptRetry(err error) bool {
 }
 
 // acceptFailed reports an accept error and stops accepting for
-// AcceptBackoff (EMFILE and the like would otherwise fire on every poll);
+// its AcceptBackoff (EMFILE and the like would otherwise fire on every poll);
 // the listener itself stays.
 func (w *SocketFactory) acceptFailed(err error) {
 	n, str := Errno(err)
 	w.backoff = true
 	w.k.SelectPauseRead(w.fd)
-	w.owner.Do(func() { w.k.Delay(w.stBackoff, AcceptBackoff) })
+	w.owner.Do(func() { w.k.Delay(w.stBackoff, w.backoffFor) })
 	if w.failureEvent != "" {
 		w.k.Call(w.owner, w.failureEvent, "accept", n, str, w.idAny)
 	}

@@ -261,8 +261,11 @@ func TestSocketFactory(t *testing.T) {
 
 	t.Run("accept EMFILE backoff", func(t *testing.T) {
 		// With the descriptor table full, accept fails with EMFILE: the
-		// wheel reports it, backs off and accepts once a descriptor is free.
+		// wheel reports it, backs off for its AcceptBackoff and accepts once
+		// a descriptor is free.
 		checkFDs(t)
+		const backoff = 300 * time.Millisecond
+		var failedAt, acceptedAt time.Time
 		var lim unix.Rlimit
 		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 			t.Skip(err)
@@ -277,7 +280,7 @@ func TestSocketFactory(t *testing.T) {
 		}()
 		run(t, 5*time.Second, map[string]poe.Handler{
 			"_start": func(e *poe.Event) any {
-				srv, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", SuccessEvent: "acc", FailureEvent: "fail"})
+				srv, err := wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{BindAddress: "127.0.0.1", SuccessEvent: "acc", FailureEvent: "fail", AcceptBackoff: backoff})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -311,6 +314,7 @@ func TestSocketFactory(t *testing.T) {
 				if n == 1 {
 					h["first"] = e.Args[0].(int) // hold it: the table stays full
 				} else {
+					acceptedAt = time.Now()
 					unix.Close(e.Args[0].(int))
 					h["srv"].(*wheel.SocketFactory).Close()
 					unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
@@ -319,6 +323,7 @@ func TestSocketFactory(t *testing.T) {
 			},
 			"fail": func(e *poe.Event) any {
 				log.L("fail %s %d %s", e.String(0), e.Int(1), e.String(2))
+				failedAt = time.Now()
 				h := heap(e)
 				if fd, ok := h["first"].(int); ok {
 					unix.Close(fd) // free one: the retry succeeds
@@ -328,6 +333,9 @@ func TestSocketFactory(t *testing.T) {
 			},
 		})
 		log.want(t, []string{"accept 1", "fail accept 24 Too many open files", "accept 2"})
+		if d := acceptedAt.Sub(failedAt); d < backoff {
+			t.Errorf("accepted again %v after the failure, before the %v AcceptBackoff", d, backoff)
+		}
 	})
 
 	t.Run("unlink stale unix path", func(t *testing.T) {
