@@ -296,7 +296,11 @@ if have kernel; then
 	entry kernel "yield" "bare loop" peer "$(ns "$yield")" "$(ns "$bare")" ns lower 0.25
 	row kernel "yield (one session yields to itself)" "$KG" "$KP" "$KR" "bare loop $(num "$(ns "$bare")") ns" "$R" "≥ 200× Perl, 0 allocs; within 4× of the bare loop (≥ 0.25×)" "$(verdicts "Perl=$KV" "bare loop=$V")"
 	kernel_row "post ping-pong" PostPingPong post_pingpong 150 events/s
-	row kernel "post ping-pong (two sessions, by alias)" "$KG" "$KP" "$KR" "" "" "≥ 150×" "$(verdicts "$KV")"
+	post=$(gostat kernel PostPingPong sec/op)
+	chan=$(gostat kernel ChannelPingPong sec/op)
+	entry kernel "post ping-pong" "goroutines on channels" peer "$(ns "$post")" "$(ns "$chan")" ns lower 4
+	row kernel "post ping-pong (two sessions, by alias)" "$KG" "$KP" "$KR" "two goroutines on unbuffered channels $(num "$(ns "$chan")") ns" "$R" \
+		"≥ 150× Perl; ≥ 4× channel ping-pong" "$(verdicts "Perl=$KV" "channels=$V")"
 	kernel_row "call" Call call_rate 100 calls/s
 	row kernel "call (into another session, by alias)" "$KG" "$KP" "$KR" "" "" "≥ 100×" "$(verdicts "$KV")"
 	kernel_row "delays set+fire" DelaySetFire timers_delay_fire 100 timers/s
@@ -336,33 +340,48 @@ if have echo; then
 	p=$(perlmed echo echo_tcp_lines:)
 	entry echo "pipelined lines/s" "Perl POE" perl "$g" "$p" lines/s higher 20
 	r1=$R v1=$V peers="" pr="" pv=""
-	for s in gnet evio net; do
+	for s in gnet-line net-bufio gnet evio net; do
 		o=$(gostat echo "EchoPipelined/$s" lines/s)
 		t=""
-		[ "$s" != gnet ] || t=0.8
+		[ "$s" != gnet-line ] || t=0.8
 		entry echo "pipelined lines/s" "$s" peer "$g" "$o" lines/s higher "$t"
 		peers="${peers:+$peers, }$s $(num "$o")" pr="${pr:+$pr, }$R"
-		[ "$s" != gnet ] || pv=$V
+		[ "$s" != gnet-line ] || pv=$V
 	done
-	row echo "line echo, 50 connections pipelined (lines/s)" "$(num "$g")" "$(or "${p:+$(num "$p")}" "$noperl")" "$r1" "$peers" "$pr" \
-		"≥ 20× Perl; ≥ 0.8× gnet" "$(verdicts "Perl=$v1" "gnet=$pv")"
+	row echo "line echo, 50 connections pipelined, tuned POE server (lines/s)" "$(num "$g")" "$(or "${p:+$(num "$p")}" "$noperl")" "$r1" "$peers" "$pr" \
+		"≥ 20× Perl; ≥ 0.8× gnet-line" "$(verdicts "Perl=$v1" "gnet-line=$pv")"
+	# The server as examples/echo writes it, against the line servers a Go
+	# user would write instead.
+	g=$(gostat echo EchoPipelined/poe-idiom lines/s)
+	entry echo "pipelined lines/s, idiomatic" "Perl POE" perl "$g" "$p" lines/s higher ""
+	r1=$R peers="" pr="" pv=""
+	for s in gnet-line net-bufio; do
+		o=$(gostat echo "EchoPipelined/$s" lines/s)
+		t=""
+		[ "$s" != gnet-line ] || t=0.5
+		entry echo "pipelined lines/s, idiomatic" "$s" peer "$g" "$o" lines/s higher "$t"
+		peers="${peers:+$peers, }$s $(num "$o")" pr="${pr:+$pr, }$R"
+		[ "$s" != gnet-line ] || pv=$V
+	done
+	row echo "line echo, 50 connections pipelined, examples/echo's way (lines/s)" "$(num "$g")" "$(or "${p:+$(num "$p")}" "$noperl")" "$r1" "$peers" "$pr" \
+		"≥ 0.5× gnet-line" "$(verdicts "$pv")"
 	g=$(gostat echo EchoLockstep/poe p50-µs)
 	g99=$(gostat echo EchoLockstep/poe p99-µs)
 	p=$(perlmed echo echo_tcp_rtt_p50:)
 	p99=$(perlmed echo echo_tcp_rtt_p99:)
 	entry echo "lock-step RTT p50" "Perl POE" perl "$g" "$p" µs lower ""
 	r1=$R peers="" pr="" pv=""
-	for s in gnet evio net; do
+	for s in gnet-line net-bufio gnet evio net; do
 		o=$(gostat echo "EchoLockstep/$s" p50-µs)
 		o99=$(gostat echo "EchoLockstep/$s" p99-µs)
 		t=""
-		[ "$s" != gnet ] || t=0.909
+		[ "$s" != gnet-line ] || t=0.909
 		entry echo "lock-step RTT p50" "$s" peer "$g" "$o" µs lower "$t"
 		peers="${peers:+$peers, }$s $(num "$o") / $(num "$o99")" pr="${pr:+$pr, }$R"
-		[ "$s" != gnet ] || pv=$V
+		[ "$s" != gnet-line ] || pv=$V
 	done
 	row echo "line echo, 1 connection lock-step (RTT p50 / p99, µs)" "$(num "$g") / $(num "$g99")" \
-		"$(or "${p:+$(num "$p") / $(num "$p99")}" "$noperl")" "$r1" "$peers" "$pr" "p50 within 10% of gnet (≥ 0.91×)" "$(verdicts "$pv")"
+		"$(or "${p:+$(num "$p") / $(num "$p99")}" "$noperl")" "$r1" "$peers" "$pr" "p50 within 10% of gnet-line (≥ 0.91×)" "$(verdicts "$pv")"
 	g=$(gostat echo EchoIdle/poe B/conn)
 	peers="" pr=""
 	for s in gnet evio net; do
