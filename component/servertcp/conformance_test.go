@@ -1,6 +1,11 @@
 package servertcp_test
 
 import (
+	"fmt"
+	"github.com/google/go-cmp/cmp"
+	"github.com/poe-go/poe/wheel"
+	"github.com/poe-go/poe/wheel/filter"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +205,352 @@ func wantStates(t *testing.T, got, want []string) {
 	}
 	if len(left) != 0 {
 		t.Errorf("states left over: %q", left)
+	}
+}
+
+// TestAcceptorAndCallbackServers is poe-test-loops' comp_tcp.pm: one server
+// with its own Acceptor session, one with the Client callbacks (a "\n" Line
+// filter, ClientPreConnect), a Client::TCP for each that says "quit" and
+// sees the echo, end of file ("read" error 0) and its disconnection, and
+// posts "shutdown" to its server.
+func TestAcceptorAndCallbackServers(t *testing.T) {
+	log := &evlog{}
+	pass := func(label string) { log.L("%s", label) }
+	k := poe.NewKernel(nil)
+	newline := filter.MustLine(filter.LineOptions{Literal: "\n"})
+
+	acceptor, err := servertcp.New(k, servertcp.Options{
+		Address: "127.0.0.1", Alias: "acceptor_server",
+		Acceptor: func(e *poe.Event) any {
+			sock := e.Arg(poe.ARG0)
+			var rw *wheel.ReadWrite
+			shutdown := false
+			_, err := e.Kernel.Create(poe.Spec{Inline: map[string]poe.Handler{
+				"_start": func(e *poe.Event) any {
+					var err error
+					rw, err = wheel.NewReadWrite(e.Kernel, wheel.ReadWriteOptions{
+						Handle: sock, InputEvent: "got_input", ErrorEvent: "got_error", FlushedEvent: "got_flush",
+					})
+					if err != nil {
+						t.Error(err)
+					}
+					pass("acceptor server got client connection")
+					return nil
+				},
+				"_stop": func(e *poe.Event) any { pass("acceptor server stopped the client session"); return nil },
+				"got_input": func(e *poe.Event) any {
+					pass("acceptor server received input")
+					rw.Put("echo: " + e.String(poe.ARG0))
+					if e.String(poe.ARG0) == "quit" {
+						shutdown = true
+					}
+					return nil
+				},
+				"got_error": func(e *poe.Event) any {
+					t.Logf("acceptor server got %s error %d: %s", e.String(0), e.Int(1), e.String(2))
+					return nil
+				},
+				"got_flush": func(e *poe.Event) any {
+					pass("acceptor server flushed output")
+					if shutdown {
+						rw.Close()
+					}
+					return nil
+				},
+			}})
+			if err != nil {
+				t.Error(err)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	callback, err := servertcp.New(k, servertcp.Options{
+		Address: "127.0.0.1", Alias: "input_server",
+		ClientFilter: newline,
+		ClientInput: func(e *poe.Event) any {
+			pass("callback server got input")
+			c := servertcp.ConnOf(e)
+			c.Client.Put("echo: " + e.String(poe.ARG0))
+			if e.String(poe.ARG0) == "quit" {
+				c.ShuttingDown = true
+			}
+			return nil
+		},
+		ClientError: func(e *poe.Event) any {
+			t.Logf("callback server got %s error %d: %s", e.String(0), e.Int(1), e.String(2))
+			return nil
+		},
+		ClientFlushed:   func(e *poe.Event) any { pass("callback server flushed output"); return nil },
+		ClientConnected: func(e *poe.Event) any { pass("callback server got client connection"); return nil },
+		ClientPreConnect: func(e *poe.Event) any {
+			pass("server got pre-connect callback")
+			if fd, ok := e.Arg(poe.ARG0).(int); ok && fd > 0 {
+				pass("ARG0 is a socket")
+			}
+			return e.Arg(poe.ARG0)
+		},
+		ClientDisconnected: func(e *poe.Event) any { pass("callback server got client disconnected"); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	client := func(name string, port int, o clienttcp.Options) {
+		o.RemoteAddress, o.RemotePort = "127.0.0.1", port
+		o.Connected = func(e *poe.Event) any {
+			pass(name + " client connected")
+			clienttcp.From(e).Server.Put("quit")
+			return nil
+		}
+		o.ConnectError = func(e *poe.Event) any {
+			t.Errorf("%s client got %s error %d: %s", name, e.String(0), e.Int(1), e.String(2))
+			return nil
+		}
+		o.Disconnected = func(e *poe.Event) any {
+			pass(name + " client disconnected")
+			server := "input_server"
+			if name == "acceptor" {
+				server = "acceptor_server"
+			}
+			e.Kernel.Post(server, "shutdown")
+			return nil
+		}
+		o.ServerInput = func(e *poe.Event) any { pass(name + " client got input"); return nil }
+		o.ServerError = func(e *poe.Event) any {
+			if e.String(poe.ARG0) == "read" && e.Int(poe.ARG1) == 0 {
+				pass(name + " client got read error 0 (EOF)")
+			} else {
+				t.Errorf("%s client got %s error %d", name, e.String(0), e.Int(1))
+			}
+			return nil
+		}
+		o.ServerFlushed = func(e *poe.Event) any { pass(name + " client flushed output"); return nil }
+		if _, err := clienttcp.New(k, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client("acceptor", acceptor.Port(), clienttcp.Options{
+		PreConnect: func(e *poe.Event) any {
+			pass("acceptor pre connect")
+			if fd, ok := e.Arg(poe.ARG0).(int); ok && fd > 0 {
+				pass("acceptor has a socket")
+			}
+			return e.Arg(poe.ARG0)
+		},
+	})
+	client("callback", callback.Port(), clienttcp.Options{Filter: newline})
+	runKernel(t, k, 10*time.Second)
+
+	want := []string{
+		"acceptor server got client connection",
+		"server got pre-connect callback",
+		"ARG0 is a socket",
+		"callback server got client connection",
+		"acceptor pre connect",
+		"acceptor has a socket",
+		"acceptor client connected",
+		"callback client connected",
+		"acceptor client flushed output",
+		"callback client flushed output",
+		"acceptor server received input",
+		"callback server got input",
+		"acceptor server flushed output",
+		"callback server flushed output",
+		"callback server got client disconnected",
+		"acceptor server stopped the client session",
+		"acceptor client got input",
+		"callback client got input",
+		"acceptor client got read error 0 (EOF)",
+		"callback client got read error 0 (EOF)",
+		"acceptor client disconnected",
+		"callback client disconnected",
+	}
+	got := log.get()
+	if d := cmp.Diff(sorted(want), sorted(got)); d != "" {
+		t.Errorf("events (-want +got, sorted):\n%s", d)
+	}
+	// Each side's own order.
+	for _, seq := range [][]string{
+		{"acceptor pre connect", "acceptor client connected", "acceptor client flushed output", "acceptor client got input", "acceptor client got read error 0 (EOF)", "acceptor client disconnected"},
+		{"callback client connected", "callback client got input", "callback client got read error 0 (EOF)", "callback client disconnected"},
+		{"server got pre-connect callback", "callback server got client connection", "callback server got input", "callback server flushed output", "callback server got client disconnected"},
+		{"acceptor server got client connection", "acceptor server received input", "acceptor server flushed output", "acceptor server stopped the client session"},
+	} {
+		inOrder(t, got, seq)
+	}
+}
+
+func sorted(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+// inOrder checks that seq appears in got in that order.
+func inOrder(t *testing.T, got, seq []string) {
+	t.Helper()
+	i := 0
+	for _, g := range got {
+		if i < len(seq) && g == seq[i] {
+			i++
+		}
+	}
+	if i != len(seq) {
+		t.Errorf("%q not in order (stuck at %q) in %q", seq, seq[i], got)
+	}
+}
+
+// TestConcurrencyLimits is poe-test-loops' comp_tcp_concurrent.pm: nine
+// clients each for an Acceptor server with Concurrency 1 (its sessions post
+// "disconnected") and a callback server with Concurrency 4. Neither ever
+// has more connections open than its limit, every client is served in
+// turn; the client that gets reply #9 says "quit" and the server shuts
+// down.
+func TestConcurrencyLimits(t *testing.T) {
+	const clients = 9
+	log := &evlog{}
+	k := poe.NewKernel(nil)
+	connected := map[string]int{}
+	maxSeen := map[string]int{}
+	var acceptorN, callbackN int
+
+	acceptor, err := servertcp.New(k, servertcp.Options{
+		Address: "127.0.0.1", Alias: "acceptor_server", Concurrency: 1,
+		Acceptor: func(e *poe.Event) any {
+			sock := e.Arg(poe.ARG0)
+			if connected["acceptor"] > 0 {
+				t.Error("acceptor server got simultaneous connections")
+			}
+			connected["acceptor"] = 1
+			log.L("acceptor server : one connection open")
+			var rw *wheel.ReadWrite
+			var server poe.SessionID
+			shutdown := false
+			e.Kernel.Create(poe.Spec{Inline: map[string]poe.Handler{
+				"_start": func(e *poe.Event) any {
+					rw, _ = wheel.NewReadWrite(e.Kernel, wheel.ReadWriteOptions{
+						Handle: sock, InputEvent: "got_input", ErrorEvent: "got_error", FlushedEvent: "got_flush",
+					})
+					server = e.Sender.ID()
+					return nil
+				},
+				"_stop": func(e *poe.Event) any { connected["acceptor"] = 0; return nil },
+				"got_input": func(e *poe.Event) any {
+					acceptorN++
+					in := e.String(poe.ARG0)
+					rw.Put(fmt.Sprintf("echo: %s #%d", in, acceptorN))
+					if in == "quit" {
+						shutdown = true
+						e.Kernel.Post(server, "shutdown")
+					}
+					return nil
+				},
+				"got_error": func(e *poe.Event) any {
+					if e.String(0) == "read" && e.Int(1) == 0 {
+						shutdown = true
+						e.Kernel.Post(server, "disconnected")
+					} else {
+						t.Logf("acceptor server got %s error %d: %s", e.String(0), e.Int(1), e.String(2))
+					}
+					rw.Close()
+					return nil
+				},
+				"got_flush": func(e *poe.Event) any {
+					if shutdown {
+						rw.Close()
+						e.Kernel.Post(server, "disconnected")
+					}
+					return nil
+				},
+			}})
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := servertcp.New(k, servertcp.Options{
+		Address: "127.0.0.1", Alias: "callback_server", Concurrency: 4,
+		ClientInput: func(e *poe.Event) any {
+			callbackN++
+			if in := e.String(poe.ARG0); in == "quit" {
+				e.Kernel.Post("callback_server", "shutdown")
+			} else {
+				servertcp.ConnOf(e).Client.Put(fmt.Sprintf("echo: %s #%d", in, callbackN))
+			}
+			return nil
+		},
+		ClientError: func(e *poe.Event) any {
+			if !(e.String(0) == "read" && e.Int(1) == 0) {
+				t.Logf("callback server got %s error %d: %s", e.String(0), e.Int(1), e.String(2))
+			}
+			e.Kernel.Yield("shutdown")
+			return nil
+		},
+		ClientConnected: func(e *poe.Event) any {
+			connected["callback"]++
+			if connected["callback"] > maxSeen["callback"] {
+				maxSeen["callback"] = connected["callback"]
+			}
+			if connected["callback"] > 4 {
+				t.Errorf("callback server got %d simultaneous connections", connected["callback"])
+			}
+			log.L("callback server : %d connections open", connected["callback"])
+			return nil
+		},
+		ClientDisconnected: func(e *poe.Event) any { connected["callback"]--; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := fmt.Sprintf("#%d", clients)
+	for n := 1; n <= clients; n++ {
+		for _, srv := range []struct {
+			name string
+			port int
+		}{{"acceptor", acceptor.Port()}, {"callback", callback.Port()}} {
+			name := fmt.Sprintf("%s client %d", srv.name, n)
+			greeting := fmt.Sprintf("hello %d", n)
+			_, err := clienttcp.New(k, clienttcp.Options{
+				RemoteAddress: "127.0.0.1", RemotePort: srv.port, Alias: name,
+				Connected: func(e *poe.Event) any { clienttcp.From(e).Server.Put(greeting); return nil },
+				ConnectError: func(e *poe.Event) any {
+					t.Errorf("%s got %s error %d: %s", name, e.String(0), e.Int(1), e.String(2))
+					return nil
+				},
+				ServerInput: func(e *poe.Event) any {
+					if strings.HasSuffix(e.String(poe.ARG0), last) {
+						clienttcp.From(e).Server.Put("quit")
+					}
+					e.Kernel.Yield("shutdown")
+					return nil
+				},
+				ServerError: func(e *poe.Event) any {
+					if !(e.String(poe.ARG0) == "read" && e.Int(poe.ARG1) == 0) {
+						t.Errorf("%s got %s error %d", name, e.String(0), e.Int(1))
+					}
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	runKernel(t, k, 20*time.Second)
+	// POE's plan: each server is reached by every client, one at a time
+	// for the acceptor, at most four at a time for the other.
+	if n := log.count("acceptor server"); n != clients {
+		t.Errorf("acceptor server had %d connections, want %d", n, clients)
+	}
+	if n := log.count("callback server"); n != clients {
+		t.Errorf("callback server had %d connections, want %d", n, clients)
+	}
+	if maxSeen["callback"] != 4 {
+		t.Errorf("callback server had at most %d connections at once, want 4 (its limit, with 9 clients waiting)", maxSeen["callback"])
 	}
 }
