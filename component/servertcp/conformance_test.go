@@ -5,6 +5,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/poe-go/poe/wheel"
 	"github.com/poe-go/poe/wheel/filter"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -553,4 +554,74 @@ func TestConcurrencyLimits(t *testing.T) {
 	if maxSeen["callback"] != 4 {
 		t.Errorf("callback server had at most %d connections at once, want 4 (its limit, with 9 clients waiting)", maxSeen["callback"])
 	}
+}
+
+// TestHTTPDDoubleSlash is POE's t/90_regression/agaran-filter-httpd.t and
+// cfedde-filter-httpd.t: a Server::TCP with the HTTPD filter, a client that
+// connects and sends nothing (c0) and one that sends "GET //foo/bar 1.0"
+// (c1). The server gets a request for /foo/bar and shuts that connection
+// down; c1's disconnection sends KILL to the server, which stops it and its
+// remaining connection.
+func TestHTTPDDoubleSlash(t *testing.T) {
+	log := &evlog{}
+	k := poe.NewKernel(nil)
+	srv, err := servertcp.New(k, servertcp.Options{
+		Alias: "s0", Address: "127.0.0.1",
+		ClientFilter: mustHTTPD(t),
+		Stopped:      func(e *poe.Event) any { log.L("server s0 stopped"); return nil },
+		ClientInput: func(e *poe.Event) any {
+			r, ok := e.Arg(poe.ARG0).(*http.Request)
+			log.L("request %v %s", ok, r.URL)
+			e.Kernel.Yield("shutdown")
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := func(*poe.Event) any { return nil }
+	for _, name := range []string{"c0", "c1"} {
+		o := clienttcp.Options{
+			Alias: name, RemoteAddress: "127.0.0.1", RemotePort: srv.Port(),
+			ServerInput: func(e *poe.Event) any { t.Errorf("client %s got input from server: %v", name, e.Arg(0)); return nil },
+			ServerError: silent,
+		}
+		if name == "c1" {
+			o.Connected = func(e *poe.Event) any {
+				log.L("client c1 connected")
+				clienttcp.From(e).Server.Put("GET //foo/bar 1.0\r\n\r\n")
+				return nil
+			}
+			o.Disconnected = func(e *poe.Event) any {
+				log.L("client c1 disconnected")
+				e.Kernel.Signal("s0", "KILL")
+				return nil
+			}
+		}
+		if _, err := clienttcp.New(k, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// c0 never sends: shut it down once the server is gone.
+	k.Create(poe.Spec{Inline: map[string]poe.Handler{
+		"_start": func(e *poe.Event) any { e.Kernel.Delay("poll", 10*time.Millisecond); return nil },
+		"poll": func(e *poe.Event) any {
+			if e.Kernel.AliasResolve("s0") == nil {
+				e.Kernel.Post("c0", "shutdown")
+				return nil
+			}
+			e.Kernel.Delay("poll", 10*time.Millisecond)
+			return nil
+		},
+	}})
+	runKernel(t, k, 10*time.Second)
+	log.want(t, []string{"client c1 connected", "request true /foo/bar", "client c1 disconnected", "server s0 stopped"})
+}
+
+func mustHTTPD(t *testing.T) *filter.HTTPD {
+	f, err := filter.NewHTTPD(filter.HTTPDOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
