@@ -70,8 +70,7 @@ func (h *rlHarness) run(steps []step) {
 	i := 0
 	want := 0
 	screen := ""
-	var next func(e *poe.Event)
-	next = func(e *poe.Event) {
+	next := func(e *poe.Event) {
 		if len(h.inputs) < want || !strings.Contains(h.screen.String(), screen) {
 			e.Kernel.Delay("step", 10*time.Millisecond) // wait for the InputEvent
 			return
