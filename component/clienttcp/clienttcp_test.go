@@ -361,7 +361,7 @@ func TestConnectTimeout(t *testing.T) {
 // never accepts, its backlog filled (Linux then drops the SYNs).
 func stalledPort(t *testing.T) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
