@@ -563,3 +563,34 @@ func TestMarks(t *testing.T) {
 		t.Errorf("marks log %q, want low once", log.get())
 	}
 }
+
+// TestInet6: Domain DomainInet6 listens on an IPv6 address; RemoteIP is
+// the peer's in IPv6 text.
+func TestInet6(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		l.Close()
+	}
+	addr, wait := serve(t, func(k *poe.Kernel) (*servertcp.Server, error) {
+		return servertcp.New(k, servertcp.Options{
+			Address: "::1", Domain: wheel.DomainInet6, Alias: "srv",
+			ClientConnected: func(e *poe.Event) any {
+				c := servertcp.ConnOf(e)
+				c.Client.Put(fmt.Sprintf("%s %d %d", c.RemoteIP, c.RemotePort, len(c.RemoteAddr)))
+				e.Kernel.Yield("shutdown")
+				e.Kernel.Post("srv", "shutdown")
+				return nil
+			},
+			ClientInput: func(*poe.Event) any { return nil },
+		})
+	})
+	c, r := dial(t, addr)
+	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+	if line, _ := r.ReadString('\n'); line != "::1 "+port+" 16\r\n" {
+		t.Errorf("read %q", line)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
