@@ -386,3 +386,69 @@ func TestSpawnChecksItsArguments(t *testing.T) {
 	})
 	must(t, run(t, k))
 }
+
+// C08 of docs/poe-semantics.md (observation e15): a machine that stops
+// while its child lives hands the child to its own parent.
+func TestStopHandsLiveChildToParent(t *testing.T) {
+	k := poe.NewKernel(nil)
+	var log []string
+	add := func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
+	names := map[poe.SessionID]string{1: "P", 2: "N", 3: "G"} // in creation order
+	name := func(s *poe.Session) string {
+		if s.IsKernel() {
+			return "K"
+		}
+		return names[s.ID()]
+	}
+	child := func(who string) func(*poe.Event) any {
+		return func(e *poe.Event) any {
+			add("%s _child %s %s", who, e.String(poe.ARG0), name(e.SessionArg(poe.ARG1)))
+			return nil
+		}
+	}
+	_, err := k.Create(poe.Spec{Inline: map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			m, err := nfa.Spawn(e.Kernel, nfa.Spec{Inline: map[string]nfa.States{
+				"only": {
+					"start": func(e *nfa.Event) any {
+						_, err := e.Kernel.Create(poe.Spec{Inline: map[string]poe.Handler{
+							"_start": func(e *poe.Event) any {
+								must(t, e.Kernel.AliasSet("g"))
+								return e.Kernel.Delay("t", 100*time.Millisecond)
+							},
+							"_parent": func(e *poe.Event) any {
+								add("G _parent old=%s new=%s", name(e.SessionArg(poe.ARG0)), name(e.SessionArg(poe.ARG1)))
+								return nil
+							},
+							"t":     func(*poe.Event) any { add("G t"); return nil },
+							"_stop": func(*poe.Event) any { add("G stop"); return nil },
+						}})
+						must(t, err)
+						return e.Machine.Stop()
+					},
+					"_child": func(e *nfa.Event) any {
+						add("N _child %s %s", e.String(nfa.ARG0), name(e.SessionArg(nfa.ARG1)))
+						return nil
+					},
+				},
+			}})
+			must(t, err)
+			return m.GotoState("only", "start")
+		},
+		"_child": child("P"),
+		"_stop":  func(*poe.Event) any { add("P stop"); return nil },
+	}})
+	must(t, err)
+	must(t, run(t, k))
+	diff(t, log, []string{
+		"P _child create N",
+		"N _child create G",
+		"P _child gain G",
+		"G _parent old=N new=P",
+		"P _child lose N",
+		"G t",
+		"G stop",
+		"P _child lose G",
+		"P stop",
+	})
+}
