@@ -15,10 +15,7 @@ import (
 )
 
 // recorder logs each handler run as "state/event args sender".
-type recorder struct {
-	lines []string
-	m     *nfa.Machine
-}
+type recorder struct{ lines []string }
 
 func (r *recorder) h(f func(e *nfa.Event)) nfa.Handler {
 	return func(e *nfa.Event) any {
