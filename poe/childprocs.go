@@ -14,7 +14,10 @@ import (
 // (sig_child): the pids awaited, and how their exits are learnt.
 type childProcs struct {
 	pids map[int]*pidRec
-	chld *chldPoll // SIGCHLD polling of pids without a pidfd
+	chld *chldPoll // SIGCHLD polling: of pids without a pidfd, and for all
+	// all: a session watches CHLD (Sig), so every child is reaped as it
+	// exits, as POE reaps with waitpid(-1) while CHLD is watched.
+	all bool
 }
 
 type pidWatch struct {
@@ -36,10 +39,12 @@ type pidRec struct {
 // CHLD signal (pid, status) is broadcast to every Sig("CHLD") watcher.
 // An empty event cancels this session's watch.
 //
-// The kernel reaps pid itself (never wait(-1)), so the caller must not
-// also Wait for it (os/exec's Cmd.Wait would fail). On Linux it watches a
-// pidfd; where there is none (macOS, the BSDs, Linux before 5.3) every
-// SIGCHLD makes it try wait4(pid, WNOHANG) for each pid it was given.
+// The kernel reaps pid itself, so the caller must not also Wait for it
+// (os/exec's Cmd.Wait would fail). On Linux it watches a pidfd; where
+// there is none (macOS, the BSDs, Linux before 5.3) every SIGCHLD makes
+// it try wait4(pid, WNOHANG) for each pid it was given. SigChild alone
+// reaps only the pids it is given; a blanket Sig("CHLD") reaps every
+// child (see reapAllChanged).
 func (k *Kernel) SigChild(pid int, event string, args ...any) error {
 	s := k.active
 	if s == k.self {
@@ -101,15 +106,56 @@ func (k *Kernel) watchPid(pid int) (*pidRec, error) {
 	}
 	rec := &pidRec{pid: pid, fd: -1}
 	k.procs.pids[pid] = rec
+	k.startChld()
+	k.procs.chld.n++
+	// The child may have exited before SIGCHLD was caught: look once now.
+	k.procs.chld.requestScan(k)
+	return rec, nil
+}
+
+// startChld starts catching SIGCHLD, if not yet.
+func (k *Kernel) startChld() {
 	if k.procs.chld == nil {
 		k.procs.chld = &chldPoll{ch: make(chan os.Signal, 1), done: make(chan struct{})}
 		signal.Notify(k.procs.chld.ch, unix.SIGCHLD)
 		go k.forwardChld(k.procs.chld)
 	}
-	k.procs.chld.n++
-	// The child may have exited before SIGCHLD was caught: look once now.
+}
+
+// stopChld stops catching SIGCHLD once nothing needs it.
+func (k *Kernel) stopChld() {
+	c := k.procs.chld
+	if c == nil || c.n > 0 || k.procs.all {
+		return
+	}
+	signal.Stop(c.ch)
+	close(c.done)
+	k.procs.chld = nil
+}
+
+// reapAllChanged follows the blanket CHLD watchers (Sig). While at least
+// one session watches CHLD, POE reaps every child with waitpid(-1) on
+// each SIGCHLD, registered with sig_child or not, and raises CHLD for
+// each; so does the kernel, looking once at once as POE polls once when
+// the watch begins. Without a watcher it reaps only the pids given to
+// SigChild, never wait(-1): that would take the exit status from
+// os/exec's Cmd.Wait, which a Go program calls from any goroutine, where
+// Perl's system and waitpid run between POE's handlers. A program that
+// watches CHLD has asked for POE's reaping and must not Wait for its
+// children; one that watches nothing keeps its unwaited children as
+// zombies, as POE does until run returns (where POE reaps and warns).
+func (k *Kernel) reapAllChanged() {
+	all := k.signals.watchers["CHLD"] > 0
+	if all == k.procs.all {
+		return
+	}
+	k.procs.all = all
+	if !all {
+		k.stopChld()
+		return
+	}
+	k.startChld()
 	k.procs.chld.requestScan(k)
-	return rec, nil
 }
 
 // chldPoll is the SIGCHLD side of child reaping where pidfds are missing.
@@ -147,8 +193,12 @@ func (c *chldPoll) requestScan(k *Kernel) {
 	}})
 }
 
-// scanPids tries to reap each polled pid.
+// scanPids tries to reap each polled pid, or every child while CHLD is
+// watched.
 func (k *Kernel) scanPids() {
+	if k.procs.all {
+		k.reapAll()
+	}
 	for _, rec := range k.procs.pids {
 		if rec.fd < 0 {
 			k.reap(rec)
@@ -168,6 +218,32 @@ func (k *Kernel) reap(rec *pidRec) {
 		k.log.Warn("poe: child was reaped elsewhere; status unknown", "pid", rec.pid, "err", err)
 		status = -1
 	}
+	k.reaped(rec, status)
+}
+
+// reapAll reaps every child that has exited, as POE's _data_sig_reap_pids
+// does: the sig_child watchers of a registered pid get their events, and
+// every pid raises CHLD.
+func (k *Kernel) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return // ECHILD: no children; 0: none has exited
+		}
+		if rec := k.procs.pids[pid]; rec != nil {
+			k.reaped(rec, int(ws))
+			continue
+		}
+		k.enqueuePost(kindSignal, k.self, k.self, "CHLD", []any{pid, int(ws)})
+	}
+}
+
+// reaped delivers the exit of a watched pid.
+func (k *Kernel) reaped(rec *pidRec, status int) {
 	k.closePid(rec)
 	for _, w := range rec.watchers {
 		args := append([]any{"CHLD", rec.pid, status}, w.args...)
@@ -186,11 +262,8 @@ func (k *Kernel) closePid(rec *pidRec) {
 		unix.Close(rec.fd)
 		return
 	}
-	if k.procs.chld.n--; k.procs.chld.n == 0 {
-		signal.Stop(k.procs.chld.ch)
-		close(k.procs.chld.done)
-		k.procs.chld = nil
-	}
+	k.procs.chld.n--
+	k.stopChld()
 }
 
 func (k *Kernel) dropPidWatch(rec *pidRec, s *Session) {

@@ -10,7 +10,10 @@ type kernelClock struct {
 	// fresh: now was read as the reactor's wait ended, and nothing ran
 	// since (the batch can use it instead of reading the clock again).
 	fresh bool
-	batch int64 // the reading the batch being dispatched compares timers with
+	// posted: a post read the clock since the batch began (timers were
+	// pending); the next batch starts from that reading.
+	posted bool
+	batch  int64 // the reading the batch being dispatched compares timers with
 }
 
 // read reads the clock and remembers the reading.

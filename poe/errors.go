@@ -46,3 +46,7 @@ const (
 	einval = syscall.EINVAL
 	eexist = syscall.EEXIST
 )
+
+// ErrNotForked is returned by HasForked in the process that created the
+// kernel, where POE warns that has_forked belongs in the child.
+var ErrNotForked = errors.New("poe: has_forked called in the process that created the kernel")

@@ -200,9 +200,19 @@ func (k *Kernel) enqueuePost(kind itemKind, dest, src *Session, event string, ar
 	it.kind, it.dest, it.src, it.event = kind, dest, src, event
 	it.setArgs(args)
 	// Posted dues strictly increase and never pass the real clock: each
-	// post is 1ns after the last reading or the previous post. That keeps
-	// POE's order against timers without reading the clock per post.
+	// post is 1ns after the last reading or the previous post. POE stamps
+	// a post with the time it is made, so that a timer falling due while
+	// a handler runs goes before what the handler posts afterwards; with
+	// no timer pending there is nothing to order against and the cached
+	// reading does. With one pending the clock is read here, and the
+	// batch that follows uses the reading instead of making its own
+	// (dispatchDue): a yield chain beside a pending timer still reads the
+	// clock once per event, as it did at each batch start.
 	q := &k.queue
+	if k.alarms.heap.live > 0 {
+		k.clock.read()
+		k.clock.posted = true
+	}
 	d := max(k.clock.now, q.lastDue) + 1
 	q.lastDue = d
 	it.due = d

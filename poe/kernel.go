@@ -49,6 +49,7 @@ type Options struct {
 // one costs what reaching a field of the Kernel does.
 type Kernel struct {
 	id   string
+	pid  int // the process the kernel's ID names (HasForked)
 	opts Options
 	log  *slog.Logger
 
@@ -136,7 +137,8 @@ func NewKernel(opts *Options) *Kernel {
 	k.fds.readyFn = k.fds.onReady
 	k.self = &Session{k: k, id: 0}
 	k.active = k.self
-	k.id = makeKernelID()
+	k.pid = getpid()
+	k.id = makeKernelID(k.pid)
 	if o.Recorder != nil {
 		k.rec = o.Recorder
 		k.rec.attach(k)
@@ -145,13 +147,17 @@ func NewKernel(opts *Options) *Kernel {
 	return k
 }
 
-func makeKernelID() string {
+func makeKernelID(pid int) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	return fmt.Sprintf("%s-%08x-%08x-%08x", host, uint32(time.Now().Unix()), uint32(os.Getpid()), kernelCounter.Add(1))
+	return fmt.Sprintf("%s-%08x-%08x-%08x", host, uint32(time.Now().Unix()), uint32(pid), kernelCounter.Add(1))
 }
+
+// getpid is os.Getpid, a variable so that tests can play the child of a
+// fork.
+var getpid = os.Getpid
 
 var (
 	defaultOnce   sync.Once
@@ -210,6 +216,9 @@ func (k *Kernel) Run() error {
 	if err := k.ensurePoller(); err != nil {
 		return fmt.Errorf("poe: cannot create the reactor: %w", err)
 	}
+	if getpid() != k.pid {
+		k.HasForked() // as POE's run does when it finds a new $$
+	}
 	k.running = true
 	k.bridge.serve()
 	k.own()
@@ -236,6 +245,47 @@ func (k *Kernel) RunOneTimeslice() bool {
 	for !k.trap(func() { more = k.step() }) {
 	}
 	return more
+}
+
+// RunWhile runs timeslices while cond reports true before each one and
+// sessions remain: POE's run_while(\$flag), with the flag read through
+// cond (a handler clears it, or cond watches anything else). It returns
+// when cond reports false, leaving the sessions in place for a later Run,
+// RunWhile or RunOneTimeslice; or when no session is left, with the
+// fatal error Run would return.
+func (k *Kernel) RunWhile(cond func() bool) error {
+	for cond() && k.RunOneTimeslice() {
+	}
+	if k.sessions.n > 0 {
+		return nil
+	}
+	err := k.fatal
+	k.fatal = nil
+	return err
+}
+
+// HasForked tells the kernel that it now runs in a new process: POE's
+// has_forked, which a child calls after fork to take the kernel over.
+// Go cannot fork (the child of a bare fork(2) keeps one thread of a
+// multi-threaded runtime); a process started with syscall.ForkExec or
+// os/exec, or the re-executed worker of ikc's prefork server, begins
+// with a kernel of its own and has nothing to call. So HasForked acts
+// only when the process ID is not the one the kernel was created in:
+// then, as POE, it renews the kernel's ID (which names the process) and
+// the trace's process ID. Run does that by itself when it finds a new
+// process ID, as POE's run does. In the creating process HasForked
+// changes nothing and returns ErrNotForked (POE warns).
+func (k *Kernel) HasForked() error {
+	pid := getpid()
+	if pid == k.pid {
+		return ErrNotForked
+	}
+	k.pid = pid
+	k.id = makeKernelID(pid)
+	if k.trace != nil {
+		k.trace.pid = pid
+	}
+	return nil
 }
 
 // trap runs fn, which dispatches queued events, inside the kernel's

@@ -38,8 +38,40 @@ func (k *Kernel) Yield(event string, args ...any) {
 // handler panics, a DIE signal is posted to it and Call returns nil. A
 // session calling itself runs the handler directly (no new active event,
 // no trap), as POE does. The error is ESRCH when dest does not resolve;
-// an event without handler returns (nil, nil), as in POE.
+// an event without handler returns (nil, nil), as in POE. A handler that
+// returns a List gives its last element, as a Perl list does in scalar
+// context; CallList gives every element.
 func (k *Kernel) Call(dest any, event string, args ...any) (any, error) {
+	ret, err := k.call(dest, event, args)
+	if l, ok := ret.(List); ok {
+		if len(l) == 0 {
+			return nil, err
+		}
+		return l[len(l)-1], err
+	}
+	return ret, err
+}
+
+// List is a handler's list of return values, Perl's return (a, b, c):
+// CallList returns them all, Call the last.
+type List []any
+
+// CallList is Call in list context, POE's my @r = $kernel->call(...): the
+// elements of the List the handler returned, or else its one value. An
+// event without handler gives one nil, as POE gives (undef); an empty
+// List gives none; ESRCH gives none and the error.
+func (k *Kernel) CallList(dest any, event string, args ...any) ([]any, error) {
+	ret, err := k.call(dest, event, args)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := ret.(List); ok {
+		return l, nil
+	}
+	return []any{ret}, nil
+}
+
+func (k *Kernel) call(dest any, event string, args []any) (any, error) {
 	k.onGoroutine()
 	s := k.resolve(dest)
 	if s == nil {

@@ -75,6 +75,9 @@ func (k *Kernel) Sig(name, event string, args ...any) error {
 		k.signals.watchers[name]++
 		if k.signals.watchers[name] == 1 {
 			k.osSignalsChanged(name)
+			if name == "CHLD" {
+				k.reapAllChanged()
+			}
 		}
 	}
 	s.sigs[name] = &sigWatch{event: event, args: append([]any(nil), args...)}
@@ -87,6 +90,9 @@ func (k *Kernel) sigUnwatch(s *Session, name string) {
 	if k.signals.watchers[name] <= 0 {
 		delete(k.signals.watchers, name)
 		k.osSignalsChanged(name)
+		if name == "CHLD" {
+			k.reapAllChanged()
+		}
 	}
 }
 
@@ -109,6 +115,27 @@ func (k *Kernel) Signal(dest any, name string, args ...any) error {
 	}
 	k.enqueuePost(kindSignal, s, k.active, name, args)
 	return nil
+}
+
+// SignalUIDestroy raises UIDESTROY, POE's signal_ui_destroy: the call a
+// user interface makes when its main window closes. UIDESTROY is
+// nonmaskable, so every session sees it and then stops. POE attaches the
+// call to a toolkit's window; Go has no toolkit of its own, so the
+// window's close callback calls SignalUIDestroy. On the kernel's
+// goroutine (a handler, or the setup code before Run) the signal is
+// dispatched at once, as POE's Tk and Gtk loops dispatch it from the
+// destroy callback, and not at all when no session exists; from any
+// other goroutine it is queued for the kernel's next timeslice.
+func (k *Kernel) SignalUIDestroy() {
+	if k.bridge.owner.Load() != 0 && !k.bridge.onOwnGoroutine() {
+		k.inject(injected{signal: "UIDESTROY"})
+		return
+	}
+	if k.sessions.n == 0 {
+		return
+	}
+	k.dispatchSignal(k.self, "UIDESTROY", nil)
+	k.gcSweep()
 }
 
 // dispatchSignal delivers a popped signal (docs/poe-semantics.md §3.3).
@@ -191,9 +218,8 @@ func firstArg(a []any) any {
 
 // OS signals. Only asynchronous signals a program may reasonably catch are
 // forwarded; PWR (Linux, NetBSD) and INFO (macOS, BSDs) where the system
-// has them (signals_*.go). CHLD is not: the kernel reaps the children it is
-// asked to watch (SigChild) and raises CHLD itself, without stealing exit
-// statuses from os/exec.
+// has them (signals_*.go). CHLD is not: the kernel raises it itself when
+// it reaps a child (childprocs.go).
 var osSignalByName = map[string]syscall.Signal{
 	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
 	"TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
