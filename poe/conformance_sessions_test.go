@@ -370,6 +370,10 @@ func TestConformanceSessions(t *testing.T) {
 		}, l.lines)
 	})
 
+	// C08 — e15 with an ordinary session that ends itself with
+	// Kernel.StopSession (the NFA-style stop, which runs the stop protocol
+	// while N still has a child; nfa/conformance_test.go runs it with a real
+	// machine). Its child G is handed to P with _child gain / _parent.
 	t.Run("C08", func(t *testing.T) {
 		k := NewKernel(nil)
 		var l sqLog
