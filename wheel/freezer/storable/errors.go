@@ -86,3 +86,15 @@ func (e *prefixError) Error() string {
 }
 
 func (e *prefixError) Unwrap() error { return e.err }
+
+// Sentinels for hostile or unrepresentable data.
+var (
+	// ErrBudget: decoding the data would exceed the element or memory
+	// budget (see Limits). Decoding stops as soon as the budget is spent.
+	ErrBudget = errors.New("storable: data exceeds the decoding budget")
+	// ErrCycle: a cycle the destination cannot hold, such as a scalar
+	// reference that refers to itself ($x = \$x) converted to plain Go
+	// values, or a hash that contains itself unmarshalled into a struct
+	// value.
+	ErrCycle = errors.New("storable: reference cycle cannot be represented")
+)
