@@ -310,13 +310,13 @@ func (d *decoder) referent() (Value, error) {
 		if err := d.charge(d.budget.take(1, refPrice)); err != nil {
 			return nil, err
 		}
-		return &Ref{Target: v}, nil
+		return &Ref{Target: v, refs: refsOne}, nil
 	}
 	// A scalar (or a reference, which is a scalar) as referent: box it.
 	if err := d.charge(d.budget.take(1, refPrice)); err != nil {
 		return nil, err
 	}
-	box := &Ref{}
+	box := &Ref{refs: refsOne}
 	d.box = box
 	v, err := d.item()
 	if err != nil {
@@ -369,10 +369,17 @@ func (d *decoder) backref() (Value, error) {
 		return d.scalarAt(int(off))
 	}
 	v := d.ptrs[-d.pos4[t]-1]
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		// A reference slot still being read (only reachable through
 		// aliasing a container slot in a cycle): undef is the best view.
 		return Undef{}, nil
+	case *Array:
+		x.refs = refsMany
+	case *Hash:
+		x.refs = refsMany
+	case *Ref:
+		x.refs = refsMany
 	}
 	return v, nil
 }
@@ -402,7 +409,7 @@ func (d *decoder) containerBody(op byte, class string) (Value, error) {
 		// Each element takes at least one tag: grow the table once.
 		d.pos4 = slices.Grow(d.pos4, int(n)+1)
 		a := d.newArray(int(n))
-		a.Class = class
+		a.Class, a.refs = class, refsOne
 		d.tagPtr(a)
 		for i := range a.Elems {
 			v, err := d.item()
@@ -438,7 +445,7 @@ func (d *decoder) containerBody(op byte, class string) (Value, error) {
 		}
 		d.pos4 = slices.Grow(d.pos4, int(n)+1)
 		h := d.newHash(int(n))
-		h.Class, h.flagged, h.hashFlags = class, flagged, hashFlags
+		h.Class, h.flagged, h.hashFlags, h.refs = class, flagged, hashFlags, refsOne
 		d.tagPtr(h)
 		for i := range h.Entries {
 			v, err := d.item()
