@@ -3,6 +3,7 @@ package freezer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -26,16 +27,27 @@ var ErrYAML = errors.New("freezer: bad YAML")
 // multiple documents and folded scalars are rejected.
 //
 // YAML does not tell numbers from strings: Thaw gives byte strings for ASCII
-// scalars and character strings otherwise (Unmarshal converts "2" to an
-// int). Freeze writes Perl's string forms.
-type YAML struct{}
+// scalars (Unmarshal converts "2" to an int). Freeze writes Perl's string
+// forms.
+//
+// Nor does it carry Perl's UTF-8 flag: as YAML.pm's text goes through
+// POE::Filter::Reference, a byte string travels as its raw bytes and a
+// character string as UTF-8, and the receiver gets bytes. Freeze does the
+// same (Bytes raw, String as UTF-8), and Thaw gives a character string for
+// non-ASCII text that is valid UTF-8 and a byte string for anything else,
+// so every string round-trips byte for byte between Go peers and through a
+// Perl peer, which sees a Go character string as its UTF-8 bytes.
+type YAML struct {
+	// Limits is the budget of one payload (zero: the default).
+	Limits Limits
+}
 
 // Name returns "YAML".
 func (YAML) Name() string { return NameYAML }
 
 // Thaw parses one YAML.pm document and returns the value Perl's Load gives
 // (for IKC, a *storable.Hash).
-func (YAML) Thaw(p []byte) (storable.Value, error) { return ParseYAML(p) }
+func (y YAML) Thaw(p []byte) (storable.Value, error) { return parseYAML(p, y.Limits) }
 
 // Freeze dumps v as YAML.pm would (hash keys in sorted order when v is a
 // Go map, in entry order for a *storable.Hash).
@@ -156,11 +168,7 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			} else {
 				w.indent(ind)
 			}
-			k := e.Key
-			if !e.UTF8 {
-				k = latin1ToUTF8(k)
-			}
-			w.b = append(w.b, yamlScalar(k, true, ind+2)...)
+			w.b = append(w.b, yamlScalar(e.Key, true, ind+2, !e.UTF8)...)
 			w.b = append(w.b, ':')
 			if err := w.node(e.Value, ind+2, false); err != nil {
 				return err
@@ -213,7 +221,8 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			if undef {
 				w.b = append(w.b, '~')
 			} else {
-				w.b = append(w.b, yamlScalar(s, false, ind)...)
+				_, raw := v.(storable.Bytes)
+				w.b = append(w.b, yamlScalar(s, false, ind, raw)...)
 			}
 		}
 	}
@@ -228,13 +237,14 @@ func isScalar(v storable.Value) bool {
 	return true
 }
 
-// scalarText returns the Perl string form of a scalar as UTF-8 text.
+// scalarText returns the Perl string form of a scalar as it travels: a
+// byte string's bytes, anything else as UTF-8 text.
 func scalarText(v storable.Value) (s string, undef bool, err error) {
 	switch x := v.(type) {
 	case nil, storable.Undef:
 		return "", true, nil
 	case storable.Bytes:
-		return latin1ToUTF8(string(x)), false, nil
+		return string(x), false, nil
 	}
 	s, ok := storable.Text(v)
 	if !ok {
@@ -260,20 +270,25 @@ func latin1ToUTF8(s string) string {
 // control characters and short multi-line text, a literal block for long
 // multi-line text (not for keys), plain when YAML.pm's plain-scalar test
 // allows, double quotes when it holds a single quote, single quotes
-// otherwise. ind is the indentation of a literal block's lines.
-func yamlScalar(s string, key bool, ind int) string {
+// otherwise. ind is the indentation of a literal block's lines. raw marks
+// a byte string, whose characters are its bytes (as Perl counts them).
+func yamlScalar(s string, key bool, ind int, raw bool) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= 0x08 || c >= 0x0b && c <= 0x1f {
 			return doubleQuote(s)
 		}
 	}
 	if strings.Contains(s, "\n") {
-		if key || utf8.RuneCountInString(s) <= 30 || !newlineThenText(s) {
+		n := len(s)
+		if !raw {
+			n = utf8.RuneCountInString(s)
+		}
+		if key || n <= 30 || !newlineThenText(s) {
 			return doubleQuote(s)
 		}
 		return literalBlock(s, ind)
 	}
-	if validPlain(s) {
+	if validPlain(s, raw) {
 		return s
 	}
 	if strings.Contains(s, "'") {
@@ -302,18 +317,30 @@ func newlineThenText(s string) bool {
 }
 
 // validPlain is YAML.pm's test for a string that can be written unquoted.
-func validPlain(s string) bool {
+// For a byte string (raw) Perl's characters are the bytes, and only ASCII
+// whitespace is whitespace.
+func validPlain(s string, raw bool) bool {
 	if s == "" || s == "-" || s == "=" {
 		return false
 	}
-	first, _ := utf8.DecodeRuneInString(s)
+	var runes []rune
+	isSpace := isSpace
+	if raw {
+		runes = make([]rune, len(s))
+		for i := 0; i < len(s); i++ {
+			runes[i] = rune(s[i])
+		}
+		isSpace = func(r rune) bool { return r < 0x80 && unicode.IsSpace(r) }
+	} else {
+		runes = []rune(s)
+	}
+	first := runes[0]
 	if isSpace(first) || strings.ContainsRune("{[~`'\"!@#>|%&?*^", first) {
 		return false
 	}
 	if strings.ContainsAny(s, "{[]},") {
 		return false
 	}
-	runes := []rune(s)
 	for i, r := range runes {
 		next := rune(-1)
 		if i+1 < len(runes) {
@@ -400,36 +427,67 @@ func doubleQuote(s string) string {
 
 // ---- reader ----
 
+// yline is one line of the document: its indentation, its text without
+// indentation and trailing CR, its 1-based number.
 type yline struct {
 	indent int
-	text   string // without indentation and trailing CR
-	num    int    // 1-based line number
+	text   string
+	num    int
 }
 
+// yrow is a line as the parser stores it (a third of a yline's size, since
+// a document of short lines has many): the text is y.s[start:end].
+type yrow struct {
+	indent, start, end int32
+}
+
+const yrowSize = 12
+
 type yamlParser struct {
-	lines   []yline
+	s       string
+	rows    []yrow
 	pos     int
 	anchors map[string]storable.Value
 	depth   int
+	budget  storable.Budget
+	// Elements and entries of the collections being read: each collection
+	// copies its own out at its end, so it takes exactly its size.
+	elems   []storable.Value
+	entries []storable.Entry
 }
 
-// ParseYAML parses one YAML.pm document into the Perl value model.
-func ParseYAML(p []byte) (storable.Value, error) {
-	if !utf8.Valid(p) {
-		return nil, fmt.Errorf("%w: not UTF-8 text", ErrYAML)
+// ParseYAML parses one YAML.pm document into the Perl value model, within
+// the default budget of its length.
+func ParseYAML(p []byte) (storable.Value, error) { return parseYAML(p, Limits{}) }
+
+func parseYAML(p []byte, lim Limits) (storable.Value, error) {
+	if len(p) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: document of 2 GiB or more", ErrYAML)
 	}
-	raw := strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")
-	y := &yamlParser{anchors: map[string]storable.Value{}}
-	for i, l := range raw {
-		l = strings.TrimSuffix(l, "\r")
+	y := &yamlParser{s: strings.TrimSuffix(string(p), "\n"), anchors: map[string]storable.Value{}, budget: lim.Budget(len(p))}
+	n := strings.Count(y.s, "\n") + 1
+	if err := y.budget.Spend(1, min(n, math.MaxInt/yrowSize)*yrowSize); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrYAML, err)
+	}
+	y.rows = make([]yrow, 0, n)
+	for off := 0; off <= len(y.s); {
+		e := strings.IndexByte(y.s[off:], '\n')
+		if e < 0 {
+			e = len(y.s)
+		} else {
+			e += off
+		}
+		l := strings.TrimSuffix(y.s[off:e], "\r")
 		t := strings.TrimLeft(l, " ")
-		y.lines = append(y.lines, yline{indent: len(l) - len(t), text: t, num: i + 1})
+		start := off + len(l) - len(t)
+		y.rows = append(y.rows, yrow{indent: int32(len(l) - len(t)), start: int32(start), end: int32(start + len(t))})
+		off = e + 1
 	}
 	y.skipBlank()
-	if y.pos >= len(y.lines) {
+	if y.pos >= len(y.rows) {
 		return nil, fmt.Errorf("%w: empty document", ErrYAML)
 	}
-	first := y.lines[y.pos]
+	first := y.at(y.pos)
 	var v storable.Value
 	var err error
 	if first.indent == 0 && (first.text == "---" || strings.HasPrefix(first.text, "--- ")) {
@@ -442,26 +500,47 @@ func ParseYAML(p []byte) (storable.Value, error) {
 		return nil, err
 	}
 	y.skipBlank()
-	if y.pos < len(y.lines) {
-		l := y.lines[y.pos]
+	if y.pos < len(y.rows) {
+		l := y.at(y.pos)
 		if l.text == "..." {
 			y.pos++
 			y.skipBlank()
 		}
-		if y.pos < len(y.lines) {
-			return nil, y.errf(y.lines[y.pos], "unexpected content after the document")
+		if y.pos < len(y.rows) {
+			return nil, y.errf(y.at(y.pos), "unexpected content after the document")
 		}
 	}
 	return v, nil
+}
+
+// at returns line i.
+func (y *yamlParser) at(i int) yline {
+	r := y.rows[i]
+	return yline{indent: int(r.indent), text: y.s[r.start:r.end], num: i + 1}
+}
+
+// reindent makes the current line's text its suffix rest, at column col
+// (for the content after "- ").
+func (y *yamlParser) reindent(col int, rest string) {
+	r := &y.rows[y.pos]
+	r.indent, r.start = int32(col), r.end-int32(len(rest))
 }
 
 func (y *yamlParser) errf(l yline, format string, args ...any) error {
 	return fmt.Errorf("%w: line %d: %s", ErrYAML, l.num, fmt.Sprintf(format, args...))
 }
 
+// spent wraps a budget error with the line it happened on.
+func (y *yamlParser) spent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: line %d: %w", ErrYAML, y.lineNum(), err)
+}
+
 func (y *yamlParser) skipBlank() {
-	for y.pos < len(y.lines) {
-		t := y.lines[y.pos].text
+	for y.pos < len(y.rows) {
+		t := y.at(y.pos).text
 		if t != "" && !strings.HasPrefix(t, "#") {
 			return
 		}
@@ -479,10 +558,10 @@ func (y *yamlParser) block(parent int) (storable.Value, error) {
 
 func (y *yamlParser) blockWith(parent int, mapValue bool, anchor, tag string) (storable.Value, error) {
 	y.skipBlank()
-	if y.pos >= len(y.lines) {
+	if y.pos >= len(y.rows) {
 		return nil, fmt.Errorf("%w: missing block content", ErrYAML)
 	}
-	l := y.lines[y.pos]
+	l := y.at(y.pos)
 	if l.indent <= parent && !(mapValue && l.indent == parent && isSeqItem(l.text)) {
 		// An empty value.
 		if tag != "" || anchor != "" {
@@ -515,24 +594,47 @@ func perlTag(tag string) (kind, class string, err error) {
 	return "", "", fmt.Errorf("unsupported tag %s", tag)
 }
 
+// anchor registers a node under an anchor name (an alias may then refer
+// to it, even from inside it).
+func (y *yamlParser) anchor(name string, v storable.Value) error {
+	if name == "" {
+		return nil
+	}
+	if _, ok := y.anchors[name]; !ok {
+		if err := y.spent(y.budget.Spend(0, anchorPrice+len(name))); err != nil {
+			return err
+		}
+	}
+	y.anchors[name] = v
+	return nil
+}
+
+// anchorPrice is what an anchor costs in the parser's map.
+const anchorPrice = 48
+
 func (y *yamlParser) seq(ind int, anchor, tag string) (storable.Value, error) {
 	kind, class, err := perlTag(tag)
 	if err != nil {
-		return nil, y.errf(y.lines[y.pos], "%v", err)
+		return nil, y.errf(y.at(y.pos), "%v", err)
 	}
 	if kind != "" && kind != "array" {
-		return nil, y.errf(y.lines[y.pos], "tag %s on a sequence", tag)
+		return nil, y.errf(y.at(y.pos), "tag %s on a sequence", tag)
+	}
+	if err := y.spent(y.budget.Array(0)); err != nil {
+		return nil, err
 	}
 	a := &storable.Array{Class: class}
-	if anchor != "" {
-		y.anchors[anchor] = a
+	if err := y.anchor(anchor, a); err != nil {
+		return nil, err
 	}
+	base := len(y.elems)
+	defer y.popElems(base)
 	for {
 		y.skipBlank()
-		if y.pos >= len(y.lines) {
+		if y.pos >= len(y.rows) {
 			break
 		}
-		l := y.lines[y.pos]
+		l := y.at(y.pos)
 		if l.indent < ind {
 			break
 		}
@@ -542,14 +644,28 @@ func (y *yamlParser) seq(ind int, anchor, tag string) (storable.Value, error) {
 			}
 			return nil, y.errf(l, "bad indentation in sequence")
 		}
+		if err := y.spent(y.budget.Elems(1)); err != nil {
+			return nil, err
+		}
 		rest := strings.TrimLeft(l.text[1:], " ")
 		v, err := y.compound(l, rest, ind)
 		if err != nil {
 			return nil, err
 		}
-		a.Elems = append(a.Elems, v)
+		y.elems = append(y.elems, v)
 	}
+	a.Elems = append([]storable.Value(nil), y.elems[base:]...)
 	return a, nil
+}
+
+func (y *yamlParser) popElems(base int) {
+	clear(y.elems[base:])
+	y.elems = y.elems[:base]
+}
+
+func (y *yamlParser) popEntries(base int) {
+	clear(y.entries[base:])
+	y.entries = y.entries[:base]
 }
 
 // compound handles the content after "- ": an inline mapping or sequence
@@ -557,7 +673,7 @@ func (y *yamlParser) seq(ind int, anchor, tag string) (storable.Value, error) {
 func (y *yamlParser) compound(l yline, rest string, ind int) (storable.Value, error) {
 	col := l.indent + (len(l.text) - len(rest))
 	if isSeqItem(rest) || isMapEntry(rest) {
-		y.lines[y.pos] = yline{indent: col, text: rest, num: l.num}
+		y.reindent(col, rest)
 		return y.block(ind)
 	}
 	y.pos++
@@ -607,30 +723,38 @@ func splitKey(t string) (key, rest string, ok bool) {
 func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error) {
 	kind, class, err := perlTag(tag)
 	if err != nil {
-		return nil, y.errf(y.lines[y.pos], "%v", err)
+		return nil, y.errf(y.at(y.pos), "%v", err)
 	}
 	var box *storable.Ref
 	h := &storable.Hash{}
 	switch kind {
 	case "", "hash":
+		if err := y.spent(y.budget.Hash(0)); err != nil {
+			return nil, err
+		}
 		h.Class = class
-		if anchor != "" {
-			y.anchors[anchor] = h
+		if err := y.anchor(anchor, h); err != nil {
+			return nil, err
 		}
 	case "ref":
+		if err := y.spent(y.budget.Ref()); err != nil {
+			return nil, err
+		}
 		box = &storable.Ref{Class: class}
-		if anchor != "" {
-			y.anchors[anchor] = box
+		if err := y.anchor(anchor, box); err != nil {
+			return nil, err
 		}
 	default:
-		return nil, y.errf(y.lines[y.pos], "tag %s on a mapping", tag)
+		return nil, y.errf(y.at(y.pos), "tag %s on a mapping", tag)
 	}
+	base := len(y.entries)
+	defer y.popEntries(base)
 	for {
 		y.skipBlank()
-		if y.pos >= len(y.lines) {
+		if y.pos >= len(y.rows) {
 			break
 		}
-		l := y.lines[y.pos]
+		l := y.at(y.pos)
 		if l.indent < ind || l.indent == ind && isSeqItem(l.text) {
 			break
 		}
@@ -642,6 +766,11 @@ func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error
 			return nil, y.errf(l, "expected \"key: value\"")
 		}
 		y.pos++
+		if box == nil {
+			if err := y.spent(y.budget.Entries(1)); err != nil {
+				return nil, err
+			}
+		}
 		v, err := y.inline(rest, ind, true)
 		if err != nil {
 			return nil, err
@@ -653,7 +782,7 @@ func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error
 			box.Target = v
 			continue
 		}
-		h.Entries = append(h.Entries, storable.Entry{Key: key, UTF8: !isASCII(key), Value: v})
+		y.entries = append(y.entries, storable.Entry{Key: key, UTF8: isText(key), Value: v})
 	}
 	if box != nil {
 		if box.Target == nil {
@@ -661,6 +790,7 @@ func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error
 		}
 		return box, nil
 	}
+	h.Entries = append([]storable.Entry(nil), y.entries[base:]...)
 	return h, nil
 }
 
@@ -672,6 +802,10 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// isText reports a string read as Perl character text: not ASCII, valid
+// UTF-8 (see YAML).
+func isText(s string) bool { return !isASCII(s) && utf8.ValidString(s) }
 
 // inline parses a node given on the current line (content, possibly
 // empty, after "---", "key:" or "-"); the next line is already current.
@@ -707,10 +841,16 @@ func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable
 		if kind != "" && kind != "array" {
 			return nil, y.errf(l, "tag %s on []", tag)
 		}
+		if err := y.spent(y.budget.Array(0)); err != nil {
+			return nil, err
+		}
 		v = &storable.Array{Class: class, Elems: []storable.Value{}}
 	case content == "{}":
 		if kind != "" && kind != "hash" {
 			return nil, y.errf(l, "tag %s on {}", tag)
+		}
+		if err := y.spent(y.budget.Hash(0)); err != nil {
+			return nil, err
 		}
 		v = &storable.Hash{Class: class}
 	case content[0] == '[' || content[0] == '{':
@@ -720,7 +860,9 @@ func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable
 		if err != nil {
 			return nil, err
 		}
-		v = strValue(s)
+		if v, err = y.str(s, len(s)); err != nil {
+			return nil, err
+		}
 	case content[0] == '>':
 		return nil, y.errf(l, "folded scalars are not supported")
 	case content[0] == '\'' || content[0] == '"':
@@ -731,7 +873,9 @@ func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable
 		if r := strings.TrimSpace(content[n:]); r != "" && !strings.HasPrefix(r, "#") {
 			return nil, y.errf(l, "text after quoted scalar")
 		}
-		v = strValue(s)
+		if v, err = y.str(s, len(s)); err != nil {
+			return nil, err
+		}
 	default:
 		if i := strings.Index(content, " #"); i >= 0 {
 			content = content[:i]
@@ -739,12 +883,15 @@ func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable
 		content = strings.TrimRight(content, " \t")
 		if content == "~" {
 			v = storable.Undef{}
-		} else {
-			v = strValue(content)
+		} else if v, err = y.str(content, 0); err != nil {
+			return nil, err
 		}
 	}
 	switch kind {
 	case "scalar", "ref":
+		if err := y.spent(y.budget.Ref()); err != nil {
+			return nil, err
+		}
 		v = &storable.Ref{Class: class, Target: v}
 	case "hash", "array":
 		switch v.(type) {
@@ -753,24 +900,33 @@ func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable
 			return nil, y.errf(l, "tag %s on a scalar", tag)
 		}
 	}
-	if anchor != "" {
-		y.anchors[anchor] = v
+	if err := y.anchor(anchor, v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
 func (y *yamlParser) lineNum() int {
-	if y.pos > 0 && y.pos <= len(y.lines) {
-		return y.lines[y.pos-1].num
+	if y.pos > 0 && y.pos <= len(y.rows) {
+		return y.pos
 	}
 	return 0
 }
 
-func strValue(s string) storable.Value {
-	if isASCII(s) {
-		return storable.Bytes(s)
+// str charges and returns a string scalar; copied is how many of its
+// bytes are not shared with the payload.
+func (y *yamlParser) str(s string, copied int) (storable.Value, error) {
+	if err := y.spent(y.budget.String(copied)); err != nil {
+		return nil, err
 	}
-	return storable.String(s)
+	return strValue(s), nil
+}
+
+func strValue(s string) storable.Value {
+	if isText(s) {
+		return storable.String(s)
+	}
+	return storable.Bytes(s)
 }
 
 // literal reads a "|" block scalar from the following lines. The header
@@ -789,8 +945,8 @@ func (y *yamlParser) literal(header string, parent int) (string, error) {
 		}
 	}
 	var lines []string
-	for y.pos < len(y.lines) {
-		l := y.lines[y.pos]
+	for y.pos < len(y.rows) {
+		l := y.at(y.pos)
 		if l.text == "" {
 			lines = append(lines, "")
 			y.pos++
