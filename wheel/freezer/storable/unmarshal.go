@@ -301,6 +301,16 @@ plain:
 		dst.SetZero()
 		return nil
 	}
+	if plainContainer(s, t) {
+		// The same conversion as inside an any: one memo entry for both,
+		// so a referent reached as []any and as any converts once.
+		a, err := u.toAny(src)
+		if err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(a))
+		return nil
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		if !isContainer(s) {
@@ -872,4 +882,16 @@ func (u *unmarshaler) wrap(class string, v any) any {
 		return v
 	}
 	return Object{Class: class, Value: v}
+}
+
+// plainContainer reports an unblessed array into a []any or an unblessed
+// hash into a map[string]any: what toAny builds.
+func plainContainer(s Value, t reflect.Type) bool {
+	switch x := s.(type) {
+	case *Array:
+		return x.Class == "" && t == reflect.TypeFor[[]any]()
+	case *Hash:
+		return x.Class == "" && t == reflect.TypeFor[map[string]any]()
+	}
+	return false
 }
