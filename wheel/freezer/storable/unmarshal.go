@@ -3,7 +3,6 @@ package storable
 import (
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -29,8 +28,14 @@ import (
 //     Unmarshaler is honoured;
 //   - into an any: undef is nil, integers int64, strings string, Perl
 //     booleans bool, arrays []any, hashes map[string]any, references to
-//     scalars their scalar, blessed references Object. Shared referents are
-//     shared ([]any and maps are reference types); a cycle is kept.
+//     scalars their scalar, blessed references Object;
+//   - shared and cyclic data (see the package documentation) convert each
+//     referent once: into a slice, map or pointer (and []any,
+//     map[string]any) every reference to one Perl array or hash gives the
+//     same Go slice, map or pointer, so sharing is kept and a cycle points
+//     back to its start; into a struct or Go array, which Go copies, a
+//     further reference gets a copy and a cycle is an error wrapping
+//     ErrCycle, as is a scalar reference that refers to itself.
 func Unmarshal(data []byte, v any) error { return DecodeOptions{}.Unmarshal(data, v) }
 
 // Unmarshal is like the package-level Unmarshal with these options.
@@ -53,9 +58,84 @@ func UnmarshalValue(val Value, v any) error {
 	return u.assign(val, rv.Elem(), "")
 }
 
+// unmarshaler converts one Value. seen remembers every referent it
+// converted, per destination type, so a referent reached twice converts
+// once (shared data stays shared and costs nothing more) and a cycle ends
+// at its own start instead of recursing. Referents Decode saw referenced
+// once are not remembered: nothing else reaches them.
 type unmarshaler struct {
-	anys  map[Value]any
 	depth int
+	// fresh marks the next destination as the target of a new Go pointer
+	// (filled once, through the pointer's own seen entry).
+	fresh bool
+	seen  []seenEntry
+	index map[seenKey]int // over seen, once it is more than a few
+}
+
+// seenKey is one conversion: a referent (*Array, *Hash, blessed *Ref) into
+// a Go type, or into plain Go values (t nil).
+type seenKey struct {
+	p Value
+	t reflect.Type
+}
+
+type seenEntry struct {
+	key  seenKey
+	a    any           // plain Go conversion
+	rv   reflect.Value // typed conversion: the slice, map or pointer; a filled struct or array
+	busy bool          // being filled and not yet usable: a value type or a blessed scalar
+}
+
+// maxConvertDepth bounds conversion recursion (a Value built in Go can
+// nest deeper than Decode allows).
+const maxConvertDepth = 2*DefaultMaxDepth + 8
+
+// find is lookup when memo is set (the referent may be reached twice).
+func (u *unmarshaler) find(memo bool, k seenKey) int {
+	if !memo {
+		return -1
+	}
+	return u.lookup(k)
+}
+
+func (u *unmarshaler) lookup(k seenKey) int {
+	if u.index != nil {
+		if i, ok := u.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range u.seen {
+		if u.seen[i].key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (u *unmarshaler) remember(e seenEntry) int {
+	if u.seen == nil {
+		u.seen = make([]seenEntry, 0, 8)
+	}
+	u.seen = append(u.seen, e)
+	i := len(u.seen) - 1
+	switch {
+	case u.index != nil:
+		u.index[e.key] = i
+	case len(u.seen) > 8:
+		u.index = make(map[seenKey]int, 16)
+		for j := range u.seen {
+			u.index[u.seen[j].key] = j
+		}
+	}
+	return i
+}
+
+func (u *unmarshaler) cycle(what string, path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: %s", ErrCycle, what)
+	}
+	return fmt.Errorf("%w: %s at %s", ErrCycle, what, path)
 }
 
 func describe(v Value) string {
@@ -91,22 +171,49 @@ func truncate(s string) string {
 	return s
 }
 
-// deref follows scalar references and weak references to the value.
-func deref(v Value) Value {
-	for i := 0; i < 100; i++ {
-		switch x := v.(type) {
-		case Weak:
-			v = x.To
-		case *Ref:
-			if x.Class != "" {
-				return v
+// follow returns what a chain of unblessed scalar references and weak
+// references leads to: a scalar, a container or a blessed reference. A
+// chain that comes back to itself ($x = \$x) leads nowhere: ErrCycle.
+func follow(v Value) (Value, error) {
+	v, _, err := followShared(v)
+	return v, err
+}
+
+// followShared is follow that also reports whether the chain went through
+// a scalar reference reached more than once: what it leads to is then
+// reached more than once too, however often the image refers to it
+// directly ($r = \@a; $a[0] = $r), and must be converted once.
+func followShared(v Value) (end Value, shared bool, err error) {
+	slow := v
+	for i := 0; ; i++ {
+		next, ok := step(v)
+		if !ok {
+			return v, shared, nil
+		}
+		if r, isRef := v.(*Ref); isRef && !once(r) {
+			shared = true
+		}
+		v = next
+		if i%2 == 1 {
+			slow, _ = step(slow)
+			if v == slow {
+				return nil, false, fmt.Errorf("%w: a scalar reference that refers to itself", ErrCycle)
 			}
-			v = x.Target
-		default:
-			return v
 		}
 	}
-	return v
+}
+
+// step follows one weak or unblessed scalar reference.
+func step(v Value) (Value, bool) {
+	switch x := v.(type) {
+	case Weak:
+		return x.To, true
+	case *Ref:
+		if x != nil && x.Class == "" {
+			return x.Target, true
+		}
+	}
+	return v, false
 }
 
 func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
@@ -114,7 +221,7 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 	// open-coded, and it cost a tenth of an Unmarshal. A panic ends the
 	// whole Unmarshal, so depth need not survive one.
 	u.depth++
-	if u.depth > 2*DefaultMaxDepth+8 {
+	if u.depth > maxConvertDepth {
 		u.depth--
 		return fmt.Errorf("%w: at %s", ErrTooDeep, path)
 	}
@@ -125,6 +232,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 
 func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) error {
 	t := dst.Type()
+	fresh := u.fresh
+	u.fresh = false
 	// Model destinations receive the value unchanged.
 	if t == valueType {
 		if src == nil {
@@ -152,7 +261,14 @@ func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) err
 	}
 	switch t {
 	case reflect.TypeFor[*Array](), reflect.TypeFor[*Hash](), reflect.TypeFor[*Ref]():
-		s := deref(src)
+		s, err := follow(src)
+		if err != nil {
+			if reflect.TypeOf(src) == t {
+				dst.Set(reflect.ValueOf(src))
+				return nil
+			}
+			return u.cycle("a scalar reference that refers to itself", path)
+		}
 		if reflect.TypeOf(s) == t {
 			dst.Set(reflect.ValueOf(s))
 			return nil
@@ -170,26 +286,62 @@ func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) err
 		return u.object(src, dst, path)
 	}
 plain:
-	s := deref(src)
-	if r, ok := s.(*Ref); ok && r.Class != "" {
+	s, shared, err := followShared(src)
+	if r, ok := s.(*Ref); ok && err == nil && r.Class != "" {
 		// A blessed scalar reference into a plain Go type: use the scalar.
-		s = deref(r.Target)
+		var again bool
+		s, again, err = followShared(r.Target)
+		shared = shared || again || !once(r)
 	}
-	if isUndef(s) {
+	if err != nil {
+		return u.cycle("a scalar reference that refers to itself", path)
+	}
+	if isUndef(s) || isNilRef(s) {
 		dst.SetZero()
+		return nil
+	}
+	if plainContainer(s, t) {
+		// The same conversion as inside an any: one memo entry for both,
+		// so a referent reached as []any and as any converts once.
+		a, err := u.toAny(src)
+		if err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(a))
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
+		if !isContainer(s) {
+			if dst.IsNil() {
+				dst.Set(reflect.New(t.Elem()))
+			}
+			return u.assign(src, dst.Elem(), path)
+		}
+		// One Go pointer per referent: shared stays shared, a cycle
+		// points back.
+		k := seenKey{s, t}
+		memo := shared || !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		if dst.IsNil() {
 			dst.Set(reflect.New(t.Elem()))
 		}
+		if memo {
+			u.remember(seenEntry{key: k, rv: reflect.NewAt(t.Elem(), dst.UnsafePointer())})
+		}
+		u.fresh = true
 		return u.assign(src, dst.Elem(), path)
 	case reflect.Interface:
 		if t.NumMethod() != 0 {
 			return u.typeErr(src, t, path)
 		}
-		a := u.toAny(src)
+		a, err := u.toAny(src)
+		if err != nil {
+			return err
+		}
 		if a == nil {
 			dst.SetZero()
 		} else {
@@ -238,7 +390,16 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
+		k := seenKey{s, t}
+		memo := shared || !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		sl := reflect.MakeSlice(t, len(a.Elems), len(a.Elems))
+		if memo {
+			u.remember(seenEntry{key: k, rv: sl})
+		}
 		for i, el := range a.Elems {
 			if err := u.assign(el, sl.Index(i), ""); err != nil {
 				return prefixPath(err, "["+strconv.Itoa(i)+"]")
@@ -251,22 +412,38 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
-		for i := 0; i < dst.Len(); i++ {
-			if i < len(a.Elems) {
-				if err := u.assign(a.Elems[i], dst.Index(i), ""); err != nil {
-					return prefixPath(err, "["+strconv.Itoa(i)+"]")
-				}
-			} else {
-				dst.Index(i).SetZero()
-			}
+		if fresh || once(s) {
+			return u.fillArray(a, dst)
 		}
+		k := seenKey{s, t}
+		if i := u.lookup(k); i >= 0 {
+			if u.seen[i].busy {
+				return u.cycle("an array that contains itself into Go array "+t.String(), path)
+			}
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
+		done := u.remember(seenEntry{key: k, busy: true})
+		if err := u.fillArray(a, dst); err != nil {
+			return err
+		}
+		u.filled(done, dst)
 		return nil
 	case reflect.Map:
 		h, ok := s.(*Hash)
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
+		k := seenKey{s, t}
+		memo := shared || !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		m := reflect.MakeMapWithSize(t, len(h.Entries))
+		if memo {
+			u.remember(seenEntry{key: k, rv: m})
+		}
 		kt := t.Key()
 		for _, e := range h.Entries {
 			k := reflect.New(kt).Elem()
@@ -301,29 +478,93 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
-		info := structInfo(t)
-		for _, e := range h.Entries {
-			i, ok := info.byName[e.Key]
-			if !ok {
-				i = -1
-				for j := range info.fields {
-					if strings.EqualFold(info.fields[j].name, e.Key) {
-						i = j
-						break
-					}
-				}
-				if i < 0 {
-					continue
-				}
-			}
-			fv := fieldForSet(dst, info.fields[i].index)
-			if err := u.assign(e.Value, fv, ""); err != nil {
-				return prefixPath(err, "."+info.fields[i].name)
-			}
+		if fresh || once(s) {
+			return u.fillStruct(h, dst)
 		}
+		k := seenKey{s, t}
+		if i := u.lookup(k); i >= 0 {
+			if u.seen[i].busy {
+				return u.cycle("a hash that contains itself into struct "+t.String(), path)
+			}
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
+		done := u.remember(seenEntry{key: k, busy: true})
+		if err := u.fillStruct(h, dst); err != nil {
+			return err
+		}
+		u.filled(done, dst)
 		return nil
 	}
 	return u.typeErr(src, t, path)
+}
+
+// fillStruct stores a hash's entries in the fields of struct dst.
+func (u *unmarshaler) fillStruct(h *Hash, dst reflect.Value) error {
+	info := structInfo(dst.Type())
+	for _, e := range h.Entries {
+		i, ok := info.byName[e.Key]
+		if !ok {
+			i = -1
+			for j := range info.fields {
+				if strings.EqualFold(info.fields[j].name, e.Key) {
+					i = j
+					break
+				}
+			}
+			if i < 0 {
+				continue
+			}
+		}
+		fv := fieldForSet(dst, info.fields[i].index)
+		if err := u.assign(e.Value, fv, ""); err != nil {
+			return prefixPath(err, "."+info.fields[i].name)
+		}
+	}
+	return nil
+}
+
+// fillArray stores an array's elements in Go array dst.
+func (u *unmarshaler) fillArray(a *Array, dst reflect.Value) error {
+	for i := 0; i < dst.Len(); i++ {
+		if i < len(a.Elems) {
+			if err := u.assign(a.Elems[i], dst.Index(i), ""); err != nil {
+				return prefixPath(err, "["+strconv.Itoa(i)+"]")
+			}
+		} else {
+			dst.Index(i).SetZero()
+		}
+	}
+	return nil
+}
+
+// filled records the finished value of seen entry i: a further reference
+// to the same referent gets a copy of it.
+func (u *unmarshaler) filled(i int, dst reflect.Value) {
+	u.seen[i].rv, u.seen[i].busy = dst, false
+}
+
+func isContainer(v Value) bool {
+	switch x := v.(type) {
+	case *Array:
+		return x != nil
+	case *Hash:
+		return x != nil
+	}
+	return false
+}
+
+// isNilRef reports a nil *Array, *Hash or *Ref, which converts as undef.
+func isNilRef(v Value) bool {
+	switch x := v.(type) {
+	case *Array:
+		return x == nil
+	case *Hash:
+		return x == nil
+	case *Ref:
+		return x == nil
+	}
+	return false
 }
 
 // fieldForSet follows an index path, allocating nil embedded pointers.
@@ -362,27 +603,35 @@ func (u *unmarshaler) object(src Value, dst reflect.Value, path string) error {
 			return u.assign(unbless(s), rv.Elem(), path)
 		}
 	}
-	o.Value = u.toAny(unbless(s))
+	a, err := u.toAny(s)
+	if err != nil {
+		return err
+	}
+	if obj, ok := a.(Object); ok && class != "" {
+		a = obj.Value
+	}
+	o.Value = a
 	return nil
 }
 
-// unbless returns an unblessed shallow view of a blessed reference.
+// unbless returns an unblessed view of a blessed reference: a shallow copy
+// of a container, the target of a scalar reference.
 func unbless(v Value) Value {
 	switch x := v.(type) {
 	case *Array:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			c := *x
 			c.Class = ""
 			return &c
 		}
 	case *Hash:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			c := *x
 			c.Class = ""
 			return &c
 		}
 	case *Ref:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			return x.Target
 		}
 	}
@@ -412,200 +661,4 @@ func typeFlags(t reflect.Type) typeInfo {
 	ti := typeInfo{plain: !special}
 	typeCache.Store(t, ti)
 	return ti
-}
-
-// prefixPath adds a path step to an UnmarshalTypeError while the error
-// travels up (no path strings are built on success).
-func prefixPath(err error, step string) error {
-	if te, ok := err.(*UnmarshalTypeError); ok {
-		te.Path = step + te.Path
-	}
-	return err
-}
-
-func (u *unmarshaler) typeErr(src Value, t reflect.Type, path string) error {
-	return &UnmarshalTypeError{Perl: describe(src), Type: t.String(), Path: path}
-}
-
-func isUndef(v Value) bool {
-	switch v.(type) {
-	case nil, Undef:
-		return true
-	}
-	return false
-}
-
-// truth is Perl's boolean test.
-func truth(v Value) bool {
-	switch x := v.(type) {
-	case nil, Undef:
-		return false
-	case Int:
-		return x != 0
-	case Float:
-		return x != 0
-	case Bool:
-		return bool(x)
-	case Bytes:
-		return x != "" && x != "0"
-	case String:
-		return x != "" && x != "0"
-	}
-	return true // references are true
-}
-
-// perlNumber parses a string the way Perl's numeric conversion does for
-// well-formed input: surrounding whitespace allowed, "" is 0.
-func perlNumber(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "0", true
-	}
-	return s, true
-}
-
-func toInt(v Value) (int64, bool) {
-	switch x := v.(type) {
-	case Int:
-		return int64(x), true
-	case Float:
-		f := float64(x)
-		if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-			return 0, false
-		}
-		return int64(f), true
-	case Bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	case Bytes, String:
-		str, _ := rawString(x)
-		s, _ := perlNumber(str)
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, true
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return toInt(Float(f))
-		}
-	}
-	return 0, false
-}
-
-func toUint(v Value) (uint64, bool) {
-	if x, ok := v.(Bytes); ok {
-		s, _ := perlNumber(string(x))
-		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-			return n, true
-		}
-	}
-	i, ok := toInt(v)
-	if !ok || i < 0 {
-		return 0, false
-	}
-	return uint64(i), true
-}
-
-func toFloat(v Value) (float64, bool) {
-	switch x := v.(type) {
-	case Int:
-		return float64(x), true
-	case Float:
-		return float64(x), true
-	case Bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	case Bytes, String:
-		str, _ := rawString(x)
-		s, _ := perlNumber(str)
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			var ne *strconv.NumError
-			if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
-				return f, true
-			}
-			return 0, false
-		}
-		return f, true
-	}
-	return 0, false
-}
-
-// rawString gives a scalar's string value; byte strings keep their bytes.
-func rawString(v Value) (string, bool) {
-	switch x := v.(type) {
-	case Bytes:
-		return string(x), true
-	case String:
-		return string(x), true
-	case Int, Float, Bool, Undef, nil:
-		return Text(v)
-	}
-	return "", false
-}
-
-// toAny converts a Value into plain Go values (see Unmarshal).
-func (u *unmarshaler) toAny(v Value) any {
-	switch x := v.(type) {
-	case nil, Undef:
-		return nil
-	case Int:
-		return int64(x)
-	case Float:
-		return float64(x)
-	case Bytes:
-		return string(x)
-	case String:
-		return string(x)
-	case Bool:
-		return bool(x)
-	case Weak:
-		return u.toAny(x.To)
-	}
-	if a, ok := u.anys[v]; ok {
-		return a
-	}
-	if u.anys == nil {
-		u.anys = map[Value]any{}
-	}
-	u.depth++
-	defer func() { u.depth-- }()
-	if u.depth > 2*DefaultMaxDepth+8 {
-		return nil
-	}
-	var class string
-	var out any
-	switch x := v.(type) {
-	case *Array:
-		class = x.Class
-		s := make([]any, len(x.Elems))
-		out = s
-		u.anys[v] = u.wrap(class, out)
-		for i, el := range x.Elems {
-			s[i] = u.toAny(el)
-		}
-	case *Hash:
-		class = x.Class
-		m := make(map[string]any, len(x.Entries))
-		out = m
-		u.anys[v] = u.wrap(class, out)
-		for _, e := range x.Entries {
-			m[e.Key] = u.toAny(e.Value)
-		}
-	case *Ref:
-		u.anys[v] = nil // a scalar cycle ends in nil
-		class = x.Class
-		out = u.toAny(x.Target)
-		u.anys[v] = u.wrap(class, out)
-	}
-	return u.anys[v]
-}
-
-func (u *unmarshaler) wrap(class string, v any) any {
-	if class == "" {
-		return v
-	}
-	return Object{Class: class, Value: v}
 }
