@@ -233,6 +233,11 @@ func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikcte
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
+			"inc": func(e *poe.Event) any {
+				a := e.Slice(poe.ARG0)
+				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
+				return nil
+			},
 			"here":    rec.Handler("here", nil),
 			"nothing": rec.Handler("nothing", nil),
 			"post1":   func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
@@ -240,7 +245,7 @@ func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikcte
 			"unreg":   func(e *poe.Event) any { rec <- []any{"unreg", e.Arg(poe.ARG1)}; return nil },
 		})
 		ts.Do(func() {
-			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
+			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "inc", "here", "nothing", "post1")
 			ikc.Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
 		})
 	})
