@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +18,8 @@ import (
 // TestClientLiteConcurrent: goroutines share one Client; every Call,
 // CallList and PostRespond gets the answer to its own arguments.
 func TestClientLiteConcurrent(t *testing.T) {
-	_, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	quiet := slog.New(slog.DiscardHandler)
+	_, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort, Logger: quiet})
 	ctx := liteCtx(t)
 	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
 	if err != nil {
@@ -33,6 +36,16 @@ func TestClientLiteConcurrent(t *testing.T) {
 				var got any
 				var err error
 				switch i % 5 {
+				case 4:
+					// A refused call gets the error report naming its own
+					// target; a refused post next to it fails nobody.
+					state := fmt.Sprintf("nope%d_%d", g, i)
+					l.Post(ctx, "test/gone"+state)
+					_, err = l.Call(ctx, "test/"+state)
+					var re *RemoteError
+					if errors.As(err, &re) && strings.Contains(re.Text, "'"+state+"'") {
+						err, got = nil, arg
+					}
 				case 0:
 					var v []any
 					v, err = l.CallList(ctx, "test/echo", arg)
