@@ -55,6 +55,14 @@ const (
 	DefaultTimeout = 30 * time.Second
 )
 
+// AllFreezers returns the names of every freezer this implementation
+// has except the eval one: Storable, YAML and FreezeThaw, in that order of
+// preference. It is what a Go Server accepts by default, as Perl's server
+// accepts any freezer it can load (spec 5.5).
+func AllFreezers() []string {
+	return []string{freezer.NameStorable, freezer.NameYAML, freezer.NameFreezeThaw}
+}
+
 // Config describes this side of a negotiation.
 type Config struct {
 	// KernelID is the POE kernel ID, announced first (IAM <ID> / the first
