@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,5 +193,36 @@ func TestClientLiteDisconnectFailsWaiters(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("Disconnect left a call waiting")
+	}
+}
+
+// kernelID matches a POE kernel ID (spec 4.3).
+var kernelID = regexp.MustCompile(`^[-\w.]+-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$`)
+
+// TestLiteNegotiated: the Lite tells the freezer and the server's names
+// the handshake gave, in both dialects.
+func TestLiteNegotiated(t *testing.T) {
+	_, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	ctx := liteCtx(t)
+	for _, proto := range []string{"IKC0", "IKC"} {
+		for _, ser := range []string{"Storable", "YAML", "FreezeThaw"} {
+			l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "Lite" + proto + ser, Protocol: proto, Serializer: ser})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := l.RemoteNames()
+			sock := "127.0.0.1:" + strconv.Itoa(port)
+			if len(names) != 4 || !kernelID.MatchString(names[0]) ||
+				!slices.Contains(names, "Inet") || !slices.Contains(names, "Ikc") || !slices.Contains(names, sock) {
+				t.Errorf("%s: RemoteNames() = %q, want the kernel ID, Inet, Ikc and %s", proto, names, sock)
+			}
+			if proto == "IKC0" && l.RemoteKernel() != names[0] {
+				t.Errorf("IKC0: RemoteKernel() = %q, want the kernel ID %q", l.RemoteKernel(), names[0])
+			}
+			if l.Freezer() != ser || l.Protocol() != proto {
+				t.Errorf("Freezer() = %q, Protocol() = %q; want %s, %s", l.Freezer(), l.Protocol(), ser, proto)
+			}
+			l.Disconnect()
+		}
 	}
 }

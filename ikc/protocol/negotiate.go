@@ -176,6 +176,7 @@ type negotiator struct {
 	fz       freezer.Freezer // last accepted freezer
 	fzName   string
 	out      []string
+	res      *Result // once done
 }
 
 func newNegotiator(cfg Config) (negotiator, error) {
@@ -353,8 +354,12 @@ func (n *negotiator) result(ikc0 bool) (*Result, error) {
 		r.Freezer, r.FreezerName, r.FreezerDefaulted = freezer.Storable{}, freezer.NameStorable, true
 	}
 	n.phase = phaseDone
+	n.res = r
 	return r, nil
 }
+
+// Result returns what the negotiation agreed, nil until it is done.
+func (n *negotiator) Result() *Result { return n.res }
 
 // build makes the freezer for a name with Config.Lookup; the eval freezer
 // is always refused.
