@@ -3,7 +3,7 @@
 # on @INC) for the Go interop tests; never committed with IKC itself.
 #
 #   perl real_ikc.pl --role server|client|lite [--port N] [--name NAME]
-#        [--protocol IKC0|IKC] [--freezer F] [--subscribe SPEC]...
+#        [--protocol IKC0|IKC] [--freezer F]
 #
 # server: POE::Component::IKC::Server on 127.0.0.1 (port 0: any, 0.2402).
 # client: POE::Component::IKC::Client to 127.0.0.1:port.
@@ -16,8 +16,15 @@
 # unregister, error, invoke, answer, failed, battery). Stdin: one JSON
 # command per line: {"op":"post","to":SPEC,"params":X},
 # {"op":"call","to":SPEC,"params":X} (the answer comes as "answer"),
+# {"op":"subscribe","spec":SPEC} (answered by "subscribed"),
+# {"op":"proxy_post","session":PROXY,"state":S,"params":X},
 # {"op":"post_respond",...} and {"op":"battery","to":SPEC} (lite only),
 # {"op":"quit"}. EOF on stdin ends the process.
+#
+# The Client's subscribe option is not used: 0.2402 sends the
+# subscriptions while its channel is still "finishing" and dies
+# ("Attempting to send during finishing", Channel.pm). Subscribing once
+# connected works.
 use strict;
 use warnings;
 use Getopt::Long;
@@ -25,8 +32,8 @@ use JSON::PP;
 use Digest::MD5 qw(md5_hex);
 use POE qw(Wheel::ReadWrite Filter::Line);
 
-my %opt = (role => 'server', port => 0, protocol => 'IKC0', freezer => 'Storable', subscribe => []);
-GetOptions(\%opt, 'role=s', 'port=i', 'name=s', 'protocol=s', 'freezer=s', 'subscribe=s@') or die "bad options\n";
+my %opt = (role => 'server', port => 0, protocol => 'IKC0', freezer => 'Storable');
+GetOptions(\%opt, 'role=s', 'port=i', 'name=s', 'protocol=s', 'freezer=s') or die "bad options\n";
 $opt{name} ||= {server => 'PerlServer', client => 'PerlClient', lite => 'PerlLite'}->{$opt{role}};
 $| = 1;
 my $JSON = JSON::PP->new->canonical->allow_nonref->allow_blessed->allow_unknown->ascii;
@@ -105,7 +112,7 @@ if ($ROLE eq 'server') {
     require POE::Component::IKC::Client;
     POE::Component::IKC::Client->spawn(
         ip => '127.0.0.1', port => $opt{port}, name => $opt{name}, protocol => $opt{protocol},
-        serializers => [$opt{freezer}], subscribe => $opt{subscribe},
+        serializers => [$opt{freezer}],
         on_connect => sub { out({ev => 'connected'}) },
         on_error   => sub { out({ev => 'error', op => $_[0], text => "$_[2]"}) },
     );
@@ -125,6 +132,7 @@ POE::Session->create(inline_states => {
     add_1    => sub { my ($n, $spec) = @{$_[ARG0]}; $_[KERNEL]->post(IKC => post => $spec, $n + 1); return },
     posted   => sub { out({ev => 'invoke', state => 'posted', desc => desc($_[ARG0])}); return },
     answer   => sub { out({ev => 'answer', desc => desc($_[ARG0]), value => $_[ARG0]}) },
+    subscribed => sub { out({ev => 'subscribed', specs => [@_[ARG0 .. $#_]]}) },
     mon_reg   => sub { out({ev => 'register', id => $_[ARG1], real => $_[ARG2] ? 1 : 0}) },
     mon_unreg => sub { out({ev => 'unregister', id => $_[ARG1], real => $_[ARG2] ? 1 : 0}) },
     mon_err   => sub { out({ev => 'error', id => $_[ARG1], op => $_[ARG4], text => "" . ($_[ARG5] // '')}) },
@@ -135,6 +143,7 @@ POE::Session->create(inline_states => {
         elsif ($op eq 'post') { $k->post(IKC => post => $c->{to}, $c->{params}) }
         elsif ($op eq 'call') { $k->post(IKC => call => $c->{to}, $c->{params}, 'poe:answer') }
         elsif ($op eq 'proxy_post') { $k->post($c->{session}, $c->{state}, $c->{params}) }
+        elsif ($op eq 'subscribe') { $k->post(IKC => subscribe => [$c->{spec}], 'subscribed') }
         else { out({ev => 'failed', text => "unknown command $op"}) }
     },
     stdin_eof => sub { exit 0 },

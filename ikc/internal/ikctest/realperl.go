@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,9 +60,21 @@ func RealIKCVersion(lib string) string {
 // killed and reaped when the test ends. A server is waited for ("ready").
 func StartRealIKC(t *testing.T, lib string, args ...string) (*PerlPeer, map[string]any) {
 	t.Helper()
+	return StartPerlScript(t, "real_ikc.pl", lib, args...)
+}
+
+// StartPerlScript is StartPerl for any script of ikc/testdata (with lib,
+// if not empty, on @INC), reading event lines of up to 16 MiB.
+func StartPerlScript(t *testing.T, script, lib string, args ...string) (*PerlPeer, map[string]any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	cmd := exec.CommandContext(ctx, "perl", append([]string{"-I" + lib, filepath.Join(moduleRoot(), "ikc", "testdata", "real_ikc.pl")}, args...)...)
-	p := &PerlPeer{t: t, cmd: cmd, events: make(chan map[string]any, 100), stderr: &bytes.Buffer{}}
+	var pargs []string
+	if lib != "" {
+		pargs = append(pargs, "-I"+lib)
+	}
+	pargs = append(pargs, filepath.Join(moduleRoot(), "ikc", "testdata", script))
+	cmd := exec.CommandContext(ctx, "perl", append(pargs, args...)...)
+	p := &PerlPeer{t: t, cmd: cmd, events: make(chan map[string]any, 10000), stderr: &bytes.Buffer{}}
 	cmd.Stderr = &LockedWriter{W: p.stderr, Mu: &p.mu}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -88,6 +102,9 @@ func StartRealIKC(t *testing.T, lib string, args ...string) (*PerlPeer, map[stri
 		}
 	})
 	t.Cleanup(func() {
+		backlogs.Lock()
+		delete(backlogs.m, p)
+		backlogs.Unlock()
 		p.stdin.Close()
 		cmd.Process.Kill()
 		go func() {
@@ -99,13 +116,72 @@ func StartRealIKC(t *testing.T, lib string, args ...string) (*PerlPeer, map[stri
 		cancel()
 		if t.Failed() {
 			p.mu.Lock()
-			t.Logf("real IKC %v stderr:\n%s", args, p.stderr.String())
+			t.Logf("perl %s %v stderr:\n%s", script, args, p.stderr.String())
 			p.mu.Unlock()
 		}
 	})
 	var ready map[string]any
-	if len(args) > 1 && args[0] == "--role" && args[1] == "server" {
+	if len(args) > 1 && args[1] == "server" {
 		ready = p.Expect("ready", nil)
 	}
 	return p, ready
+}
+
+// backlogs keeps, per peer, the events Await passed over, for later
+// Awaits.
+var backlogs struct {
+	sync.Mutex
+	m map[*PerlPeer][]map[string]any
+}
+
+// Await waits up to timeout for an event named ev for which match (if
+// given) holds. Events it passes over are kept for later Awaits (not for
+// Expect). Unlike Expect it returns an error, so a subtest can use a peer
+// started by its parent.
+func (p *PerlPeer) Await(ev string, match func(map[string]any) bool, timeout time.Duration) (map[string]any, error) {
+	ok := func(e map[string]any) bool { return e["ev"] == ev && (match == nil || match(e)) }
+	backlogs.Lock()
+	if backlogs.m == nil {
+		backlogs.m = map[*PerlPeer][]map[string]any{}
+	}
+	for i, e := range backlogs.m[p] {
+		if ok(e) {
+			backlogs.m[p] = slices.Delete(backlogs.m[p], i, i+1)
+			backlogs.Unlock()
+			return e, nil
+		}
+	}
+	backlogs.Unlock()
+	keep := func(e map[string]any) {
+		backlogs.Lock()
+		if len(backlogs.m[p]) < 10000 {
+			backlogs.m[p] = append(backlogs.m[p], e)
+		}
+		backlogs.Unlock()
+	}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e, open := <-p.events:
+			if !open {
+				return nil, fmt.Errorf("perl peer exited while waiting for %q", ev)
+			}
+			if ok(e) {
+				return e, nil
+			}
+			keep(e)
+		case <-deadline:
+			return nil, fmt.Errorf("no perl event %q within %v", ev, timeout)
+		}
+	}
+}
+
+// Command writes a JSON command to the peer's stdin.
+func (p *PerlPeer) Command(cmd map[string]any) error {
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return err
+	}
+	_, err = p.stdin.Write(append(b, '\n'))
+	return err
 }
