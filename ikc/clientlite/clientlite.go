@@ -135,6 +135,9 @@ type Client struct {
 	idle  chan struct{} // if not nil, closed when that write ends
 	open  *batch        // frames waiting for it
 	spare []byte        // a batch buffer to reuse
+	// inflight counts the requests between encoding and their end (a
+	// Post's write, a call's answer): when it is 1, a write is alone.
+	inflight atomic.Int64
 
 	// target caches the last expansion of a specifier.
 	target atomic.Pointer[expansion]
@@ -308,6 +311,8 @@ func (l *Client) Post(ctx context.Context, spec string, args ...any) error {
 	}
 	r := getRequest()
 	defer putRequest(r)
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
 	return l.send(ctx, r, m)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,7 +210,10 @@ var errNotWritten = errors.New("ikc: not written")
 // is under way, the requests that come meanwhile append their frames to
 // the open batch, and its first writer writes it next. Under load that
 // turns many small writes into a few large ones (group commit); a lone
-// caller writes its own frame at once.
+// caller writes its own frame at once. A writer that finds the socket
+// free while other calls are in flight yields once before writing: the
+// callers an answer has just woken run first and join its batch (without
+// it, on few CPUs, each woken caller wrote alone: one write per call).
 type batch struct {
 	c    *conn
 	buf  []byte
@@ -229,10 +233,25 @@ func (l *Client) write(ctx context.Context, c *conn, frame []byte) error {
 	for {
 		if !l.busy {
 			l.busy = true
+			if l.inflight.Load() <= 1 {
+				// Alone: write at once.
+				l.wmu.Unlock()
+				err := l.rawWrite(c, frame)
+				l.writeEnded()
+				return err
+			}
+			// Other calls are in flight: the ones already runnable
+			// (woken by answers just read) join this write if we let
+			// them run first, so one write goes out for all of them.
+			b := &batch{c: c, buf: append(l.spare, frame...), done: make(chan struct{})}
+			l.spare = nil
+			l.open = b
 			l.wmu.Unlock()
-			err := l.rawWrite(c, frame)
-			l.writeEnded()
-			return err
+			runtime.Gosched()
+			l.wmu.Lock()
+			l.open = nil
+			l.wmu.Unlock()
+			return l.writeBatch(b)
 		}
 		if b := l.open; b != nil {
 			if b.c == c {
@@ -262,16 +281,22 @@ func (l *Client) write(ctx context.Context, c *conn, frame []byte) error {
 		}
 		l.open, l.busy = nil, true
 		l.wmu.Unlock()
-		b.err = l.rawWrite(c, b.buf)
-		l.wmu.Lock()
-		if l.spare == nil && cap(b.buf) <= 64<<10 {
-			l.spare = b.buf[:0]
-		}
-		l.wmu.Unlock()
-		l.writeEnded()
-		close(b.done)
-		return b.err
+		return l.writeBatch(b)
 	}
+}
+
+// writeBatch writes b (the caller owns the write) and lets the next
+// writer go.
+func (l *Client) writeBatch(b *batch) error {
+	b.err = l.rawWrite(b.c, b.buf)
+	l.wmu.Lock()
+	if l.spare == nil && cap(b.buf) <= 64<<10 {
+		l.spare = b.buf[:0]
+	}
+	l.wmu.Unlock()
+	l.writeEnded()
+	close(b.done)
+	return b.err
 }
 
 // writeEnded lets the next writer go.
@@ -327,6 +352,8 @@ func (l *Client) roundTrip(ctx context.Context, r *request, m *protocol.Message)
 			r.w.errKey = m.Event.Session + "/" + st
 		}
 	}
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
 	if err := l.send(ctx, r, m); err != nil {
 		return nil, err
 	}
