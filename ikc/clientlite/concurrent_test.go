@@ -29,7 +29,7 @@ func TestClientLiteConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Disconnect()
-	const goroutines, calls = 8, 500
+	const goroutines, calls = 64, 80
 	var wrong, failed atomic.Int64
 	var wg sync.WaitGroup
 	for g := range goroutines {
