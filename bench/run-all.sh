@@ -11,7 +11,7 @@
 #
 # Families (FAMILIES, default all, in this order): kernel (through
 # kernel_vs_perl.sh), traced, echo, freezers, ikc (through ikc_vs_perl.sh),
-# pulse. Each Go benchmark runs COUNT times (-count) and goes through
+# pulse, rpc (the Lite against net/rpc, through lite_vs_rpc.sh). Each Go benchmark runs COUNT times (-count) and goes through
 # benchstat (medians, -confidence 0.9 so that 5 runs give an interval);
 # each Perl script runs COUNT times and its median is taken. Perl IKC
 # (POE::Component::IKC 0.2402) is found through IKC_PERL5LIB, which points
@@ -32,7 +32,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 COUNT=${COUNT:-5}
-FAMILIES=${FAMILIES:-kernel traced echo freezers ikc pulse}
+FAMILIES=${FAMILIES:-kernel traced echo freezers ikc pulse rpc}
 PERL_DIR=${PERL_DIR:-$root/bench/perl}
 PERL_DIR=$(cd "$PERL_DIR" 2>/dev/null && pwd || echo "$PERL_DIR")
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
@@ -175,6 +175,13 @@ measure() {
 		mkdir -p "$OUT/pulse"
 		gobench "$OUT/pulse" -bench '^BenchmarkPulse$' -benchtime 1s
 		log "pulse: $((SECONDS - t)) s"
+	fi
+	if want rpc; then
+		t=$SECONDS
+		log "rpc: the Lite and net/rpc (lite_vs_rpc.sh)"
+		mkdir -p "$OUT/rpc"
+		KEEP="$OUT/rpc/go.txt" "$here/lite_vs_rpc.sh" >"$OUT/rpc/table.md"
+		log "rpc: $((SECONDS - t)) s"
 	fi
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	{
@@ -455,6 +462,20 @@ if have pulse; then
 		entry "ikc server" "$4" "Perl IKC" perl "$g" "$p" requests/s higher ""
 		row "ikc server" "$3 (requests/s; p99)" "$(num "$g"); $(num "$(awk -v v="$g99" 'BEGIN { print (v / 1000) }')") ms" \
 			"$(or "${p:+$(num "$p"); $(num "$(awk -v v="$p99" 'BEGIN { print (v / 1000) }')") ms}" "$noikc")" "$R" "" "" "" "—"
+	done
+fi
+
+if have rpc; then
+	for g in 1 64; do
+		l=$(gostat rpc "EchoRPC/lite/g$g" calls/s)
+		r=$(gostat rpc "EchoRPC/netrpc/g$g" calls/s)
+		la=$(gostat rpc "EchoRPC/lite/g$g" allocs/op)
+		ra=$(gostat rpc "EchoRPC/netrpc/g$g" allocs/op)
+		t=1.2 gs="1 goroutine"
+		[ "$g" = 1 ] || t=1.5 gs="$g goroutines"
+		entry "ikc lite" "echo, $gs" "net/rpc" peer "$l" "$r" calls/s higher "$t"
+		row "ikc lite" "echo of 32 bytes, $gs on one connection (calls/s)" "$(num "$l")${la:+, $(num "$la") allocs}" "n/a" "—" \
+			"net/rpc $(num "$r")${ra:+, $(num "$ra") allocs}" "$R" "≥ $t× net/rpc" "$(verdicts "$V")"
 	done
 fi
 

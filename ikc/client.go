@@ -43,6 +43,9 @@ type ClientOptions struct {
 	Subscribe []string
 	// OnConnect runs after the handshake and the subscriptions.
 	OnConnect func()
+	// OnConnected, if set, runs right after OnConnect with what the
+	// handshake agreed: the server's names and the freezer.
+	OnConnected func(Peer)
 	// OnError receives connect errors and errors before the handshake
 	// finished: (operation, errno, text), as Perl's on_error does. Without
 	// it they are logged; either way the error that ended the client is
@@ -69,6 +72,22 @@ type ClientOptions struct {
 	SubscribeTimeout time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
+}
+
+// Peer is what a Client's handshake agreed with the server.
+type Peer struct {
+	// ID is the server's kernel ID (the first name it announced);
+	// Aliases are its other names as registered here: those it
+	// announced, then the address dialled (spec 10.10).
+	ID      string
+	Aliases []string
+	// Freezer is the serializer of the frames, both ways.
+	Freezer string
+	// Protocol is the dialect the handshake ended in: "IKC0", or "IKC"
+	// (asked for, or fallen back to).
+	Protocol string
+	// PID is the server's PID from its SETUP line (IKC0), else 0.
+	PID int
 }
 
 // DefaultSetupSilence is ClientOptions.SetupSilence's default: far above
@@ -237,12 +256,28 @@ func (c *Client) connected(e *poe.Event) any {
 	return nil
 }
 
+// connectedCallbacks runs OnConnect and OnConnected.
+func (c *Client) connectedCallbacks(ch *channel) {
+	if c.opts.OnConnect != nil {
+		c.opts.OnConnect()
+	}
+	if c.opts.OnConnected == nil {
+		return
+	}
+	p := Peer{ID: ch.remoteID, Aliases: c.r.Aliases(ch.remoteID), Protocol: protocol.IKC.String()}
+	if ch.fz != nil {
+		p.Freezer = ch.fz.Name()
+	}
+	if cn, ok := ch.neg.(*protocol.ClientNegotiator); ok && cn.Result() != nil && cn.Result().IKC0 {
+		p.Protocol, p.PID = protocol.IKC0.String(), cn.Result().RemotePID
+	}
+	c.opts.OnConnected(p)
+}
+
 // ready runs in the channel once the server is registered.
 func (c *Client) ready(ch *channel) {
 	if len(c.opts.Subscribe) == 0 {
-		if c.opts.OnConnect != nil {
-			c.opts.OnConnect()
-		}
+		c.connectedCallbacks(ch)
 		return
 	}
 	want := append([]string(nil), c.opts.Subscribe...)
@@ -262,9 +297,7 @@ func (c *Client) ready(ch *channel) {
 			ch.shutdown()
 			return
 		}
-		if c.opts.OnConnect != nil {
-			c.opts.OnConnect()
-		}
+		c.connectedCallbacks(ch)
 	}, timeout)
 	if err != nil {
 		c.report(nil, "subscribe", 0, err.Error())

@@ -74,8 +74,10 @@ type ServerOptions struct {
 	// connection before its negotiation completes (operation, errno,
 	// text). Nil: they are logged.
 	OnError func(op string, errno int, text string)
-	// Serializers are the freezers accepted from clients (nil:
-	// Storable only, spec 5.5).
+	// Serializers are the freezers accepted from clients (nil: every
+	// one this implementation has, protocol.AllFreezers: Storable, YAML
+	// and FreezeThaw, as Perl's server takes any it can load; never the
+	// eval freezer, spec 5.5).
 	Serializers []string
 	// NegotiationTimeout bounds each handshake (0: DefaultTimeout).
 	NegotiationTimeout time.Duration
@@ -156,6 +158,9 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 	}
 	if opts.PeekOutput == nil {
 		opts.PeekOutput = os.Stderr
+	}
+	if opts.Serializers == nil {
+		opts.Serializers = protocol.AllFreezers()
 	}
 	log := opts.Logger
 	if log == nil {

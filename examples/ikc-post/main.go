@@ -29,11 +29,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/seedflag"
 	"github.com/poe-go/poe/ikc/clientlite"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-const usage = "usage: ikc-post [-host H] [-port P | -unix PATH] [-call | -respond] [-protocol IKC|IKC0] [-timeout D] SPECIFIER [JSON]"
+const usage = "usage: ikc-post [-host H] [-port P | -unix PATH] [-call | -respond] [-protocol IKC|IKC0] [-timeout S] SPECIFIER [JSON]"
 
 // errUsage marks command line mistakes (exit status 2).
 var errUsage = errors.New(usage)
@@ -68,7 +69,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	respond := fs.Bool("respond", false, "post [JSON, rsvp] (ClientLite's post_respond) and print what the state posts back")
 	protocol := fs.String("protocol", "IKC0", "negotiation dialect: IKC0 or IKC")
 	name := fs.String("name", "", "kernel name to announce (default ikc-post-<pid>)")
-	timeout := fs.Duration("timeout", 10*time.Second, "bound on connecting and on waiting for the reply")
+	var timeout time.Duration
+	seedflag.Var(fs, &timeout, "timeout", 10*time.Second, "bound on connecting and on waiting for the reply: seconds as ClientLite's timeout (10) or a duration (10s)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -102,9 +104,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		*name = "ikc-post-" + strconv.Itoa(os.Getpid())
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	opts := clientlite.Options{Name: *name, Protocol: *protocol, Timeout: *timeout}
+	opts := clientlite.Options{Name: *name, Protocol: *protocol, Timeout: timeout}
 	if *unix != "" {
 		opts.Unix = *unix
 	} else {

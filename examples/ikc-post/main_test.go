@@ -156,7 +156,7 @@ func TestAgainstGoServer(t *testing.T) {
 	if _, err := os.Stat(sock); err == nil {
 		t.Errorf("Unix socket %s left behind", sock)
 	}
-	_, errText, code = post(t, postBin, p, "-timeout", "2s", "-call", "demo/count")
+	_, errText, code = post(t, postBin, p, "-timeout", "2", "-call", "demo/count") // seconds, as ClientLite's timeout
 	if code != 1 || !strings.Contains(errText, "connect") {
 		t.Errorf("server gone: exit %d, stderr %q", code, errText)
 	}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/poe-go/poe/examples/internal/seedflag"
 	"github.com/poe-go/poe/ikc"
 	"github.com/poe-go/poe/poe"
 )
@@ -47,7 +48,7 @@ func main() {
 	flag.StringVar(&c.unix, "unix", "", "listen on this Unix socket instead")
 	flag.IntVar(&c.processes, "processes", 5, "processes in all: the parent and processes-1 workers (1: no prefork)")
 	flag.IntVar(&c.connections, "connections", 3, "connections a worker serves before it exits")
-	flag.DurationVar(&c.babysit, "babysit", 30*time.Second, "period of the babysitter (0: none)")
+	seedflag.Var(flag.CommandLine, &c.babysit, "babysit", 30*time.Second, "period of the babysitter: seconds as in the seed (30) or a duration (30s); 0: none")
 	flag.BoolVar(&c.quiet, "quiet", false, "do not log prefork activity")
 	flag.StringVar(&c.httpAddr, "http", "", "serve the kernel page (poe.PeekHandler) on this address")
 	flag.Parse()

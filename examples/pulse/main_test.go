@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -145,8 +146,8 @@ func hello(ctx context.Context, port int, name string) (any, error) {
 	return l.PostRespond(ctx, "Service/event", map[string]any{"Hi": "There"})
 }
 
-func testHello(t *testing.T, processes string) {
-	p := startPulse(t, "-processes", processes, "-connections", "3", "-babysit", "1s")
+func testHello(t *testing.T, processes, babysit string) {
+	p := startPulse(t, "-processes", processes, "-connections", "3", "-babysit", babysit)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	want := map[string]any{"hello": "There"}
@@ -164,8 +165,24 @@ func testHello(t *testing.T, processes string) {
 	p.stop(t)
 }
 
-func TestPulseOneProcess(t *testing.T)    { testHello(t, "1") }
-func TestPulseFiveProcesses(t *testing.T) { testHello(t, "5") }
+// -babysit takes the seed's seconds ("1", server-1's "30") and Go
+// durations ("1s").
+func TestPulseOneProcess(t *testing.T)    { testHello(t, "1", "1s") }
+func TestPulseFiveProcesses(t *testing.T) { testHello(t, "5", "1") }
+
+// TestPulseBabysitFlag: the seed's -babysit 30 starts the server; a value
+// that is neither seconds nor a duration is a usage error.
+func TestPulseBabysitFlag(t *testing.T) {
+	p := startPulse(t, "-processes", "2", "-babysit", "30")
+	p.stop(t)
+	for _, bad := range []string{"x", "-1"} {
+		out, err := exec.Command(build(t), "-port", "0", "-babysit", bad).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "-babysit") {
+			t.Errorf("-babysit %s: %v, %s", bad, err, out)
+		}
+	}
+}
 
 // TestPulsePerl has a Perl IKC client (on POE and POE::Filter::Reference,
 // ikc/testdata/ikc_peer.pl) post to Service/event with an rsvp of its

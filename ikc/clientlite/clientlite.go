@@ -3,11 +3,10 @@
 // Perl's POE::Component::IKC::ClientLite, on top of package ikc/protocol
 // alone. Dial connects and runs the handshake; each Client method sends
 // one request and, for Call, CallList, PostRespond, Responded and Ping,
-// waits for its answer.
+// waits for its answer. One Client may be shared by many goroutines.
 package clientlite
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/poe-go/poe/ikc/protocol"
@@ -23,12 +22,18 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// DefaultPort is ClientLite's default server port (Perl's 603).
+// DefaultPort is ClientLite's default server port (Perl's 603). Port 0 in
+// Options means this port, never "any port".
 const DefaultPort = 603
 
 // DefaultTimeout bounds a ClientLite handshake and each wait for an
 // answer when Options.Timeout is zero (Perl's 30 s).
 const DefaultTimeout = 30 * time.Second
+
+// DefaultSetupSilence is Options.SetupSilence's default: far above a live
+// server's answer time, far below DefaultTimeout (the kernel Client's
+// ikc.DefaultSetupSilence).
+const DefaultSetupSilence = 2 * time.Second
 
 // processID is this process's PID, announced in every handshake; read
 // once, as os.Getpid is a system call each time.
@@ -42,8 +47,9 @@ const queueMax = 64
 
 // Options configure Dial (Perl's ClientLite options, spec 12).
 type Options struct {
-	// Host and Port of the server (defaults "localhost" and 603), or
-	// Unix, a socket path, instead (Perl's ClientLite cannot do that).
+	// Host and Port of the server (defaults "localhost" and 603; Port 0
+	// means 603), or Unix, a socket path, instead (Perl's ClientLite
+	// cannot do that).
 	Host string
 	Port int
 	Unix string
@@ -51,15 +57,24 @@ type Options struct {
 	// under it, so it must be unique there. Default "Client<pid>".
 	Name string
 	// Protocol is "IKC0" (default; falls back to IKC when the server
-	// answers NOT) or "IKC" (works with every server, 0.1904 included).
+	// answers NOT, or says nothing for SetupSilence) or "IKC" (works with
+	// every server, 0.1904 included).
 	Protocol string
-	// Serializer is the one freezer offered: "Storable" (default) or
-	// "YAML". The server must accept it.
+	// Serializer is the one freezer offered: "Storable" (default),
+	// "YAML" or "FreezeThaw" (never POE::Component::IKC::Freezer, whose
+	// payloads Perl evals). The server must accept it.
 	Serializer string
 	// Timeout bounds connecting plus the handshake, and each wait for an
 	// answer (0: DefaultTimeout). A context deadline that comes
 	// sooner wins.
 	Timeout time.Duration
+	// SetupSilence (Protocol IKC0): if the server says nothing this long
+	// after the SETUP line, send HELLO on the same connection and go on
+	// in the IKC dialect, as after a NOT. An IKC 0.1904 server ignores
+	// SETUP without a word (captures/s3), where Perl's ClientLite waits
+	// out its timeout and fails. 0: DefaultSetupSilence; negative: wait
+	// until Timeout.
+	SetupSilence time.Duration
 	// MaxFrame caps the payload of a received frame (0:
 	// freezer.DefaultMaxFrame).
 	MaxFrame int
@@ -76,9 +91,12 @@ type Options struct {
 // POE::Component::IKC::ClientLite. Each method sends one request and, for
 // Call, CallList, PostRespond, Responded and Ping, waits for its answer.
 //
-// A Client is meant for one goroutine at a time. Calls from several
-// goroutines are serialized (each waits for the previous request to
-// finish), never interleaved on the wire.
+// A Client is safe for concurrent use, and its requests are pipelined:
+// goroutines share the one connection, each call has its own rsvp state
+// (response<N>), and a reader goroutine hands every answer to the call
+// it is addressed to. A cancelled context or a timeout ends only its own
+// call. When the connection is lost, every call waiting on it fails at
+// once (ErrConnClosed).
 //
 // The connection is opened by Dial. If a request finds it closed (by
 // Disconnect, or by the server), the Client reconnects once, with a full
@@ -92,32 +110,37 @@ type Options struct {
 // after them are not mis-framed; a closed connection ends a wait at once
 // instead of spinning until the timeout.
 type Client struct {
-	mu       sync.Mutex
-	opts     Options
-	dialect  protocol.Dialect
-	conn     net.Conn
-	br       *bufio.Reader
-	fr       *freezer.Reader
-	fz       freezer.Freezer
-	remote   string // kernel part of relative targets
-	where    string // the server's address in messages: host:port, unix:<path>
-	pingTo   string // ping target: poe://<server kernel ID>/IKC/ping
-	seq      int    // next response<N>
-	queue    []*protocol.Message
-	frameBuf []byte
+	opts  Options
+	fz    freezer.Freezer // Options.Serializer's; the handshake insists on it
+	store bool            // fz is Storable: encoded in place
+	from  protocol.Address
 
-	// Per-request scratch, so that a request allocates little: the raw
-	// connection for alive, the last target, the from address (its hash
-	// built once), the encoder's hash, and one Decoder and message for
-	// the answers (Storable), each done with before the next frame.
-	rc       syscall.RawConn
-	lastSpec string
-	lastTo   protocol.Address
-	from     *protocol.Address
-	encHash  storable.Hash
-	encBuf   []byte
-	dec      storable.Decoder
-	msg      protocol.MessageDecoder
+	// mu guards what follows; never held during I/O.
+	mu      sync.Mutex
+	dialect protocol.Dialect
+	cur     *conn    // the live connection, nil when down
+	dialing *dialing // a (re)connection in progress
+	res     *protocol.Result
+	remote  string // kernel part of relative targets
+	where   string // the server's address in messages: host:port, unix:<path>
+	pingTo  protocol.Address
+	seq     uint64               // next response<N>
+	waiters map[string][]*waiter // by "session/state", oldest first
+	nwait   uint64               // order of waiters, for error reports
+	queue   []answered           // answers nobody waited for, for Responded
+
+	// wmu guards the writing side (see write).
+	wmu   sync.Mutex
+	busy  bool          // a write is under way
+	idle  chan struct{} // if not nil, closed when that write ends
+	open  *batch        // frames waiting for it
+	spare []byte        // a batch buffer to reuse
+	// inflight counts the requests between encoding and their end (a
+	// Post's write, a call's answer): when it is 1, a write is alone.
+	inflight atomic.Int64
+
+	// target caches the last expansion of a specifier.
+	target atomic.Pointer[expansion]
 }
 
 // Dial connects to an IKC server and runs the handshake. It returns
@@ -146,13 +169,22 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Serializer == freezer.NamePerlFreezer {
 		return nil, freezer.ErrEvalFreezer
 	}
-	if _, err := freezer.Lookup(opts.Serializer); err != nil {
+	fz, err := freezer.Lookup(opts.Serializer)
+	if err != nil {
 		return nil, err
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	l := &Client{opts: opts, dialect: d}
+	if opts.SetupSilence == 0 {
+		opts.SetupSilence = DefaultSetupSilence
+	}
+	l := &Client{
+		opts: opts, dialect: d, fz: fz,
+		from:    protocol.PrebuiltAddress(protocol.Specifier{Kernel: opts.Name, Session: liteSession}),
+		waiters: make(map[string][]*waiter),
+	}
+	_, l.store = fz.(freezer.Storable)
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
 	// handshake replaces it with the server's kernel ID, the IKC dialect
 	// keeps it (captures/g4, g6, g3).
@@ -163,7 +195,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		l.remote = opts.Host + ":" + strconv.Itoa(opts.Port)
 		l.where = net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
 	}
-	if err := l.connect(ctx); err != nil {
+	if _, err := l.connection(ctx); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -180,6 +212,40 @@ func (l *Client) RemoteKernel() string {
 	return l.remote
 }
 
+// RemoteNames returns the names the server announced in the last
+// handshake: its kernel ID first, then its other names (kernel name,
+// aliases, the socket name of its end) in the order received.
+func (l *Client) RemoteNames() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.res == nil {
+		return nil
+	}
+	return append([]string{l.res.RemoteID}, l.res.RemoteAliases...)
+}
+
+// Freezer returns the serializer the last handshake agreed on (always
+// Options.Serializer: the Lite refuses a server that wants another).
+func (l *Client) Freezer() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.res == nil {
+		return ""
+	}
+	return l.res.FreezerName
+}
+
+// Protocol returns the dialect the last handshake ended in: "IKC0", or
+// "IKC" (asked for, or fallen back to after a NOT or a silent server).
+func (l *Client) Protocol() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.res == nil || !l.res.IKC0 {
+		return protocol.IKC.String()
+	}
+	return protocol.IKC0.String()
+}
+
 // SetProtocol changes the dialect used by the next (re)connection: "IKC0"
 // or "IKC".
 func (l *Client) SetProtocol(p string) error {
@@ -194,20 +260,19 @@ func (l *Client) SetProtocol(p string) error {
 }
 
 // Disconnect closes the connection; nothing is sent, the server sees EOF.
-// A later request reconnects.
+// Calls waiting on it fail with ErrConnClosed. A later request
+// reconnects.
 func (l *Client) Disconnect() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.drop()
-}
-
-func (l *Client) drop() error {
-	if l.conn == nil {
+	c := l.cur
+	if c == nil {
+		l.mu.Unlock()
 		return nil
 	}
-	err := l.conn.Close()
-	l.conn, l.br, l.fr, l.rc = nil, nil, nil, nil
-	l.queue = nil
+	l.lostLocked(c, errDisconnected)
+	l.mu.Unlock()
+	err := c.nc.Close()
+	<-c.done
 	return err
 }
 
@@ -215,14 +280,24 @@ func (l *Client) drop() error {
 // reconnects when not (or when the ping fails).
 func (l *Client) Connect(ctx context.Context) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.conn != nil && l.alive() {
-		if err := l.ping(ctx); err == nil {
+	c := l.cur
+	l.mu.Unlock()
+	if c != nil {
+		if err := l.Ping(ctx); err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ioErr(ctx, "connecting to "+l.where, ctx.Err())
+		}
+		l.mu.Lock()
+		if l.cur == c {
+			l.lostLocked(c, errPingFailed)
+		}
+		l.mu.Unlock()
+		c.nc.Close()
 	}
-	l.drop()
-	return l.connect(ctx)
+	_, err := l.connection(ctx)
+	return err
 }
 
 // Post sends a request to spec ("session/state" relative to the server,
@@ -230,24 +305,22 @@ func (l *Client) Connect(ctx context.Context) error {
 // No argument sends undef; one argument is the target's ARG0; several are
 // its ARG0..ARGn (sent through IKC:proxy).
 func (l *Client) Post(ctx context.Context, spec string, args ...any) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	m, err := l.request(spec, args)
 	if err != nil {
 		return err
 	}
-	return l.send(ctx, m)
+	r := getRequest()
+	defer putRequest(r)
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
+	return l.send(ctx, r, m)
 }
 
 // Call sends a request with an rsvp and returns the target's return value
 // (scalar context). Arguments as in Post. A target that returns undef
 // sends no answer: Call then waits until the deadline (ErrNoResponse).
 func (l *Client) Call(ctx context.Context, spec string, args ...any) (any, error) {
-	v, err := l.call(ctx, spec, args, false)
-	if err != nil {
-		return nil, err
-	}
-	return protocol.FromValue(v), nil
+	return l.call(ctx, spec, args, false)
 }
 
 // CallList is Call in list context (wantarray true): the target's list of
@@ -257,7 +330,7 @@ func (l *Client) CallList(ctx context.Context, spec string, args ...any) ([]any,
 	if err != nil {
 		return nil, err
 	}
-	switch x := protocol.FromValue(v).(type) {
+	switch x := v.(type) {
 	case []any:
 		return x, nil
 	default:
@@ -265,23 +338,25 @@ func (l *Client) CallList(ctx context.Context, spec string, args ...any) ([]any,
 	}
 }
 
-func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (storable.Value, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+var (
+	wantScalar storable.Value = storable.Bytes("")
+	wantList   storable.Value = storable.Bytes("1")
+)
+
+func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (any, error) {
 	m, err := l.request(spec, args)
 	if err != nil {
 		return nil, err
 	}
-	rsvp := l.nextRSVP()
+	r := getRequest()
+	defer putRequest(r)
+	rsvp := l.expect(r, m.Event.Specifier)
 	m.RSVP = &rsvp
-	m.WantArray = storable.Bytes("")
+	m.WantArray = wantScalar
 	if list {
-		m.WantArray = storable.Bytes("1")
+		m.WantArray = wantList
 	}
-	if err := l.send(ctx, m); err != nil {
-		return nil, err
-	}
-	return l.wait(ctx, liteSession, rsvp.State)
+	return l.roundTrip(ctx, r, m)
 }
 
 // PostRespond posts [data, {kernel: <name>, session: "IKCLite", state:
@@ -290,8 +365,6 @@ func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (
 // with IKC/post). data is undef without arguments, the argument, or an
 // array of several.
 func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var data any
 	switch len(args) {
 	case 0:
@@ -304,54 +377,57 @@ func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any
 	if err != nil {
 		return nil, err
 	}
-	rsvp := l.nextRSVP()
+	r := getRequest()
+	defer putRequest(r)
+	rsvp := l.expect(r, m.Event.Specifier)
 	m.Params = storable.NewArray(m.Params, rsvp.Value())
-	if err := l.send(ctx, m); err != nil {
-		return nil, err
-	}
-	v, err := l.wait(ctx, liteSession, rsvp.State)
-	if err != nil {
-		return nil, err
-	}
-	return protocol.FromValue(v), nil
+	return l.roundTrip(ctx, r, m)
 }
 
 // Responded waits for a message to IKCLite/<state>, such as one a remote
 // handler posted to the SENDER of an earlier Post (spec 10.5), and
-// returns its params (an array of the posted arguments).
+// returns its params (an array of the posted arguments). An answer that
+// came before anyone waited for it is returned at once (the last 64 are
+// kept).
 func (l *Client) Responded(ctx context.Context, state string) (any, error) {
+	r := getRequest()
+	defer putRequest(r)
+	r.w.key = liteSession + "/" + state
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, err := l.wait(ctx, liteSession, state)
-	if err != nil {
-		return nil, err
+	for i, a := range l.queue {
+		if a.key == r.w.key {
+			l.queue = append(l.queue[:i:i], l.queue[i+1:]...)
+			l.mu.Unlock()
+			return a.v, nil
+		}
 	}
-	return protocol.FromValue(v), nil
+	c := l.cur
+	if c == nil {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("%w (waiting for %s)", ErrConnClosed, r.w.key)
+	}
+	l.registerLocked(c, &r.w)
+	l.mu.Unlock()
+	return l.await(ctx, r)
 }
 
 // Ping calls the server's IKC/ping and checks the PONG. It works in both
 // dialects (Perl's ClientLite fails in IKC0, spec 12).
 func (l *Client) Ping(ctx context.Context) error {
+	r := getRequest()
+	defer putRequest(r)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.ping(ctx)
-}
-
-func (l *Client) ping(ctx context.Context) error {
-	to, err := protocol.StringAddress(l.pingTo)
-	if err != nil {
-		return err
-	}
+	to := l.pingTo
+	l.mu.Unlock()
+	r.w.key = protocol.ResponderAlias + "/pong"
+	r.w.errKey = protocol.ResponderAlias + "/ping"
 	rsvp := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: protocol.ResponderAlias, State: "pong"})
-	if err := l.send(ctx, &protocol.Message{Event: to, Params: storable.Bytes("PING"), RSVP: &rsvp}); err != nil {
-		return err
-	}
-	v, err := l.wait(ctx, protocol.ResponderAlias, "pong")
+	v, err := l.roundTrip(ctx, r, &protocol.Message{Event: to, Params: storable.Bytes("PING"), RSVP: &rsvp})
 	if err != nil {
 		return err
 	}
-	if s, _ := protocol.FromValue(v).(string); s != "PONG" {
-		return fmt.Errorf("%w: %v", ErrNoPong, protocol.FromValue(v))
+	if s, _ := v.(string); s != "PONG" {
+		return fmt.Errorf("%w: %v", ErrNoPong, v)
 	}
 	return nil
 }

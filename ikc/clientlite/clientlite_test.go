@@ -233,6 +233,11 @@ func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikcte
 				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
 				return nil
 			},
+			"inc": func(e *poe.Event) any {
+				a := e.Slice(poe.ARG0)
+				e.Kernel.Post("IKC", "post", a[1], a[0].(int64)+1)
+				return nil
+			},
 			"here":    rec.Handler("here", nil),
 			"nothing": rec.Handler("nothing", nil),
 			"post1":   func(e *poe.Event) any { e.Kernel.Post(e.Sender, "resp1", e.Arg(poe.ARG0)); return nil },
@@ -240,7 +245,7 @@ func liteServer(t *testing.T, opts ikc.ServerOptions) (*ikctest.Node, int, ikcte
 			"unreg":   func(e *poe.Event) any { rec <- []any{"unreg", e.Arg(poe.ARG1)}; return nil },
 		})
 		ts.Do(func() {
-			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "here", "nothing", "post1")
+			ikc.Publish(k, ts, "fetchQ", "list", "echo", "args", "add_1", "inc", "here", "nothing", "post1")
 			ikc.Monitor(k, "LiteClient", map[string]string{"register": "reg", "unregister": "unreg"}, nil)
 		})
 	})
@@ -288,9 +293,27 @@ func TestClientLiteGoServer(t *testing.T) {
 		if !errors.Is(err, freezer.ErrUnknownFreezer) {
 			t.Errorf("unknown serializer: %v", err)
 		}
-		// The Go server accepts only Storable by default: YAML is refused
-		// in the handshake.
-		_, err = Dial(ctx, Options{Host: "127.0.0.1", Port: port, Serializer: "YAML", Name: "Yaml"})
+		// The Go server accepts every freezer it has by default, as
+		// Perl's does: YAML and FreezeThaw too, in both dialects.
+		for _, ser := range []string{"YAML", "FreezeThaw"} {
+			for _, proto := range []string{"IKC0", "IKC"} {
+				y, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Serializer: ser, Name: "Lite" + ser + proto, Protocol: proto})
+				if err != nil {
+					t.Errorf("%s, %s against the default server: %v", ser, proto, err)
+					continue
+				}
+				if y.Freezer() != ser {
+					t.Errorf("%s, %s: Freezer() = %q", ser, proto, y.Freezer())
+				}
+				if v, err := y.Call(ctx, "test/echo", "x"); err != nil || v != "x" {
+					t.Errorf("%s, %s: echo = %#v, %v", ser, proto, v, err)
+				}
+				y.Disconnect()
+			}
+		}
+		// A server told to take Storable alone refuses YAML.
+		_, sport, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort, Serializers: []string{"Storable"}})
+		_, err = Dial(ctx, Options{Host: "127.0.0.1", Port: sport, Serializer: "YAML", Name: "Yaml"})
 		if !errors.Is(err, ErrHandshake) {
 			t.Errorf("YAML against a Storable-only server: %v, want ErrHandshake", err)
 		}

@@ -8,14 +8,29 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/wheel/freezer"
+	"github.com/poe-go/poe/wheel/freezer/storable"
 )
+
+// conn is one negotiated connection and its reader goroutine.
+type conn struct {
+	nc   net.Conn
+	fr   *freezer.Reader
+	done chan struct{} // closed when the reader has returned
+	// Under Client.mu:
+	dead bool
+	err  error // why it ended (once dead)
+}
+
+// dialing is a (re)connection in progress; the goroutines that need the
+// connection meanwhile wait for done.
+type dialing struct {
+	done chan struct{}
+	err  error // the failure, unless it was the dialer's own context's
+}
 
 // deadline is the earlier of the context's deadline and now+Timeout.
 func (l *Client) deadline(ctx context.Context) time.Time {
@@ -26,14 +41,58 @@ func (l *Client) deadline(ctx context.Context) time.Time {
 	return d
 }
 
-// watch makes a cancelled context interrupt blocking I/O on conn; call
-// the returned function when done.
-func watch(ctx context.Context, conn net.Conn) func() bool {
-	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+// connection returns the live connection, connecting first when there is
+// none. One goroutine dials; the others wait for it and share its result,
+// or dial themselves if it gave up because its own context ended.
+func (l *Client) connection(ctx context.Context) (*conn, error) {
+	l.mu.Lock()
+	for {
+		if c := l.cur; c != nil {
+			l.mu.Unlock()
+			return c, nil
+		}
+		if d := l.dialing; d != nil {
+			l.mu.Unlock()
+			select {
+			case <-d.done:
+			case <-ctx.Done():
+				return nil, ioErr(ctx, "connecting to "+l.where, ctx.Err())
+			}
+			if d.err != nil {
+				return nil, d.err
+			}
+			l.mu.Lock()
+			continue
+		}
+		d := &dialing{done: make(chan struct{})}
+		l.dialing = d
+		dialect := l.dialect
+		l.mu.Unlock()
+		c, res, err := l.dial(ctx, dialect)
+		l.mu.Lock()
+		l.dialing = nil
+		if err != nil {
+			if ctx.Err() == nil {
+				d.err = err
+			}
+			close(d.done)
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.cur, l.res = c, res
+		if res.IKC0 {
+			l.remote = res.RemoteID
+		}
+		l.pingTo, _ = protocol.StringAddress("poe://" + res.RemoteID + "/IKC/ping")
+		close(d.done)
+		l.mu.Unlock()
+		go l.read(c)
+		return c, nil
+	}
 }
 
-// connect dials and negotiates (spec 4.6 and 5.3, ClientLite's version).
-func (l *Client) connect(ctx context.Context) error {
+// dial connects and negotiates (spec 4.6 and 5.3, ClientLite's version).
+func (l *Client) dial(ctx context.Context, dialect protocol.Dialect) (*conn, *protocol.Result, error) {
 	dl := l.deadline(ctx)
 	dctx, cancel := context.WithDeadline(ctx, dl)
 	defer cancel()
@@ -41,76 +100,99 @@ func (l *Client) connect(ctx context.Context) error {
 	if l.opts.KeepAlive > 0 {
 		d.KeepAlive = l.opts.KeepAlive
 	}
-	var conn net.Conn
+	var nc net.Conn
 	var err error
 	if l.opts.Unix != "" {
-		conn, err = d.DialContext(dctx, "unix", l.opts.Unix)
+		nc, err = d.DialContext(dctx, "unix", l.opts.Unix)
 	} else {
-		conn, err = d.DialContext(dctx, "tcp", net.JoinHostPort(l.opts.Host, strconv.Itoa(l.opts.Port)))
+		nc, err = d.DialContext(dctx, "tcp", net.JoinHostPort(l.opts.Host, strconv.Itoa(l.opts.Port)))
 	}
 	if err != nil {
 		if ctx.Err() != nil || dctx.Err() != nil {
-			return fmt.Errorf("%w (connecting to %s): %w", ErrNoResponse, l.where, err)
+			return nil, nil, fmt.Errorf("%w (connecting to %s): %w", ErrNoResponse, l.where, err)
 		}
-		return fmt.Errorf("ikc: connecting to %s: %w", l.where, dialCause(err))
+		return nil, nil, fmt.Errorf("ikc: connecting to %s: %w", l.where, dialCause(err))
 	}
-	stop := watch(dctx, conn)
+	stop := context.AfterFunc(dctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	conn.SetDeadline(dl)
-	res, br, err := l.handshake(conn)
+	nc.SetDeadline(dl)
+	res, br, err := l.handshake(nc, dialect, dl)
 	if err != nil {
-		conn.Close()
+		nc.Close()
 		var nie *protocol.NotIKCError
 		if errors.As(err, &nie) {
 			nie.Addr = l.where
 		}
 		if errors.Is(err, ErrHandshake) {
-			return err
+			return nil, nil, err
 		}
-		return ioErr(dctx, "handshake with "+l.where, err)
+		return nil, nil, ioErr(dctx, "handshake with "+l.where, err)
 	}
-	conn.SetDeadline(time.Time{})
-	l.conn, l.br = conn, br
-	l.fr = freezer.NewReader(br, l.opts.MaxFrame)
-	if sc, ok := conn.(syscall.Conn); ok {
-		l.rc, _ = sc.SyscallConn()
+	if !stop() {
+		// The context ended just now: the deadline may be spoilt.
+		nc.Close()
+		return nil, nil, ioErr(dctx, "handshake with "+l.where, dctx.Err())
 	}
-	l.fz = res.Freezer
-	l.queue = nil
-	if res.IKC0 {
-		l.remote = res.RemoteID
-	}
-	l.pingTo = "poe://" + res.RemoteID + "/IKC/ping"
-	return nil
+	nc.SetDeadline(time.Time{})
+	return &conn{nc: nc, fr: freezer.NewReader(br, l.opts.MaxFrame), done: make(chan struct{})}, res, nil
 }
 
-// handshake runs the negotiation on conn. ClientLite announces only its
-// name (no kernel ID) and offers one serializer.
-func (l *Client) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, error) {
+// handshake runs the negotiation on nc. ClientLite announces only its
+// name (no kernel ID) and offers one serializer. In IKC0, a server silent
+// for SetupSilence gets HELLO (the negotiator's fall-back).
+func (l *Client) handshake(nc net.Conn, dialect protocol.Dialect, dl time.Time) (*protocol.Result, *bufio.Reader, error) {
+	silence := l.opts.SetupSilence
+	if silence < 0 {
+		silence = 0
+	}
 	cn, err := protocol.NewClientNegotiator(protocol.Config{
-		Names:    []string{l.opts.Name},
-		Freezers: []string{l.opts.Serializer},
-		PID:      processID,
-		Dialect:  l.dialect,
-		Timeout:  -1, // the connection deadline bounds it
+		Names:        []string{l.opts.Name},
+		Freezers:     []string{l.opts.Serializer},
+		PID:          processID,
+		Dialect:      dialect,
+		Timeout:      -1, // the connection deadline bounds it
+		SetupSilence: silence,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReader(conn)
-	send := cn.Start(time.Now())
-	for {
-		for _, s := range send {
-			if _, err := io.WriteString(conn, s+protocol.LineTerminator); err != nil {
-				return nil, nil, err
+	br := bufio.NewReader(nc)
+	lr := lineReader{br: br, max: protocol.DefaultMaxLine}
+	write := func(lines []string) error {
+		for _, s := range lines {
+			if _, err := io.WriteString(nc, s+protocol.LineTerminator); err != nil {
+				return err
 			}
 		}
-		line, err := readLine(br, protocol.DefaultMaxLine)
+		return nil
+	}
+	if err := write(cn.Start(time.Now())); err != nil {
+		return nil, nil, err
+	}
+	for {
+		// Until the server speaks, read no longer than the silence.
+		silent := cn.Deadline()
+		if !silent.IsZero() && silent.Before(dl) {
+			nc.SetReadDeadline(silent)
+		}
+		line, err := lr.next()
+		if !silent.IsZero() && silent.Before(dl) {
+			nc.SetReadDeadline(dl)
+		}
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() && !silent.IsZero() && time.Now().Before(dl) {
+			if err := cn.Expire(time.Now()); err != nil {
+				return nil, nil, err
+			}
+			if err := write(cn.Pending()); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		var res *protocol.Result
-		send, res, err = cn.Feed(line)
+		send, res, err := cn.Feed(line)
 		if err != nil {
 			var nie *protocol.NotIKCError
 			if errors.As(err, &nie) {
@@ -118,13 +200,11 @@ func (l *Client) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, erro
 			}
 			return nil, nil, protocol.Wrap(ErrHandshake, err)
 		}
+		if err := write(send); err != nil {
+			return nil, nil, err
+		}
 		if res == nil {
 			continue
-		}
-		for _, s := range send {
-			if _, err := io.WriteString(conn, s+protocol.LineTerminator); err != nil {
-				return nil, nil, err
-			}
 		}
 		switch {
 		case res.FreezerDefaulted:
@@ -136,56 +216,109 @@ func (l *Client) handshake(conn net.Conn) (*protocol.Result, *bufio.Reader, erro
 	}
 }
 
-// readLine reads one negotiation line ending in \r\n, \n\r, \n or \r
-// (spec 3); empty lines are skipped.
-func readLine(br *bufio.Reader, max int) (string, error) {
-	var b []byte
+// lineReader reads negotiation lines ending in \r\n, \n\r, \n or \r (spec
+// 3), skipping empty ones. A read that times out keeps what it has read
+// of the line for the next call.
+type lineReader struct {
+	br  *bufio.Reader
+	max int
+	b   []byte
+}
+
+func (r *lineReader) next() (string, error) {
 	for {
-		c, err := br.ReadByte()
+		c, err := r.br.ReadByte()
 		if err != nil {
 			return "", err
 		}
 		if c != '\r' && c != '\n' {
-			if len(b) >= max {
+			if len(r.b) >= r.max {
 				return "", protocol.Wrap(ErrHandshake, protocol.ErrLineTooLong)
 			}
-			b = append(b, c)
+			r.b = append(r.b, c)
 			continue
 		}
-		if br.Buffered() > 0 {
-			if n, _ := br.Peek(1); len(n) == 1 && (n[0] == '\r' || n[0] == '\n') && n[0] != c {
-				br.ReadByte()
+		if r.br.Buffered() > 0 {
+			if n, _ := r.br.Peek(1); len(n) == 1 && (n[0] == '\r' || n[0] == '\n') && n[0] != c {
+				r.br.ReadByte()
 			}
 		}
-		if len(b) > 0 {
-			return string(b), nil
+		if len(r.b) > 0 {
+			s := string(r.b)
+			r.b = r.b[:0]
+			return s, nil
 		}
 	}
 }
 
-// alive reports whether the connection still looks open, without
-// blocking: pending data or a read that would block mean yes; EOF or an
-// error mean the server closed it.
-func (l *Client) alive() bool {
-	if l.conn == nil {
-		return false
-	}
-	if l.br.Buffered() > 0 {
-		return true
-	}
-	if l.rc == nil {
-		return true
-	}
-	open := true
-	var buf [1]byte
-	err := l.rc.Read(func(fd uintptr) bool {
-		n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		switch {
-		case err == unix.EAGAIN || err == unix.EINTR:
-		case err != nil || n == 0:
-			open = false
+// read is a connection's reader goroutine: it thaws every frame and hands
+// the message to its waiter, until the connection ends.
+func (l *Client) read(c *conn) {
+	defer close(c.done)
+	var dec storable.Decoder
+	var md protocol.MessageDecoder
+	for {
+		payload, err := c.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
+				err = protocol.Wrap(ErrBadFrame, err)
+			}
+			l.lost(c, err)
+			return
 		}
-		return true // never wait
-	})
-	return err == nil && open
+		var m *protocol.Message
+		if l.store {
+			var v storable.Value
+			if v, err = dec.Decode(payload); err == nil {
+				m, err = md.Decode(v)
+			}
+		} else {
+			m, err = protocol.ThawMessage(l.fz, payload)
+		}
+		if m == nil {
+			l.lost(c, protocol.Wrap(ErrBadFrame, err))
+			return
+		}
+		l.deliver(c, m, err)
+	}
+}
+
+// lost ends a connection: it is dropped and every call waiting on it
+// fails with ErrConnClosed (or ErrBadFrame) naming the cause.
+func (l *Client) lost(c *conn, cause error) {
+	l.mu.Lock()
+	first := !c.dead
+	l.lostLocked(c, cause)
+	l.mu.Unlock()
+	if first {
+		c.nc.Close()
+	}
+}
+
+// lostLocked marks c dead and fails its waiters; the caller closes the
+// socket.
+func (l *Client) lostLocked(c *conn, cause error) {
+	if c.dead {
+		return
+	}
+	c.dead, c.err = true, cause
+	if l.cur == c {
+		l.cur = nil
+	}
+	for key, ws := range l.waiters {
+		kept := ws[:0]
+		for _, w := range ws {
+			if w.c == c {
+				w.ch <- reply{err: connErr(key, cause)}
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		clear(ws[len(kept):])
+		if len(kept) == 0 {
+			delete(l.waiters, key)
+		} else {
+			l.waiters[key] = kept
+		}
+	}
 }

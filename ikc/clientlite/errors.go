@@ -19,9 +19,11 @@ var (
 	// Options.Timeout). The error also matches the context's error
 	// when the context ended first.
 	ErrNoResponse = errors.New("ikc: timed out waiting for a response")
-	// ErrConnClosed: the server closed the connection while a request
-	// waited for its answer.
-	ErrConnClosed = errors.New("ikc: connection closed by the server")
+	// ErrConnClosed: the connection ended (the server closed it, it
+	// broke, or Disconnect closed it) while a request waited for its
+	// answer. Every request waiting on that connection gets it at once;
+	// the error names the cause.
+	ErrConnClosed = errors.New("ikc: connection closed")
 	// ErrHandshake: the server refused the handshake (unexpected line,
 	// refused serializer) or sent something unusable
 	// (protocol.ErrHandshake).
@@ -56,6 +58,25 @@ func (e *RemoteError) Error() string {
 // Is makes errors.Is(err, ErrRemote) true.
 func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
 
+// Causes of a connection's end that are not I/O errors.
+var (
+	errDisconnected = errors.New("Disconnect called")
+	errPingFailed   = errors.New("ping failed in Connect")
+)
+
+// connErr is the error of a call waiting for key on a connection that
+// ended because of cause.
+func connErr(key string, cause error) error {
+	what := "waiting for " + key
+	switch {
+	case errors.Is(cause, ErrBadFrame):
+		return fmt.Errorf("%w (%s)", cause, what)
+	case errors.Is(cause, io.EOF), errors.Is(cause, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w by the server (%s)", ErrConnClosed, what)
+	}
+	return fmt.Errorf("%w (%s): %w", ErrConnClosed, what, cause)
+}
+
 // ioErr turns an I/O error while waiting into the ClientLite error.
 func ioErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
@@ -71,6 +92,9 @@ func ioErr(ctx context.Context, what string, err error) error {
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("%w (%s)", ErrConnClosed, what)
+	}
+	if errors.Is(err, ErrConnClosed) {
+		return err
 	}
 	return fmt.Errorf("ikc: %s: %w", what, err)
 }

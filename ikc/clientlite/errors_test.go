@@ -72,3 +72,21 @@ func TestLiteErrorTexts(t *testing.T) {
 		t.Errorf("refused: %v, want %s", err, want)
 	}
 }
+
+// TestReportedTarget: the request an error report names, in the 0.2402
+// and the 0.1904 texts (spec 10.1).
+func TestReportedTarget(t *testing.T) {
+	for text, want := range map[string]string{
+		"Session 'test' has not published state 'x'.  Request poe://K/test/x sent by poe://L/IKCLite":                 "test/x",
+		"Session 'test' has not published state 'x'.  Request poe://K/test/x":                                         "test/x",
+		"Unknown session 'ghost' at f.pm line 3..  Request poe://K/ghost/y":                                           "ghost/y",
+		"Session 'test' has not published state 'x' [poe://127.0.0.1:1/test/x] sent by [poe://L/IKCLite]":             "test/x",
+		"Session 'nosuch' is not available for remote kernels:\n    IKC=>[ping]\n    test=>[a, b] [poe://K/nosuch/s]": "nosuch/s",
+		"Session '' is not available for remote kernels.  Request poe:":                                               "",
+		"something else": "",
+	} {
+		if got := reportedTarget(text); got != want {
+			t.Errorf("reportedTarget(%q) = %q, want %q", text, got, want)
+		}
+	}
+}

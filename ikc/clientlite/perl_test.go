@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/ikc"
 	"github.com/poe-go/poe/ikc/internal/ikctest"
 )
 
@@ -55,5 +57,27 @@ func TestPerlInteropClientLite(t *testing.T) {
 			l.Disconnect()
 			p.Expect("unregister", func(e map[string]any) bool { return e["id"] == "LiteClient" })
 		})
+	}
+}
+
+// TestRealPerlLiteFreezers: Perl's own ClientLite (0.2402, IKC_PERL5LIB)
+// asking for YAML or FreezeThaw is accepted by a Go server with default
+// options, in both dialects, as by Perl's server.
+func TestRealPerlLiteFreezers(t *testing.T) {
+	lib := ikctest.RealIKCLib(t, "0.2402")
+	_, port, _ := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	for _, ser := range []string{"YAML", "FreezeThaw", "Storable"} {
+		for _, proto := range []string{"IKC0", "IKC"} {
+			t.Run(ser+"/"+proto, func(t *testing.T) {
+				p, _ := ikctest.StartRealIKC(t, lib, "--role", "lite", "--port", strconv.Itoa(port),
+					"--freezer", ser, "--protocol", proto, "--name", "PerlLite"+ser+proto)
+				p.Expect("connected", nil)
+				p.Send(map[string]any{"op": "call", "to": "test/echo", "params": "x"})
+				if a := p.Expect("answer", nil); a["value"] != "x" {
+					t.Errorf("echo answered %v", a)
+				}
+				p.Send(map[string]any{"op": "quit"})
+			})
+		}
 	}
 }

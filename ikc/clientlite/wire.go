@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/poe-go/poe/ikc/protocol"
@@ -13,24 +15,33 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
+// expansion is a specifier as given and the target it expands to.
+type expansion struct {
+	spec, remote string
+	to           protocol.Address
+}
+
 // target expands a specifier the way ClientLite does: without "poe:" it
 // becomes poe://<remote kernel>/<spec>. It must name a session and a state.
-func (l *Client) target(spec string) (protocol.Address, error) {
-	if spec == l.lastSpec && spec != "" {
-		return l.lastTo, nil
+func (l *Client) expand(spec string) (protocol.Address, error) {
+	l.mu.Lock()
+	remote := l.remote
+	l.mu.Unlock()
+	if e := l.target.Load(); e != nil && e.spec == spec && e.remote == remote && spec != "" {
+		return e.to, nil
 	}
-	orig := spec
+	full := spec
 	if !strings.HasPrefix(spec, "poe:") {
-		spec = "poe://" + l.remote + "/" + spec
+		full = "poe://" + remote + "/" + spec
 	}
-	a, err := protocol.StringAddress(spec)
+	a, err := protocol.StringAddress(full)
 	if err != nil {
 		return protocol.Address{}, err
 	}
 	if a.Session == "" || a.State == "" {
-		return protocol.Address{}, fmt.Errorf("%w: %s", protocol.ErrNoState, spec)
+		return protocol.Address{}, fmt.Errorf("%w: %s", protocol.ErrNoState, full)
 	}
-	l.lastSpec, l.lastTo = orig, a
+	l.target.Store(&expansion{spec: spec, remote: remote, to: a})
 	return a, nil
 }
 
@@ -38,7 +49,7 @@ func (l *Client) target(spec string) (protocol.Address, error) {
 // params, one argument is the target's ARG0, several are delivered as
 // ARG0..ARGn through IKC:proxy.
 func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
-	to, err := l.target(spec)
+	to, err := l.expand(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -54,145 +65,463 @@ func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
 			return nil, err
 		}
 	}
-	if l.from == nil {
-		a := protocol.PrebuiltAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession})
-		l.from = &a
+	return &protocol.Message{Event: to, Params: params, From: &l.from}, nil
+}
+
+// reply is what a waiter gets: the answer's params, or why none came.
+type reply struct {
+	v   any
+	err error
+}
+
+// waiter is a request waiting for the message to key ("session/state").
+type waiter struct {
+	key    string
+	errKey string // "session/state" of the request, matched by error reports
+	seq    uint64 // registration order
+	c      *conn  // the connection the answer must come on
+	ch     chan reply
+}
+
+// request is the per-request scratch, pooled: the waiter, its timer and
+// the encoding buffers.
+type request struct {
+	w       waiter
+	timer   *time.Timer
+	encHash storable.Hash
+	buf     []byte
+}
+
+var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan reply, 1)}} }}
+
+func getRequest() *request { return requests.Get().(*request) }
+
+func putRequest(r *request) {
+	select {
+	case <-r.w.ch: // never left there; be safe
+	default:
 	}
-	return &protocol.Message{Event: to, Params: params, From: l.from}, nil
+	if cap(r.buf) > 64<<10 {
+		r.buf = nil
+	}
+	r.w = waiter{ch: r.w.ch}
+	requests.Put(r)
 }
 
-// nextRSVP returns the next {kernel: name, session: IKCLite, state:
-// response<N>}.
-func (l *Client) nextRSVP() protocol.Address {
-	a := protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: "response" + strconv.Itoa(l.seq)})
+// expect gives r a fresh rsvp state response<N> and returns the rsvp
+// {kernel: name, session: IKCLite, state: response<N>}; to is the target,
+// for error reports.
+func (l *Client) expect(r *request, to protocol.Specifier) protocol.Address {
+	l.mu.Lock()
+	n := l.seq
 	l.seq++
-	return a
+	l.mu.Unlock()
+	state := "response" + strconv.FormatUint(n, 10)
+	r.w.key = liteSession + "/" + state
+	r.w.errKey = to.Session + "/" + to.State
+	if to.State == protocol.ProxyState {
+		r.w.errKey = "" // filled by roundTrip from the params
+	}
+	return protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: state})
 }
 
-// send writes m, connecting first when needed; a write that finds the
-// connection closed reconnects once and writes again (Perl's _try_send).
-func (l *Client) send(ctx context.Context, m *protocol.Message) error {
-	for attempt := 0; ; attempt++ {
-		if l.conn == nil || !l.alive() {
-			l.drop()
-			if err := l.connect(ctx); err != nil {
-				return err
+// registerLocked enters w as waiting on c.
+func (l *Client) registerLocked(c *conn, w *waiter) {
+	w.c = c
+	w.seq = l.nwait
+	l.nwait++
+	l.waiters[w.key] = append(l.waiters[w.key], w)
+}
+
+// unregister takes w out of the waiters; an answer that was handed to it
+// meanwhile is drained (and returned).
+func (l *Client) unregister(w *waiter) (reply, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ws := l.waiters[w.key]
+	for i, x := range ws {
+		if x == w {
+			copy(ws[i:], ws[i+1:])
+			ws[len(ws)-1] = nil
+			if ws = ws[:len(ws)-1]; len(ws) == 0 {
+				delete(l.waiters, w.key)
+			} else {
+				l.waiters[w.key] = ws
 			}
+			return reply{}, false
 		}
-		if err := l.frame(m); err != nil {
+	}
+	if w.c == nil {
+		return reply{}, false
+	}
+	// Not registered any more: its reply is in the channel already (it
+	// is sent under mu).
+	return <-w.ch, true
+}
+
+// send writes m, connecting first when needed. A write that finds the
+// connection closed reconnects once and writes again (Perl's _try_send).
+// With r.w.key set, the waiter is registered on the connection before the
+// frame goes out.
+func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) error {
+	frame, err := l.frame(r, m)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := l.connection(ctx)
+		if err != nil {
 			return err
 		}
-		l.conn.SetWriteDeadline(l.deadline(ctx))
-		stop := watch(ctx, l.conn)
-		_, err := l.conn.Write(l.frameBuf)
-		stop()
+		if r.w.key != "" {
+			l.mu.Lock()
+			if c.dead {
+				l.mu.Unlock()
+				if attempt > 0 {
+					return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
+				}
+				continue
+			}
+			l.registerLocked(c, &r.w)
+			l.mu.Unlock()
+		}
+		err = l.write(ctx, c, frame)
 		if err == nil {
-			l.conn.SetWriteDeadline(time.Time{})
 			return nil
 		}
-		l.drop()
+		if r.w.key != "" {
+			l.unregister(&r.w)
+			r.w.c = nil
+		}
+		if errors.Is(err, errNotWritten) {
+			return ioErr(ctx, "sending to "+l.where, ctx.Err())
+		}
+		l.lost(c, err)
 		if attempt > 0 || ctx.Err() != nil {
 			return ioErr(ctx, "sending to "+l.where, err)
 		}
 	}
 }
 
-// frame puts m's frame in l.frameBuf.
-func (l *Client) frame(m *protocol.Message) error {
-	if _, ok := l.fz.(freezer.Storable); ok {
-		// Encoded in place, after room for the header.
-		l.encHash.Entries = m.AppendEntries(l.encHash.Entries[:0])
-		img, err := storable.AppendEncode(freezer.BeginFrame(l.encBuf[:0]), &l.encHash)
-		clear(l.encHash.Entries)
-		if err != nil {
-			return err
-		}
-		l.encBuf, l.frameBuf = img, freezer.EndFrame(img, 0)
-		return nil
-	}
-	payload, err := protocol.FreezeMessage(l.fz, m)
-	if err != nil {
-		return err
-	}
-	l.frameBuf = freezer.AppendFrame(l.frameBuf[:0], payload)
-	return nil
+// errNotWritten: the context ended before the frame was written.
+var errNotWritten = errors.New("ikc: not written")
+
+// batch is frames of several requests written together: while one write
+// is under way, the requests that come meanwhile append their frames to
+// the open batch, and its first writer writes it next. Under load that
+// turns many small writes into a few large ones (group commit); a lone
+// caller writes its own frame at once. A writer that finds the socket
+// free while other calls are in flight yields once before writing: the
+// callers an answer has just woken run first and join its batch (without
+// it, on few CPUs, each woken caller wrote alone: one write per call).
+type batch struct {
+	c    *conn
+	buf  []byte
+	done chan struct{} // closed once written; err is set by then
+	err  error
 }
 
-// thaw decodes an answer. A Storable one goes into l.msg and l.dec, valid
-// until the next thaw; keep is true when it must outlive that (queued):
-// then it is thawed into memory of its own.
-func (l *Client) thaw(payload []byte, keep bool) (*protocol.Message, error) {
-	if _, ok := l.fz.(freezer.Storable); ok && !keep {
-		v, err := l.dec.Decode(payload)
+// write writes one frame on c, alone or in a batch. A request whose
+// context has ended does not write. A write once begun is not interrupted
+// by the context (half a frame would break the connection for every call
+// on it), only bounded by Options.Timeout.
+func (l *Client) write(ctx context.Context, c *conn, frame []byte) error {
+	if ctx.Err() != nil {
+		return errNotWritten
+	}
+	l.wmu.Lock()
+	for {
+		if !l.busy {
+			l.busy = true
+			if l.inflight.Load() <= 1 {
+				// Alone: write at once.
+				l.wmu.Unlock()
+				err := l.rawWrite(c, frame)
+				l.writeEnded()
+				return err
+			}
+			// Other calls are in flight: the ones already runnable
+			// (woken by answers just read) join this write if we let
+			// them run first, so one write goes out for all of them.
+			b := &batch{c: c, buf: append(l.spare, frame...), done: make(chan struct{})}
+			l.spare = nil
+			l.open = b
+			l.wmu.Unlock()
+			runtime.Gosched()
+			l.wmu.Lock()
+			l.open = nil
+			l.wmu.Unlock()
+			return l.writeBatch(b)
+		}
+		if b := l.open; b != nil {
+			if b.c == c {
+				b.buf = append(b.buf, frame...)
+				l.wmu.Unlock()
+				<-b.done
+				return b.err
+			}
+			// A batch for an older connection: let it fail first.
+			l.wmu.Unlock()
+			<-b.done
+			l.wmu.Lock()
+			continue
+		}
+		// Open a batch and write it once the write under way is done.
+		b := &batch{c: c, buf: append(l.spare, frame...), done: make(chan struct{})}
+		l.spare = nil
+		l.open = b
+		for l.busy {
+			if l.idle == nil {
+				l.idle = make(chan struct{})
+			}
+			idle := l.idle
+			l.wmu.Unlock()
+			<-idle
+			l.wmu.Lock()
+		}
+		l.open, l.busy = nil, true
+		l.wmu.Unlock()
+		return l.writeBatch(b)
+	}
+}
+
+// writeBatch writes b (the caller owns the write) and lets the next
+// writer go.
+func (l *Client) writeBatch(b *batch) error {
+	b.err = l.rawWrite(b.c, b.buf)
+	l.wmu.Lock()
+	if l.spare == nil && cap(b.buf) <= 64<<10 {
+		l.spare = b.buf[:0]
+	}
+	l.wmu.Unlock()
+	l.writeEnded()
+	close(b.done)
+	return b.err
+}
+
+// writeEnded lets the next writer go.
+func (l *Client) writeEnded() {
+	l.wmu.Lock()
+	l.busy = false
+	if l.idle != nil {
+		close(l.idle)
+		l.idle = nil
+	}
+	l.wmu.Unlock()
+}
+
+// rawWrite writes frames on c, unless c has ended.
+func (l *Client) rawWrite(c *conn, frames []byte) error {
+	l.mu.Lock()
+	dead := c.dead
+	l.mu.Unlock()
+	if dead {
+		return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(l.opts.Timeout))
+	_, err := c.nc.Write(frames)
+	return err
+}
+
+// frame encodes m into r's buffer.
+func (l *Client) frame(r *request, m *protocol.Message) ([]byte, error) {
+	if l.store {
+		// Encoded in place, after room for the header.
+		r.encHash.Entries = m.AppendEntries(r.encHash.Entries[:0])
+		img, err := storable.AppendEncode(freezer.BeginFrame(r.buf[:0]), &r.encHash)
+		clear(r.encHash.Entries)
 		if err != nil {
 			return nil, err
 		}
-		return l.msg.Decode(v)
+		r.buf = img
+		return freezer.EndFrame(img, 0), nil
 	}
-	return protocol.ThawMessage(l.fz, payload)
+	payload, err := protocol.FreezeMessage(l.fz, m)
+	if err != nil {
+		return nil, err
+	}
+	r.buf = freezer.AppendFrame(r.buf[:0], payload)
+	return r.buf, nil
 }
 
-// wait reads messages until one addressed to session/state arrives and
-// returns its params. An error report aborts the wait (as in Perl);
-// answers for other IKCLite or IKC states are queued for Responded.
-func (l *Client) wait(ctx context.Context, session, state string) (storable.Value, error) {
-	for i, m := range l.queue {
-		if m.Event.Session == session && m.Event.State == state {
-			l.queue = append(l.queue[:i:i], l.queue[i+1:]...)
-			return m.Params, nil
+// roundTrip sends m and waits for the answer r expects.
+func (l *Client) roundTrip(ctx context.Context, r *request, m *protocol.Message) (any, error) {
+	if r.w.errKey == "" && m.Event.State == protocol.ProxyState {
+		if a, ok := m.Params.(*storable.Array); ok && len(a.Elems) > 0 {
+			st, _ := storable.Text(a.Elems[0])
+			r.w.errKey = m.Event.Session + "/" + st
 		}
 	}
-	if l.conn == nil {
-		return nil, fmt.Errorf("%w (waiting for %s/%s)", ErrConnClosed, session, state)
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
+	if err := l.send(ctx, r, m); err != nil {
+		return nil, err
 	}
-	what := func() string { return "waiting for response poe://" + l.opts.Name + "/" + session + "/" + state }
-	conn := l.conn
-	conn.SetReadDeadline(l.deadline(ctx))
-	defer conn.SetReadDeadline(time.Time{})
-	stop := watch(ctx, conn)
-	defer stop()
-	for {
-		payload, err := l.fr.ReadFrame()
-		if err != nil {
-			// Closed, timed out (perhaps in the middle of a frame: the
-			// stream cannot be trusted any more) or malformed: the
-			// connection is dropped; the next request reconnects.
-			l.drop()
-			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
-				return nil, protocol.Wrap(ErrBadFrame, err)
+	return l.await(ctx, r)
+}
+
+// await waits for r's answer, its context or Options.Timeout.
+func (l *Client) await(ctx context.Context, r *request) (any, error) {
+	w := &r.w
+	select {
+	case rep := <-w.ch:
+		return rep.v, rep.err
+	default:
+	}
+	if r.timer == nil {
+		r.timer = time.NewTimer(l.opts.Timeout)
+	} else {
+		r.timer.Reset(l.opts.Timeout)
+	}
+	defer r.timer.Stop()
+	select {
+	case rep := <-w.ch:
+		return rep.v, rep.err
+	case <-ctx.Done():
+	case <-r.timer.C:
+	}
+	if rep, ok := l.unregister(w); ok {
+		return rep.v, rep.err
+	}
+	what := "waiting for response poe://" + l.opts.Name + "/" + w.key
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w (%s): %w", ErrNoResponse, what, ctx.Err())
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrNoResponse, what)
+}
+
+// answered is an answer nobody waited for, kept for Responded.
+type answered struct {
+	key string
+	v   any
+}
+
+// deliver hands a message from c to the call waiting for it. An error
+// report goes to the oldest call to the target it names; answers for
+// IKCLite or IKC states nobody waits for are queued for Responded,
+// except late answers to calls that gave up.
+func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error) {
+	if m.IsError {
+		l.deliverError(c, m.Params)
+		return
+	}
+	if decodeErr != nil {
+		l.log("ikc: lite: skipped a malformed message", "err", decodeErr)
+		return
+	}
+	to := m.Event.Specifier
+	if to.Session != liteSession && to.Session != protocol.ResponderAlias {
+		l.log("ikc: lite: message for an unknown session skipped", "event", to.String())
+		return
+	}
+	v := protocol.FromValue(m.Params)
+	key := to.Session + "/" + to.State
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ws := l.waiters[key]; len(ws) > 0 {
+		for i, w := range ws {
+			if w.c != c {
+				continue
 			}
-			return nil, ioErr(ctx, what(), err)
+			copy(ws[i:], ws[i+1:])
+			ws[len(ws)-1] = nil
+			if ws = ws[:len(ws)-1]; len(ws) == 0 {
+				delete(l.waiters, key)
+			} else {
+				l.waiters[key] = ws
+			}
+			w.ch <- reply{v: v}
+			return
 		}
-		m, err := l.thaw(payload, false)
-		if m == nil {
-			l.drop()
-			return nil, protocol.Wrap(ErrBadFrame, err)
-		}
-		if m.IsError {
-			return nil, remoteError(m.Params)
-		}
-		if err != nil {
-			l.log("ikc: lite: skipped a malformed message", "err", err)
-			continue
-		}
-		to := m.Event.Specifier
-		if to.Session == session && to.State == state {
-			return m.Params, nil
-		}
-		if to.Session != liteSession && to.Session != protocol.ResponderAlias {
-			l.log("ikc: lite: message for an unknown session skipped", "event", to.String())
-			continue
-		}
-		l.log("ikc: lite: kept an answer for later", "event", to.String(), "expecting", session+"/"+state)
-		if m, err = l.thaw(payload, true); m == nil {
-			l.drop()
-			return nil, protocol.Wrap(ErrBadFrame, err)
-		}
-		if len(l.queue) >= queueMax {
-			l.queue = l.queue[1:]
-		}
-		l.queue = append(l.queue, m)
 	}
+	if to.Session == liteSession && l.abandoned(to.State) {
+		l.log("ikc: lite: late answer dropped", "event", to.String())
+		return
+	}
+	l.log("ikc: lite: kept an answer for later", "event", to.String())
+	if len(l.queue) >= queueMax {
+		l.queue = l.queue[1:]
+	}
+	l.queue = append(l.queue, answered{key: key, v: v})
+}
+
+// abandoned reports whether state is the response<N> of a request made
+// here that no longer waits.
+func (l *Client) abandoned(state string) bool {
+	n, ok := strings.CutPrefix(state, "response")
+	if !ok {
+		return false
+	}
+	i, err := strconv.ParseUint(n, 10, 64)
+	return err == nil && i < l.seq && strconv.FormatUint(i, 10) == n
+}
+
+// deliverError hands an error report to the oldest call on c to the
+// target the report names (a report does not say which request failed;
+// calls to the same target fail alike). A report naming no target goes
+// to the oldest call, as Perl ends its one wait; one for a target no call
+// waits for (a Post's) is only logged.
+func (l *Client) deliverError(c *conn, params storable.Value) {
+	err := remoteError(params)
+	target := reportedTarget(err.(*RemoteError).Text)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var best *waiter
+	for _, ws := range l.waiters {
+		for _, w := range ws {
+			if w.c != c || w.errKey == "" || target != "" && w.errKey != target {
+				continue
+			}
+			if best == nil || w.seq < best.seq {
+				best = w
+			}
+		}
+	}
+	if best == nil {
+		l.log("ikc: lite: error report for no waiting call", "err", err)
+		return
+	}
+	ws := l.waiters[best.key]
+	for i, w := range ws {
+		if w == best {
+			copy(ws[i:], ws[i+1:])
+			ws[len(ws)-1] = nil
+			if ws = ws[:len(ws)-1]; len(ws) == 0 {
+				delete(l.waiters, best.key)
+			} else {
+				l.waiters[best.key] = ws
+			}
+			break
+		}
+	}
+	best.ch <- reply{err: err}
+}
+
+// reportedTarget finds "session/state" of the request an error report's
+// text names: "...  Request poe://k/s/t[ sent by ...]" (0.2402) or "...
+// [poe://k/s/t][ sent by [...]]" (0.1904). "" when there is none.
+func reportedTarget(text string) string {
+	var spec string
+	if i := strings.LastIndex(text, ".  Request poe:"); i >= 0 {
+		spec = text[i+len(".  Request "):]
+		if j := strings.Index(spec, " sent by "); j >= 0 {
+			spec = spec[:j]
+		}
+	} else if i := strings.Index(text, " [poe:"); i >= 0 {
+		spec = text[i+2:]
+		j := strings.IndexByte(spec, ']')
+		if j < 0 {
+			return ""
+		}
+		spec = spec[:j]
+	} else {
+		return ""
+	}
+	s, err := protocol.ParseSpecifier(spec)
+	if err != nil || s.Session == "" {
+		return ""
+	}
+	return s.Session + "/" + s.State
 }
 
 func (l *Client) log(msg string, args ...any) {

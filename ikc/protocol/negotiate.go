@@ -55,6 +55,14 @@ const (
 	DefaultTimeout = 30 * time.Second
 )
 
+// AllFreezers returns the names of every freezer this implementation
+// has except the eval one: Storable, YAML and FreezeThaw, in that order of
+// preference. It is what a Go Server accepts by default, as Perl's server
+// accepts any freezer it can load (spec 5.5).
+func AllFreezers() []string {
+	return []string{freezer.NameStorable, freezer.NameYAML, freezer.NameFreezeThaw}
+}
+
 // Config describes this side of a negotiation.
 type Config struct {
 	// KernelID is the POE kernel ID, announced first (IAM <ID> / the first
@@ -168,6 +176,7 @@ type negotiator struct {
 	fz       freezer.Freezer // last accepted freezer
 	fzName   string
 	out      []string
+	res      *Result // once done
 }
 
 func newNegotiator(cfg Config) (negotiator, error) {
@@ -345,8 +354,12 @@ func (n *negotiator) result(ikc0 bool) (*Result, error) {
 		r.Freezer, r.FreezerName, r.FreezerDefaulted = freezer.Storable{}, freezer.NameStorable, true
 	}
 	n.phase = phaseDone
+	n.res = r
 	return r, nil
 }
+
+// Result returns what the negotiation agreed, nil until it is done.
+func (n *negotiator) Result() *Result { return n.res }
 
 // build makes the freezer for a name with Config.Lookup; the eval freezer
 // is always refused.

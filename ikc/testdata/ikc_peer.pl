@@ -7,13 +7,14 @@
 # rules of 10.1, 10.3, 10.5, 10.7).
 #
 #   perl ikc_peer.pl --role server|client [--protocol IKC0|IKC]
-#        [--name NAME] [--port N | --unix PATH] [--freezer Storable|YAML]
+#        [--name NAME] [--port N | --unix PATH] [--freezer Storable|YAML|FreezeThaw]
 #
 # Role server listens on 127.0.0.1 (port 0: any) or a Unix socket; role
 # client connects to one. Both publish a session:
 #   test/echo    returns its argument           test/add   returns the sum of an array
 #   test/add_1   [n, spec]: posts n+1 to spec (ClientLite post_respond)
 #   test/posted  logs only (returns undef)       test/tell  posts 'told' [arg] back to the sender
+#   test/describe  returns ARG0 described in ASCII (see desc; as real_ikc.pl)
 #   perl/hey     logs                            perl/double returns 2*arg
 # plus the built-in IKC/ping, IKC/do_you_have and IKC/remote_error.
 #
@@ -29,6 +30,7 @@ use warnings;
 use Getopt::Long;
 use Socket qw(AF_UNIX AF_INET unpack_sockaddr_in inet_ntoa);
 use JSON::PP;
+use Digest::MD5 qw(md5_hex);
 use POE qw(Wheel::SocketFactory Wheel::ReadWrite Filter::Line Filter::Reference);
 
 my %opt = (role => 'server', protocol => 'IKC0', port => 0, freezer => 'Storable');
@@ -40,7 +42,7 @@ sub out { print $JSON->encode($_[0]), "\n" }
 
 my %published = (
     IKC  => {map { $_ => 1 } qw(remote_error do_you_have ping)},
-    test => {map { $_ => 1 } qw(echo add add_1 posted tell)},
+    test => {map { $_ => 1 } qw(echo add add_1 posted tell describe)},
     perl => {map { $_ => 1 } qw(hey double)},
 );
 my %allow;    # "session/state" => pending replies (10.3)
@@ -92,7 +94,23 @@ sub switch_frames {
     run_pending($c);
 }
 
-sub supported { my $f = shift; return $f eq 'Storable' || $f eq 'YAML' }
+sub supported { my $f = shift; return $f eq 'Storable' || $f eq 'YAML' || $f eq 'FreezeThaw' }
+
+# desc: a value in ASCII, exactly (the interop matrix compares it): undef,
+# [a,b], {k=>v} (keys sorted), a scalar as the hex code points of its
+# string value ('41.e9'), past 64 characters #<length>:<md5 of that list>.
+sub desc_str {
+    my $h = join '.', map { sprintf '%x', ord } split //, $_[0];
+    return length($_[0]) > 64 ? '#' . length($_[0]) . ':' . md5_hex($h) : "'$h'";
+}
+sub desc {
+    my ($v) = @_;
+    return 'undef' unless defined $v;
+    return '[' . join(',', map { desc($_) } @$v) . ']' if ref $v eq 'ARRAY';
+    return '{' . join(',', map { desc_str($_) . '=>' . desc($v->{$_}) } sort keys %$v) . '}' if ref $v eq 'HASH';
+    return 'ref(' . ref($v) . ')' if ref $v;
+    return desc_str("$v");
+}
 
 sub parse_setup {
     my ($line) = @_;
@@ -245,6 +263,7 @@ sub invoke {
     my ($c, $sess, $state, $msg, @args) = @_;
     my $key = "$sess/$state";
     return $args[0] if $key eq 'test/echo';
+    return desc($args[0]) if $key eq 'test/describe';
     if ($key eq 'test/add') { my $s = 0; $s += $_ for @{$args[0] || []}; return $s }
     return 2 * $args[0] if $key eq 'perl/double';
     if ($key eq 'test/add_1') {    # ClientLite post_respond: answer to the given specifier
