@@ -69,6 +69,10 @@ type ClientOptions struct {
 	SubscribeTimeout time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
+	// Limits bound what the connection may cost: frame and decoding
+	// budgets, output marks (zero fields: the responder's, then the
+	// defaults; see Limits).
+	Limits Limits
 }
 
 // DefaultSetupSilence is ClientOptions.SetupSilence's default: far above
@@ -225,7 +229,7 @@ func (c *Client) connected(e *poe.Event) any {
 		fd: fd, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
 		peerAlias: peer, peerAddr: c.where(), timeout: c.opts.NegotiationTimeout, setupSilence: c.opts.SetupSilence,
 		onError: func(op string, errno int, text string) { c.report(nil, op, errno, text) },
-		onReady: c.ready,
+		onReady: c.ready, limits: c.opts.Limits,
 	}
 	var err error
 	c.channel, err = startChannel(c.r, cfg)

@@ -80,8 +80,12 @@ type ServerOptions struct {
 	// NegotiationTimeout bounds each handshake (0: DefaultTimeout).
 	NegotiationTimeout time.Duration
 	// MaxLine caps negotiation lines, MaxFrame frame payloads (0:
-	// defaults).
+	// defaults); when set they take precedence over Limits'.
 	MaxLine, MaxFrame int
+	// Limits bound what each connection may cost: frame and decoding
+	// budgets, output marks (zero fields: the responder's, then the
+	// defaults; see Limits).
+	Limits Limits
 	// Logger receives the server's and the responder's messages
 	// (default slog.Default()).
 	Logger *slog.Logger
@@ -390,7 +394,8 @@ func (s *Server) error(e *poe.Event) any {
 	if s.opts.OnError != nil {
 		s.opts.OnError(op, n, text)
 	} else {
-		s.log.Warn("ikc: server", "operation", op, "errno", n, "error", text)
+		// Accept errors (EMFILE) come as fast as peers connect: folded.
+		s.r.logs.warn("ikc: server", op, s.ln.Addr().String(), fmt.Sprintf("[%d] %s", n, text))
 	}
 	return nil
 }
@@ -448,7 +453,7 @@ func (s *Server) accept(e *poe.Event) any {
 	_, err := startChannel(s.r, channelConfig{
 		server: true, fd: fd, names: names, dialect: s.dialect,
 		freezers: s.opts.Serializers, peerAlias: peer,
-		timeout: s.opts.NegotiationTimeout, maxLine: s.opts.MaxLine, maxFrame: s.opts.MaxFrame,
+		timeout: s.opts.NegotiationTimeout, limits: s.limits(),
 		onError: s.opts.OnError, onClose: s.channelClosed,
 	})
 	if err != nil && !errors.Is(err, errChannelClosed) {
@@ -456,6 +461,11 @@ func (s *Server) accept(e *poe.Event) any {
 		s.log.Warn("ikc: channel", "err", err)
 	}
 	return nil
+}
+
+// limits are the connections' Limits: MaxLine and MaxFrame over Limits.
+func (s *Server) limits() Limits {
+	return Limits{MaxLine: s.opts.MaxLine, MaxFrame: s.opts.MaxFrame}.or(s.opts.Limits)
 }
 
 // channelClosed runs when a connection of this server ends.
