@@ -79,7 +79,7 @@ func startGnetEcho(tb testing.TB) (string, func()) {
 	g := &gnetEcho{up: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel))
+		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithLogger(gnetQuiet{}))
 	}()
 	select {
 	case <-g.up:

@@ -390,7 +390,7 @@ func benchConnectLite(b *testing.B, proto string) {
 // on_connect posts "up" to it, and "up" shuts the channel down and dials
 // again. A Client kernel announces its kernel ID on every connection and
 // the Go server refuses a second registration of an ID while the first is
-// registered (spec 16 #2; Perl's accepts it); the server reads the old
+// registered (docs/ikc-protocol.md §16 #2; Perl's accepts it); the server reads the old
 // connection's end before the new one's negotiation, so each dial finds
 // the ID free, and a refusal would fail the benchmark.
 func benchConnectClient(b *testing.B, proto string) {

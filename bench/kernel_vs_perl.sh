@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -z "${KEEP:-}" ] || { rmdir "$tmp"; tmp=$KEEP; trap - EXIT; }
 
-go test -run '^$' -bench '^Benchmark(YieldChain|PostPingPong|Call|DelaySetFire|AlarmSetRemove|SessionCreateGC|BareLoop)$' \
+go test -run '^$' -bench '^Benchmark(YieldChain|PostPingPong|Call|DelaySetFire|AlarmSetRemove|SessionCreateGC|BareLoop|ChannelPingPong)$' \
 	-count "$COUNT" . >"$tmp/go.txt" 2>"$tmp/go.err" || { cat "$tmp/go.txt" "$tmp/go.err" >&2; exit 1; }
 have_perl=0
 if perl -MPOE -e1 2>/dev/null; then
@@ -59,6 +59,8 @@ row "sessions created and collected" SessionCreateGC sessions "≥ 50×"
 echo
 echo "Bare loop (ring buffer + indirect call): $(gomed BareLoop ns/op) ns/op;" \
 	"yield is $(awk -v a="$(gomed YieldChain ns/op)" -v b="$(gomed BareLoop ns/op)" 'BEGIN { printf "%.1f", a / b }')× that."
+echo "Post ping-pong against two goroutines on unbuffered channels (what a Go programmer writes instead):" \
+	"$(gomed ChannelPingPong ns/op) ns per message, post is $(awk -v a="$(gomed ChannelPingPong ns/op)" -v b="$(gomed PostPingPong ns/op)" 'BEGIN { printf "%.1f", a / b }')× faster (target ≥ 4×)."
 echo "Delays: p50 $(gomed DelaySetFire p50-late-µs) µs, p99 $(gomed DelaySetFire p99-late-µs) µs late;" \
 	"process CPU $(gomed DelaySetFire cpu-ns/timer) ns/timer; initial burst $(gomed DelaySetFire burst-ns/set) ns/set" \
 	"(Perl: set $(perlmed timers_delay_set)/s, p50 $(perlmed timers_delay_late_p50) ms, p99 $(perlmed timers_delay_late_p99) ms late)."

@@ -2,7 +2,7 @@
 // its handlers to do I/O on its behalf (POE::Wheel::SocketFactory,
 // ListenAccept, ReadWrite, Run, FollowTail).
 //
-// Conventions (poe.md 6.1), the same for every wheel:
+// Conventions (docs/poe-semantics.md §6.1), the same for every wheel:
 //
 //   - A constructor takes the kernel and an options struct whose fields are
 //     POE's parameter names (New*(k, Options)). It must run inside a handler
@@ -14,7 +14,7 @@
 //     "POE::Wheel::<Class>(<ID>) -> <purpose>" and watches its file
 //     descriptors under those names. User events are delivered with
 //     k.Call on the owning session from those handlers: SENDER is the
-//     session itself and CALLER_STATE the internal handler's name (C25).
+//     session itself and CALLER_STATE the internal handler's name (case C25 of docs/poe-semantics.md).
 //   - Event names are options ending in Event; "" disables an event. They
 //     can be changed with the wheel's Event method.
 //   - Close releases the wheel: its watchers, timers, internal handlers and

@@ -39,7 +39,7 @@ type BlockOptions struct {
 // Block is POE::Filter::Block: fixed-size blocks, or length-prefixed
 // blocks. Records are []byte (fresh copies).
 //
-// POE's garbage quirk is reproduced (poe.md A10, C91): with the default
+// POE's garbage quirk is reproduced (docs/poe-semantics.md A10, case C91): with the default
 // codec, non-digits before a header are dropped and that GetOne returns
 // nothing even when a complete block follows; the next GetOne returns it.
 // Fixed (port variant): GetPending keeps the header of a block whose

@@ -51,7 +51,7 @@ type LineOptions struct {
 // (string, or *Bytes with LineOptions.Bytes). Unterminated trailing input
 // is never returned; it stays pending.
 //
-// POE's quirk of the default terminator is kept (poe.md A9, C91): a CR LF
+// POE's quirk of the default terminator is kept (docs/poe-semantics.md A9, case C91): a CR LF
 // split across two reads ends one line at the CR and yields an empty line
 // at the LF. Autodetect does not have it.
 type Line struct {
@@ -66,6 +66,7 @@ type Line struct {
 	in   inbuf
 	rec  Bytes
 	recs []any
+	strs stringBox // string records
 	// Put in byte mode
 	obuf   []byte
 	ochunk []Bytes
@@ -222,7 +223,7 @@ func (f *Line) emit(b []byte, i, n int) ([]any, error) {
 		f.rec.B = b[:i:i]
 		f.recs = append(f.recs[:0], &f.rec)
 	} else {
-		f.recs = append(f.recs[:0], string(b[:i]))
+		f.recs = append(f.recs[:0], f.strs.box(b[:i]))
 	}
 	return f.recs, nil
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// TestConformance/I26 is ikc.md case 26, "pure-Perl freezer round trip":
+// TestConformance/I26 is docs/ikc-protocol.md case I26, "pure-Perl freezer round trip":
 // a structure holding one referent twice keeps the sharing through freeze
 // and thaw. The case names POE::Component::IKC::Freezer, whose payloads
-// are Perl code run with eval; a Go peer refuses that freezer (spec 7.4),
+// are Perl code run with eval; a Go peer refuses that freezer (docs/ikc-protocol.md §7.4),
 // so the Go side of the case is that refusal plus the same round trip
 // through every freezer Go does speak.
 func TestConformance(t *testing.T) {

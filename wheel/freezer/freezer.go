@@ -57,7 +57,7 @@ func Lookup(name string) (Freezer, error) {
 
 // Choose picks the first name in offered (an IKC0 FREEZER= list, in the
 // peer's order of preference) that Lookup accepts and that is allowed. With
-// no allowed list, only Storable is chosen (the safe policy of spec 5.5).
+// no allowed list, only Storable is chosen (the safe policy of docs/ikc-protocol.md §5.5).
 // ok is false if nothing is acceptable.
 func Choose(offered []string, allowed ...string) (f Freezer, ok bool) {
 	if len(allowed) == 0 {
