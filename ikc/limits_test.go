@@ -1,7 +1,9 @@
 package ikc
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,4 +255,58 @@ func TestBackpressure(t *testing.T) {
 			t.Errorf("monitor %v", g[4:])
 		}
 	})
+}
+
+// TestClientBackpressure: a Client's connection has the same marks: a
+// server that stops reading gets no more than the high mark queued, and
+// is dropped after StallTimeout.
+func TestClientBackpressure(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := br.ReadString('\n'); err != nil { // SETUP
+			return
+		}
+		c.Write([]byte("SETUP KERNEL=Deaf;FREEZER=Storable;PID=1\r\n"))
+		time.Sleep(ikctest.Timeout) // and never read again
+	}()
+	rec := ikctest.NewRecorder()
+	n := ikctest.StartNode(t, func(k *poe.Kernel) {
+		ts := ikctest.Session(k, "app", map[string]poe.Handler{"error": rec.Handler("error", nil)})
+		ts.Do(func() { Monitor(k, "*", map[string]string{"error": "error"}, nil) })
+		_, err := NewClient(k, ClientOptions{
+			Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Name: "Talker",
+			Limits:    Limits{OutputHighMark: 64 << 10, OutputLowMark: 16 << 10, StallTimeout: 300 * time.Millisecond},
+			OnConnect: func() { k.Post("app", "flood") },
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		ts.SetState("flood", func(e *poe.Event) any {
+			big := strings.Repeat("x", 64<<10)
+			for range 200 { // 12.5 MiB, more than the sockets hold
+				if n, _ := Post(e.Kernel, "poe://Deaf/x/y", big); n == 0 {
+					break
+				}
+			}
+			return nil
+		}, nil)
+	})
+	st := waitStats(t, n, "client stalled", func(s Stats) bool { return s.StalledPeers == 1 })
+	if st.PausedReads == 0 {
+		t.Errorf("stats %+v", st)
+	}
+	g := rec.WaitFor(t, "error")
+	if g[5] != "channel-write" {
+		t.Errorf("monitor %v", g[4:])
+	}
 }
