@@ -219,6 +219,7 @@ func (r *Responder) boxedName(name string) any {
 	if len(r.in.boxed) >= 256 {
 		clear(r.in.boxed)
 	}
+	name = strings.Clone(name) // not the frame's payload, which it would pin
 	var v any = name
 	r.in.boxed[name] = v
 	return v

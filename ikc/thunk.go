@@ -180,7 +180,11 @@ func (r *Responder) thunkFor(rid string, from *protocol.Address) *poe.Session {
 	r.thunks.expire(now)
 	var fromCopy *protocol.Address
 	if from != nil {
-		a := protocol.NewAddress(from.Specifier)
+		// Copies: the strings point into the request's payload, which the
+		// thunk would otherwise keep for as long as it lives.
+		sp := from.Specifier
+		sp.Kernel, sp.Session, sp.State, sp.Args = strings.Clone(sp.Kernel), strings.Clone(sp.Session), strings.Clone(sp.State), strings.Clone(sp.Args)
+		a := protocol.NewAddress(sp)
 		fromCopy = &a
 	}
 	h := &thunkHeap{r: r, from: fromCopy}

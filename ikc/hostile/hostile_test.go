@@ -41,6 +41,8 @@ func attacks() []attack {
 			env: []string{envMonitor + "=1"}, peakMiB: 16, run: attackYAMLAnchor, codec: true},
 		{name: "tiny-elements", input: "a 16 MiB Storable frame: an array of one-byte undefs",
 			env: []string{envMonitor + "=1"}, peakMiB: 200, run: attackTinyElements, codec: true},
+		{name: "large-frame", input: "one legitimate 15 MiB post (a string), then the peer leaves",
+			peakMiB: 96, run: attackLargeFrame},
 		{name: "fake-senders", input: fmt.Sprintf("%d posts, each from another sender kernel", scaled(100000, 5)),
 			peakMiB: 48, run: attackFakeSenders},
 		{name: "non-reader", input: "300 calls of 1 MiB each from a client that never reads its replies",
@@ -149,6 +151,25 @@ func attackTinyElements(t *testing.T, c *child, v *verdict) {
 	go p.sendPayload(b)
 	refused(v, p, true)
 	monitored(v, c, 1)
+}
+
+func attackLargeFrame(t *testing.T, c *child, v *verdict) {
+	p, err := dialPeer(c.port, "Large", "Storable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	big := storable.Bytes(strings.Repeat("x", 15<<20))
+	h := p.request("poe://Demo/demo/hit", big, false)
+	h.Entries = append(h.Entries, storable.Entry{Key: "from", Value: storable.NewHash(
+		"kernel", storable.Bytes("Large"), "session", storable.Bytes("big"), "state", storable.Bytes("IKC:proxy"))})
+	if err := p.send(h); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.call("poe://Demo/demo/count", storable.Bytes(""), 20*time.Second)
+	v.check(err == nil && got == int64(1), "count %v, %v", got, err)
+	// Whatever the server caches of that frame (names, thunks) must not
+	// keep its payload once the peer has gone: runAttack checks the heap.
 }
 
 func attackFakeSenders(t *testing.T, c *child, v *verdict) {
