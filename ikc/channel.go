@@ -83,6 +83,9 @@ type channel struct {
 	stallArmed bool
 	stallAlarm poe.AlarmID
 	thaw       *frameThawer // the input filter's serializer
+	// held is the most output queued, or input buffered, at once: large
+	// enough and the memory is handed back when the channel ends.
+	held int
 	// out and encHash are write's scratch: the frozen message (Storable:
 	// encoded into out's buffer, reused) that the Reference filter frames
 	// into the driver's queue.
@@ -306,6 +309,7 @@ func (c *channel) write(m *protocol.Message) error {
 		if c.rw.Put(&c.out) {
 			c.throttle()
 		}
+		c.held = max(c.held, c.rw.DriverOutOctets())
 		return nil
 	}
 	payload, err := protocol.FreezeMessage(c.fz, m)
@@ -318,11 +322,16 @@ func (c *channel) write(m *protocol.Message) error {
 	if high {
 		c.throttle()
 	}
+	c.held = max(c.held, c.rw.DriverOutOctets())
 	return nil
 }
 
 func (c *channel) ioError(e *poe.Event) any {
 	op, errno, text := e.String(poe.ARG0), e.Int(poe.ARG1), e.String(poe.ARG2)
+	if op == "read" && errno == int(unix.EINVAL) {
+		// The input filter refused what it buffered (up to MaxFrame).
+		c.held = max(c.held, c.cfg.limits.MaxFrame)
+	}
 	if op == "read" && c.thaw != nil && c.thaw.err != nil {
 		// The filter could not thaw a frame: refused, not a broken link.
 		c.refuseFrame(c.thaw.err)
@@ -393,6 +402,10 @@ func (c *channel) close() {
 	c.closed = true
 	c.disarmStall()
 	c.r.kernels.closed(c)
+	if c.thaw != nil {
+		c.held = max(c.held, c.thaw.max)
+	}
+	c.r.mem.ended(c.held)
 	if c.cfg.onClose != nil {
 		defer c.cfg.onClose()
 	}

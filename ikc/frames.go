@@ -26,6 +26,7 @@ type frameThawer struct {
 	freezer.Freezer
 	dec *storable.Decoder // Storable only
 	err error             // the last frame's thaw error
+	max int               // the largest payload seen
 }
 
 func newFrameThawer(f freezer.Freezer) *frameThawer {
@@ -38,6 +39,7 @@ func newFrameThawer(f freezer.Freezer) *frameThawer {
 
 // Thaw decodes one frame payload; the value is valid until the next Thaw.
 func (t *frameThawer) Thaw(p []byte) (any, error) {
+	t.max = max(t.max, len(p))
 	var v storable.Value
 	var err error
 	if t.dec != nil {

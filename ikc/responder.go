@@ -51,6 +51,11 @@ type ResponderOptions struct {
 	// Limits are the defaults of every connection of this kernel; a
 	// Server's or Client's own Limits take precedence.
 	Limits Limits
+	// ReleaseThreshold: when a connection whose buffers (a frame, its
+	// queued output) reached this many octets ends, the memory goes back
+	// to the operating system at once (0: DefaultReleaseThreshold;
+	// negative: left to the Go runtime).
+	ReleaseThreshold int
 }
 
 // Responder is the per-kernel IKC dispatcher (spec 10): the session
@@ -80,6 +85,7 @@ type Responder struct {
 	from     fromCache     // the from addresses of local sessions
 	logs     peerLogs      // records peers can cause in bulk, folded
 	stats    peerStats     // counters of trouble with peers (Stats)
+	mem      *memRelease   // gives back what large connections used
 }
 
 // ResponderOf returns the kernel's responder (the heap of the session
@@ -118,6 +124,7 @@ func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 	}
 	r.limits = o.Limits
 	r.logs = newPeerLogs(r.log, o.LogInterval)
+	r.mem = newMemRelease(o.ReleaseThreshold)
 	r.kernels = newKernels(r.kernelID)
 	r.pubs = newPublications()
 	r.monitors = newMonitors(k, r.log)
