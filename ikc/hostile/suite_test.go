@@ -174,8 +174,8 @@ func runAttack(t *testing.T, a attack) {
 func printReport(w io.Writer) {
 	report.Lock()
 	defer report.Unlock()
-	fmt.Fprintln(w, "| case | survived | RSS before | peak RSS | RSS after | heap before | heap after | fresh client before | after | notes |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| case | input | survived | RSS before | peak RSS | RSS after | heap before | heap after | fresh client before | after | notes |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range report.rows {
 		notes := ""
 		for i, n := range r.notes {
@@ -184,8 +184,8 @@ func printReport(w io.Writer) {
 			}
 			notes += n
 		}
-		fmt.Fprintf(w, "| %s | %v | %s | %s | %s | %s | %s | %v | %v | %s |\n",
-			r.name, r.survived, mib(r.baseKiB<<10), mib(r.peakKiB<<10), mib(r.afterKiB<<10),
+		fmt.Fprintf(w, "| %s | %s | %v | %s | %s | %s | %s | %s | %v | %v | %s |\n",
+			r.name, r.input, r.survived, mib(r.baseKiB<<10), mib(r.peakKiB<<10), mib(r.afterKiB<<10),
 			mib(r.heapBase), mib(r.heapAfter), r.rttBase.Round(10*time.Microsecond), r.rttAfter.Round(10*time.Microsecond), notes)
 	}
 }
