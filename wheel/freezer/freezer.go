@@ -76,9 +76,45 @@ func Choose(offered []string, allowed ...string) (f Freezer, ok bool) {
 	return nil, false
 }
 
+// Limits is the budget of one payload, the same for every freezer (see
+// storable.Limits): Thaw stops with an error wrapping ErrBudget as soon as
+// the value it builds, counted with its conversion to plain Go values,
+// would take more. The zero Limits is the default: storable.MinBytes plus
+// storable.BytesPerPayloadByte (16) bytes per payload byte.
+type Limits = storable.Limits
+
+// ErrBudget is storable.ErrBudget: a payload that would cost more memory
+// (or more values) than its Limits allow.
+var ErrBudget = storable.ErrBudget
+
+// WithLimits returns a copy of f whose Thaw enforces l instead of the
+// default budget. Freezers of other packages are returned unchanged.
+func WithLimits(f Freezer, l Limits) Freezer {
+	switch x := f.(type) {
+	case Storable:
+		x.Options.Limits = l
+		return x
+	case *Storable:
+		c := *x
+		c.Options.Limits = l
+		return c
+	case YAML:
+		x.Limits = l
+		return x
+	case *YAML:
+		return YAML{Limits: l}
+	case FreezeThaw:
+		x.Limits = l
+		return x
+	case *FreezeThaw:
+		return FreezeThaw{Limits: l}
+	}
+	return f
+}
+
 // Storable is the Storable freezer (nfreeze / thaw).
 type Storable struct {
-	// Decode options (depth limit).
+	// Decode options: depth limit and budget (Options.Limits).
 	Options storable.DecodeOptions
 }
 
@@ -100,5 +136,6 @@ func toValue(v any) (storable.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return storable.Decode(b)
+	// The program's own data: no budget.
+	return storable.DecodeLimits(b, storable.Limits{MaxElements: -1, MaxBytes: -1})
 }

@@ -21,17 +21,29 @@ var ErrFreezeThaw = errors.New("freezer: bad FreezeThaw data")
 // all keys then all values), scalar references (\), blessed data (>),
 // and shared or cyclic references (the ! table with { } and <n|). Code and
 // glob references (&, *) and "safe" stamps (?) are rejected. FreezeThaw has
-// no numbers: Thaw gives strings (byte strings for ASCII, character
-// strings for other valid UTF-8); lengths count bytes.
-type FreezeThaw struct{}
+// no numbers: Thaw gives strings; lengths count bytes.
+//
+// Nor has it Perl's UTF-8 flag. Strings travel as bytes, and the Perl
+// receiver gets byte strings: Freeze writes a byte string's bytes and a
+// character string as UTF-8, and Thaw gives a character string for
+// non-ASCII text that is valid UTF-8 and a byte string otherwise (a Perl
+// peer's Latin-1 text arrives as its Latin-1 bytes, as from Storable), so
+// strings and hash keys round-trip byte for byte between Go peers and
+// through a Perl peer, which sees a Go character string as its UTF-8
+// bytes. (Perl's own freeze of a string with wide characters counts
+// characters but writes UTF-8 bytes; no Perl peer can read that back.)
+type FreezeThaw struct {
+	// Limits is the budget of one payload (zero: the default).
+	Limits Limits
+}
 
 // Name returns "FreezeThaw".
 func (FreezeThaw) Name() string { return NameFreezeThaw }
 
 // Thaw parses a FreezeThaw payload as POE::Filter::Reference does: the
 // frozen list's first element.
-func (FreezeThaw) Thaw(p []byte) (storable.Value, error) {
-	list, err := ParseFreezeThaw(p)
+func (f FreezeThaw) Thaw(p []byte) (storable.Value, error) {
+	list, err := parseFreezeThaw(p, f.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -155,16 +167,6 @@ func (w *ftWriter) scalar(v storable.Value, noDup bool, depth int) error {
 		if err != nil {
 			return err
 		}
-		switch x := v.(type) {
-		case storable.Bytes:
-			s = string(x) // bytes go out unchanged
-		case storable.String:
-			// Perl prints a character string whose characters all fit
-			// Latin-1 as Latin-1 bytes; wider text goes out as UTF-8.
-			if l, ok := utf8ToLatin1(string(x)); ok {
-				s = l
-			}
-		}
 		if undef {
 			w.b = append(w.b, '_')
 		} else {
@@ -229,13 +231,7 @@ func (w *ftWriter) contents(v storable.Value, depth int) error {
 		w.b = strconv.AppendInt(w.b, int64(2*len(idx)), 10)
 		w.b = append(w.b, '|')
 		for _, i := range idx {
-			k := x.Entries[i].Key
-			if x.Entries[i].UTF8 {
-				if l, ok := utf8ToLatin1(k); ok {
-					k = l
-				}
-			}
-			w.str(k)
+			w.str(x.Entries[i].Key)
 		}
 		for _, i := range idx {
 			if err := w.scalar(x.Entries[i].Value, false, depth+1); err != nil {
@@ -261,11 +257,18 @@ type ftParser struct {
 	uninit   []storable.Value
 	packages map[int]string
 	depth    int
+	budget   storable.Budget
 }
 
-// ParseFreezeThaw parses a FreezeThaw string into the list of frozen values.
-func ParseFreezeThaw(p []byte) ([]storable.Value, error) {
-	t := &ftParser{s: string(p), packages: map[int]string{}}
+// ParseFreezeThaw parses a FreezeThaw string into the list of frozen
+// values, within the default budget of its length.
+func ParseFreezeThaw(p []byte) ([]storable.Value, error) { return parseFreezeThaw(p, Limits{}) }
+
+func parseFreezeThaw(p []byte, lim Limits) ([]storable.Value, error) {
+	t := &ftParser{s: string(p), packages: map[int]string{}, budget: lim.Budget(len(p))}
+	if err := t.spend(t.budget.Spend(1, 0)); err != nil {
+		return nil, err
+	}
 	if len(t.s) >= 4 && t.s[:4] == "FrT;" {
 		t.pos = 4
 	}
@@ -310,6 +313,14 @@ func ParseFreezeThaw(p []byte) ([]storable.Value, error) {
 
 func (t *ftParser) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: offset %d: %s", ErrFreezeThaw, t.pos, fmt.Sprintf(format, args...))
+}
+
+// spend wraps a budget error with the offset it happened at.
+func (t *ftParser) spend(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: offset %d: %w", ErrFreezeThaw, t.pos, err)
 }
 
 // maxNumber bounds the lengths, counts and ids of a frozen string: none
@@ -359,6 +370,9 @@ func (t *ftParser) pkg() (string, error) {
 		t.pos++
 		c, err := t.str()
 		if err != nil {
+			return "", err
+		}
+		if err := t.spend(t.budget.Class(0)); err != nil {
 			return "", err
 		}
 		t.packages[id] = c
@@ -478,10 +492,35 @@ func (t *ftParser) scalar() (storable.Value, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := t.spend(t.budget.String(0)); err != nil {
+			return nil, err
+		}
+		if isText(s) {
+			return storable.String(s), nil
+		}
 		return storable.Bytes(s), nil
 	case '_':
 		return storable.Undef{}, nil
-	case '@', '%':
+	case '@':
+		n, err := t.number()
+		if err != nil {
+			return nil, err
+		}
+		// Every item takes a byte at least: never trust n beyond that.
+		if n > len(t.s)-t.pos {
+			return nil, t.fail("%d items announced, %d bytes left", n, len(t.s)-t.pos)
+		}
+		if err := t.spend(t.budget.Array(n)); err != nil {
+			return nil, err
+		}
+		items := make([]storable.Value, n)
+		for i := range items {
+			if items[i], err = t.scalar(); err != nil {
+				return nil, err
+			}
+		}
+		return &storable.Array{Elems: items}, nil
+	case '%':
 		n, err := t.number()
 		if err != nil {
 			return nil, err
@@ -489,35 +528,40 @@ func (t *ftParser) scalar() (storable.Value, error) {
 		if n > len(t.s)-t.pos {
 			return nil, t.fail("%d items announced, %d bytes left", n, len(t.s)-t.pos)
 		}
-		items := make([]storable.Value, 0, n)
-		for i := 0; i < n; i++ {
-			v, err := t.scalar()
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, v)
-		}
-		if key == '@' {
-			return &storable.Array{Elems: items}, nil
-		}
 		if n%2 != 0 {
 			return nil, t.fail("odd hash item count %d", n)
 		}
-		h := &storable.Hash{Entries: make([]storable.Entry, 0, n/2)}
-		for i := 0; i < n/2; i++ {
-			var k string
-			switch kv := items[i].(type) {
+		if err := t.spend(t.budget.Hash(n / 2)); err != nil {
+			return nil, err
+		}
+		// All keys, then all values.
+		h := &storable.Hash{Entries: make([]storable.Entry, n/2)}
+		for i := range h.Entries {
+			kv, err := t.scalar()
+			if err != nil {
+				return nil, err
+			}
+			e := &h.Entries[i]
+			switch x := kv.(type) {
 			case storable.Bytes:
-				k = string(kv)
+				e.Key = string(x)
+			case storable.String:
+				e.Key, e.UTF8 = string(x), true
 			case storable.Undef:
-				k = ""
 			default:
 				return nil, t.fail("hash key is a reference")
 			}
-			h.Entries = append(h.Entries, storable.Entry{Key: k, Value: items[n/2+i]})
+		}
+		for i := range h.Entries {
+			if h.Entries[i].Value, err = t.scalar(); err != nil {
+				return nil, err
+			}
 		}
 		return h, nil
 	case '\\':
+		if err := t.spend(t.budget.Ref()); err != nil {
+			return nil, err
+		}
 		v, err := t.scalar()
 		if err != nil {
 			return nil, err

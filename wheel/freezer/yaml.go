@@ -26,16 +26,27 @@ var ErrYAML = errors.New("freezer: bad YAML")
 // multiple documents and folded scalars are rejected.
 //
 // YAML does not tell numbers from strings: Thaw gives byte strings for ASCII
-// scalars and character strings otherwise (Unmarshal converts "2" to an
-// int). Freeze writes Perl's string forms.
-type YAML struct{}
+// scalars (Unmarshal converts "2" to an int). Freeze writes Perl's string
+// forms.
+//
+// Nor does it carry Perl's UTF-8 flag: as YAML.pm's text goes through
+// POE::Filter::Reference, a byte string travels as its raw bytes and a
+// character string as UTF-8, and the receiver gets bytes. Freeze does the
+// same (Bytes raw, String as UTF-8), and Thaw gives a character string for
+// non-ASCII text that is valid UTF-8 and a byte string for anything else,
+// so every string round-trips byte for byte between Go peers and through a
+// Perl peer, which sees a Go character string as its UTF-8 bytes.
+type YAML struct {
+	// Limits is the budget of one payload (zero: the default).
+	Limits Limits
+}
 
 // Name returns "YAML".
 func (YAML) Name() string { return NameYAML }
 
 // Thaw parses one YAML.pm document and returns the value Perl's Load gives
 // (for IKC, a *storable.Hash).
-func (YAML) Thaw(p []byte) (storable.Value, error) { return ParseYAML(p) }
+func (y YAML) Thaw(p []byte) (storable.Value, error) { return parseYAML(p, y.Limits) }
 
 // Freeze dumps v as YAML.pm would (hash keys in sorted order when v is a
 // Go map, in entry order for a *storable.Hash).
@@ -156,11 +167,7 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			} else {
 				w.indent(ind)
 			}
-			k := e.Key
-			if !e.UTF8 {
-				k = latin1ToUTF8(k)
-			}
-			w.b = append(w.b, yamlScalar(k, true, ind+2)...)
+			w.b = append(w.b, yamlScalar(e.Key, true, ind+2, !e.UTF8)...)
 			w.b = append(w.b, ':')
 			if err := w.node(e.Value, ind+2, false); err != nil {
 				return err
@@ -213,7 +220,8 @@ func (w *yamlWriter) node(v storable.Value, ind int, inlineHash bool) error {
 			if undef {
 				w.b = append(w.b, '~')
 			} else {
-				w.b = append(w.b, yamlScalar(s, false, ind)...)
+				_, raw := v.(storable.Bytes)
+				w.b = append(w.b, yamlScalar(s, false, ind, raw)...)
 			}
 		}
 	}
@@ -228,13 +236,14 @@ func isScalar(v storable.Value) bool {
 	return true
 }
 
-// scalarText returns the Perl string form of a scalar as UTF-8 text.
+// scalarText returns the Perl string form of a scalar as it travels: a
+// byte string's bytes, anything else as UTF-8 text.
 func scalarText(v storable.Value) (s string, undef bool, err error) {
 	switch x := v.(type) {
 	case nil, storable.Undef:
 		return "", true, nil
 	case storable.Bytes:
-		return latin1ToUTF8(string(x)), false, nil
+		return string(x), false, nil
 	}
 	s, ok := storable.Text(v)
 	if !ok {
@@ -260,20 +269,25 @@ func latin1ToUTF8(s string) string {
 // control characters and short multi-line text, a literal block for long
 // multi-line text (not for keys), plain when YAML.pm's plain-scalar test
 // allows, double quotes when it holds a single quote, single quotes
-// otherwise. ind is the indentation of a literal block's lines.
-func yamlScalar(s string, key bool, ind int) string {
+// otherwise. ind is the indentation of a literal block's lines. raw marks
+// a byte string, whose characters are its bytes (as Perl counts them).
+func yamlScalar(s string, key bool, ind int, raw bool) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= 0x08 || c >= 0x0b && c <= 0x1f {
 			return doubleQuote(s)
 		}
 	}
 	if strings.Contains(s, "\n") {
-		if key || utf8.RuneCountInString(s) <= 30 || !newlineThenText(s) {
+		n := len(s)
+		if !raw {
+			n = utf8.RuneCountInString(s)
+		}
+		if key || n <= 30 || !newlineThenText(s) {
 			return doubleQuote(s)
 		}
 		return literalBlock(s, ind)
 	}
-	if validPlain(s) {
+	if validPlain(s, raw) {
 		return s
 	}
 	if strings.Contains(s, "'") {
@@ -302,18 +316,30 @@ func newlineThenText(s string) bool {
 }
 
 // validPlain is YAML.pm's test for a string that can be written unquoted.
-func validPlain(s string) bool {
+// For a byte string (raw) Perl's characters are the bytes, and only ASCII
+// whitespace is whitespace.
+func validPlain(s string, raw bool) bool {
 	if s == "" || s == "-" || s == "=" {
 		return false
 	}
-	first, _ := utf8.DecodeRuneInString(s)
+	var runes []rune
+	isSpace := isSpace
+	if raw {
+		runes = make([]rune, len(s))
+		for i := 0; i < len(s); i++ {
+			runes[i] = rune(s[i])
+		}
+		isSpace = func(r rune) bool { return r < 0x80 && unicode.IsSpace(r) }
+	} else {
+		runes = []rune(s)
+	}
+	first := runes[0]
 	if isSpace(first) || strings.ContainsRune("{[~`'\"!@#>|%&?*^", first) {
 		return false
 	}
 	if strings.ContainsAny(s, "{[]},") {
 		return false
 	}
-	runes := []rune(s)
 	for i, r := range runes {
 		next := rune(-1)
 		if i+1 < len(runes) {
@@ -396,510 +422,4 @@ func doubleQuote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// ---- reader ----
-
-type yline struct {
-	indent int
-	text   string // without indentation and trailing CR
-	num    int    // 1-based line number
-}
-
-type yamlParser struct {
-	lines   []yline
-	pos     int
-	anchors map[string]storable.Value
-	depth   int
-}
-
-// ParseYAML parses one YAML.pm document into the Perl value model.
-func ParseYAML(p []byte) (storable.Value, error) {
-	if !utf8.Valid(p) {
-		return nil, fmt.Errorf("%w: not UTF-8 text", ErrYAML)
-	}
-	raw := strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")
-	y := &yamlParser{anchors: map[string]storable.Value{}}
-	for i, l := range raw {
-		l = strings.TrimSuffix(l, "\r")
-		t := strings.TrimLeft(l, " ")
-		y.lines = append(y.lines, yline{indent: len(l) - len(t), text: t, num: i + 1})
-	}
-	y.skipBlank()
-	if y.pos >= len(y.lines) {
-		return nil, fmt.Errorf("%w: empty document", ErrYAML)
-	}
-	first := y.lines[y.pos]
-	var v storable.Value
-	var err error
-	if first.indent == 0 && (first.text == "---" || strings.HasPrefix(first.text, "--- ")) {
-		y.pos++
-		v, err = y.inline(strings.TrimSpace(first.text[3:]), -1, true)
-	} else {
-		v, err = y.block(-1)
-	}
-	if err != nil {
-		return nil, err
-	}
-	y.skipBlank()
-	if y.pos < len(y.lines) {
-		l := y.lines[y.pos]
-		if l.text == "..." {
-			y.pos++
-			y.skipBlank()
-		}
-		if y.pos < len(y.lines) {
-			return nil, y.errf(y.lines[y.pos], "unexpected content after the document")
-		}
-	}
-	return v, nil
-}
-
-func (y *yamlParser) errf(l yline, format string, args ...any) error {
-	return fmt.Errorf("%w: line %d: %s", ErrYAML, l.num, fmt.Sprintf(format, args...))
-}
-
-func (y *yamlParser) skipBlank() {
-	for y.pos < len(y.lines) {
-		t := y.lines[y.pos].text
-		if t != "" && !strings.HasPrefix(t, "#") {
-			return
-		}
-		y.pos++
-	}
-}
-
-func isSeqItem(t string) bool { return t == "-" || strings.HasPrefix(t, "- ") }
-
-// block parses the block node that starts at the next non-blank line,
-// whose indentation must exceed parent.
-func (y *yamlParser) block(parent int) (storable.Value, error) {
-	return y.blockWith(parent, false, "", "")
-}
-
-func (y *yamlParser) blockWith(parent int, mapValue bool, anchor, tag string) (storable.Value, error) {
-	y.skipBlank()
-	if y.pos >= len(y.lines) {
-		return nil, fmt.Errorf("%w: missing block content", ErrYAML)
-	}
-	l := y.lines[y.pos]
-	if l.indent <= parent && !(mapValue && l.indent == parent && isSeqItem(l.text)) {
-		// An empty value.
-		if tag != "" || anchor != "" {
-			return nil, y.errf(l, "missing content for %s %s", anchor, tag)
-		}
-		return storable.Undef{}, nil
-	}
-	y.depth++
-	defer func() { y.depth-- }()
-	if y.depth > storable.DefaultMaxDepth {
-		return nil, y.errf(l, "nesting too deep")
-	}
-	if isSeqItem(l.text) {
-		return y.seq(l.indent, anchor, tag)
-	}
-	return y.mapping(l.indent, anchor, tag)
-}
-
-func perlTag(tag string) (kind, class string, err error) {
-	t := strings.TrimPrefix(strings.TrimPrefix(tag, "!"), "!")
-	if !strings.HasPrefix(t, "perl/") {
-		return "", "", nil // ordinary YAML tags (!!str, !!int...) are ignored
-	}
-	t = t[len("perl/"):]
-	kind, class, _ = strings.Cut(t, ":")
-	switch kind {
-	case "hash", "array", "ref", "scalar":
-		return kind, class, nil
-	}
-	return "", "", fmt.Errorf("unsupported tag %s", tag)
-}
-
-func (y *yamlParser) seq(ind int, anchor, tag string) (storable.Value, error) {
-	kind, class, err := perlTag(tag)
-	if err != nil {
-		return nil, y.errf(y.lines[y.pos], "%v", err)
-	}
-	if kind != "" && kind != "array" {
-		return nil, y.errf(y.lines[y.pos], "tag %s on a sequence", tag)
-	}
-	a := &storable.Array{Class: class}
-	if anchor != "" {
-		y.anchors[anchor] = a
-	}
-	for {
-		y.skipBlank()
-		if y.pos >= len(y.lines) {
-			break
-		}
-		l := y.lines[y.pos]
-		if l.indent < ind {
-			break
-		}
-		if l.indent > ind || !isSeqItem(l.text) {
-			if l.indent == ind {
-				break
-			}
-			return nil, y.errf(l, "bad indentation in sequence")
-		}
-		rest := strings.TrimLeft(l.text[1:], " ")
-		v, err := y.compound(l, rest, ind)
-		if err != nil {
-			return nil, err
-		}
-		a.Elems = append(a.Elems, v)
-	}
-	return a, nil
-}
-
-// compound handles the content after "- ": an inline mapping or sequence
-// continues as a block whose indentation is the content's column.
-func (y *yamlParser) compound(l yline, rest string, ind int) (storable.Value, error) {
-	col := l.indent + (len(l.text) - len(rest))
-	if isSeqItem(rest) || isMapEntry(rest) {
-		y.lines[y.pos] = yline{indent: col, text: rest, num: l.num}
-		return y.block(ind)
-	}
-	y.pos++
-	return y.inline(rest, ind, false)
-}
-
-// isMapEntry reports whether t starts with "key:" followed by a space or
-// the end of the line.
-func isMapEntry(t string) bool {
-	_, _, ok := splitKey(t)
-	return ok
-}
-
-func splitKey(t string) (key, rest string, ok bool) {
-	if t == "" {
-		return "", "", false
-	}
-	if t[0] == '\'' || t[0] == '"' {
-		s, n, err := quoted(t)
-		if err != nil {
-			return "", "", false
-		}
-		r := strings.TrimLeft(t[n:], " ")
-		if r == ":" || strings.HasPrefix(r, ": ") {
-			return s, strings.TrimLeft(r[1:], " "), true
-		}
-		return "", "", false
-	}
-	switch t[0] {
-	case '&', '*', '!', '[', '{', '|', '>', '#':
-		return "", "", false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] == ':' && (i+1 == len(t) || t[i+1] == ' ') {
-			if i == 0 {
-				return "", "", false
-			}
-			return strings.TrimRight(t[:i], " "), strings.TrimLeft(t[i+1:], " "), true
-		}
-		if t[i] == ' ' && i+1 < len(t) && t[i+1] == '#' {
-			return "", "", false
-		}
-	}
-	return "", "", false
-}
-
-func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error) {
-	kind, class, err := perlTag(tag)
-	if err != nil {
-		return nil, y.errf(y.lines[y.pos], "%v", err)
-	}
-	var box *storable.Ref
-	h := &storable.Hash{}
-	switch kind {
-	case "", "hash":
-		h.Class = class
-		if anchor != "" {
-			y.anchors[anchor] = h
-		}
-	case "ref":
-		box = &storable.Ref{Class: class}
-		if anchor != "" {
-			y.anchors[anchor] = box
-		}
-	default:
-		return nil, y.errf(y.lines[y.pos], "tag %s on a mapping", tag)
-	}
-	for {
-		y.skipBlank()
-		if y.pos >= len(y.lines) {
-			break
-		}
-		l := y.lines[y.pos]
-		if l.indent < ind || l.indent == ind && isSeqItem(l.text) {
-			break
-		}
-		if l.indent > ind {
-			return nil, y.errf(l, "bad indentation in mapping")
-		}
-		key, rest, ok := splitKey(l.text)
-		if !ok {
-			return nil, y.errf(l, "expected \"key: value\"")
-		}
-		y.pos++
-		v, err := y.inline(rest, ind, true)
-		if err != nil {
-			return nil, err
-		}
-		if box != nil {
-			if key != "=" {
-				return nil, y.errf(l, "!!perl/ref mapping needs the key \"=\"")
-			}
-			box.Target = v
-			continue
-		}
-		h.Entries = append(h.Entries, storable.Entry{Key: key, UTF8: !isASCII(key), Value: v})
-	}
-	if box != nil {
-		if box.Target == nil {
-			box.Target = storable.Undef{}
-		}
-		return box, nil
-	}
-	return h, nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// inline parses a node given on the current line (content, possibly
-// empty, after "---", "key:" or "-"); the next line is already current.
-func (y *yamlParser) inline(content string, parent int, mapValue bool) (storable.Value, error) {
-	l := yline{num: y.lineNum()}
-	anchor, tag := "", ""
-	for content != "" && (content[0] == '&' || content[0] == '!') {
-		word, rest, _ := strings.Cut(content, " ")
-		if word[0] == '&' {
-			anchor = word[1:]
-		} else {
-			tag = word
-		}
-		content = strings.TrimLeft(rest, " ")
-	}
-	if content == "" || strings.HasPrefix(content, "#") {
-		return y.blockWith(parent, mapValue, anchor, tag)
-	}
-	kind, class, err := perlTag(tag)
-	if err != nil {
-		return nil, y.errf(l, "%v", err)
-	}
-	var v storable.Value
-	switch {
-	case content[0] == '*':
-		name := strings.TrimSpace(content[1:])
-		a, ok := y.anchors[name]
-		if !ok {
-			return nil, y.errf(l, "unknown alias *%s", name)
-		}
-		return a, nil
-	case content == "[]":
-		if kind != "" && kind != "array" {
-			return nil, y.errf(l, "tag %s on []", tag)
-		}
-		v = &storable.Array{Class: class, Elems: []storable.Value{}}
-	case content == "{}":
-		if kind != "" && kind != "hash" {
-			return nil, y.errf(l, "tag %s on {}", tag)
-		}
-		v = &storable.Hash{Class: class}
-	case content[0] == '[' || content[0] == '{':
-		return nil, y.errf(l, "flow collections are not supported")
-	case content[0] == '|':
-		s, err := y.literal(content, parent)
-		if err != nil {
-			return nil, err
-		}
-		v = strValue(s)
-	case content[0] == '>':
-		return nil, y.errf(l, "folded scalars are not supported")
-	case content[0] == '\'' || content[0] == '"':
-		s, n, err := quoted(content)
-		if err != nil {
-			return nil, y.errf(l, "%v", err)
-		}
-		if r := strings.TrimSpace(content[n:]); r != "" && !strings.HasPrefix(r, "#") {
-			return nil, y.errf(l, "text after quoted scalar")
-		}
-		v = strValue(s)
-	default:
-		if i := strings.Index(content, " #"); i >= 0 {
-			content = content[:i]
-		}
-		content = strings.TrimRight(content, " \t")
-		if content == "~" {
-			v = storable.Undef{}
-		} else {
-			v = strValue(content)
-		}
-	}
-	switch kind {
-	case "scalar", "ref":
-		v = &storable.Ref{Class: class, Target: v}
-	case "hash", "array":
-		switch v.(type) {
-		case *storable.Hash, *storable.Array:
-		default:
-			return nil, y.errf(l, "tag %s on a scalar", tag)
-		}
-	}
-	if anchor != "" {
-		y.anchors[anchor] = v
-	}
-	return v, nil
-}
-
-func (y *yamlParser) lineNum() int {
-	if y.pos > 0 && y.pos <= len(y.lines) {
-		return y.lines[y.pos-1].num
-	}
-	return 0
-}
-
-func strValue(s string) storable.Value {
-	if isASCII(s) {
-		return storable.Bytes(s)
-	}
-	return storable.String(s)
-}
-
-// literal reads a "|" block scalar from the following lines. The header
-// may carry a chomping indicator (- or +) and an indentation indicator
-// (a digit, relative to the parent's indentation).
-func (y *yamlParser) literal(header string, parent int) (string, error) {
-	chomp, ind := byte(0), -1
-	for _, c := range []byte(strings.TrimSpace(header[1:])) {
-		switch {
-		case c == '-' || c == '+':
-			chomp = c
-		case c >= '1' && c <= '9':
-			ind = max(parent, 0) + int(c-'0')
-		default:
-			return "", fmt.Errorf("%w: bad block scalar header %q", ErrYAML, header)
-		}
-	}
-	var lines []string
-	for y.pos < len(y.lines) {
-		l := y.lines[y.pos]
-		if l.text == "" {
-			lines = append(lines, "")
-			y.pos++
-			continue
-		}
-		if l.indent <= parent {
-			break
-		}
-		if ind < 0 {
-			ind = l.indent
-		}
-		if l.indent < ind {
-			break
-		}
-		lines = append(lines, strings.Repeat(" ", l.indent-ind)+l.text)
-		y.pos++
-	}
-	// Trailing empty lines belong to the block only for chomping.
-	n := len(lines)
-	for n > 0 && lines[n-1] == "" {
-		n--
-	}
-	trailing := len(lines) - n
-	s := strings.Join(lines[:n], "\n")
-	switch chomp {
-	case '-':
-	case '+':
-		s += strings.Repeat("\n", trailing+1)
-	default:
-		if n > 0 {
-			s += "\n"
-		}
-	}
-	return s, nil
-}
-
-// quoted parses a single- or double-quoted scalar at the start of t and
-// returns it with the number of bytes consumed.
-func quoted(t string) (string, int, error) {
-	q := t[0]
-	var b strings.Builder
-	for i := 1; i < len(t); i++ {
-		c := t[i]
-		if q == '\'' {
-			if c == '\'' {
-				if i+1 < len(t) && t[i+1] == '\'' {
-					b.WriteByte('\'')
-					i++
-					continue
-				}
-				return b.String(), i + 1, nil
-			}
-			b.WriteByte(c)
-			continue
-		}
-		switch c {
-		case '"':
-			return b.String(), i + 1, nil
-		case '\\':
-			i++
-			if i >= len(t) {
-				return "", 0, errors.New("unterminated escape")
-			}
-			switch e := t[i]; e {
-			case '0':
-				b.WriteByte(0)
-			case 'a':
-				b.WriteByte('\a')
-			case 'b':
-				b.WriteByte('\b')
-			case 't', '\t':
-				b.WriteByte('\t')
-			case 'n':
-				b.WriteByte('\n')
-			case 'v':
-				b.WriteByte('\v')
-			case 'f':
-				b.WriteByte('\f')
-			case 'r':
-				b.WriteByte('\r')
-			case 'e':
-				b.WriteByte(0x1b)
-			case ' ', '"', '/', '\\':
-				b.WriteByte(e)
-			case 'N':
-				b.WriteString("\u0085")
-			case '_':
-				b.WriteString("\u00a0")
-			case 'L':
-				b.WriteString("\u2028")
-			case 'P':
-				b.WriteString("\u2029")
-			case 'x', 'u', 'U':
-				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
-				if i+1+n > len(t) {
-					return "", 0, errors.New("short escape")
-				}
-				r, err := strconv.ParseUint(t[i+1:i+1+n], 16, 32)
-				if err != nil || r > utf8.MaxRune {
-					return "", 0, fmt.Errorf("bad escape \\%c%s", e, t[i+1:i+1+n])
-				}
-				b.WriteRune(rune(r))
-				i += n
-			default:
-				return "", 0, fmt.Errorf("unknown escape \\%c", e)
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", 0, errors.New("unterminated quoted scalar")
 }

@@ -3,6 +3,7 @@ package storable
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -49,13 +50,22 @@ const DefaultMaxDepth = 1000
 type DecodeOptions struct {
 	// MaxDepth limits nesting (0 means DefaultMaxDepth).
 	MaxDepth int
+	// Limits is the budget of one image (zero fields: DefaultLimits of
+	// its length). Decoding stops with ErrBudget as soon as it is spent.
+	Limits Limits
 }
 
 // Decode thaws an nfreeze image into a Value: the reference Perl's thaw
 // would return. A hash or array root gives *Hash or *Array; a scalar root
 // gives a *Ref to it. Strings in the result share one copy of data, so the
-// caller may reuse data afterwards.
+// caller may reuse data afterwards. The default budget of len(data) bounds
+// what it builds (see Limits).
 func Decode(data []byte) (Value, error) { return DecodeOptions{}.Decode(data) }
+
+// DecodeLimits is Decode with the budget l instead of the default one.
+func DecodeLimits(data []byte, l Limits) (Value, error) {
+	return DecodeOptions{Limits: l}.Decode(data)
+}
 
 // Decode is like the package-level Decode with these options.
 func (o DecodeOptions) Decode(data []byte) (Value, error) { return o.decode(data, nil) }
@@ -70,6 +80,7 @@ func (o DecodeOptions) decode(data []byte, a *arena) (Value, error) {
 	if d.maxDepth <= 0 {
 		d.maxDepth = DefaultMaxDepth
 	}
+	d.budget = o.Limits.Budget(len(data))
 	v, err := d.decode()
 	d.release()
 	return v, err
@@ -108,6 +119,7 @@ type decoder struct {
 	depth    int
 	maxDepth int
 	box      *Ref // scalar container to register for the next tag
+	budget   Budget
 	strSlab  []string
 	intSlab  []int64
 	strUsed  int
@@ -139,6 +151,15 @@ func (d *decoder) fail(err error, format string, args ...any) error {
 	return &SyntaxError{Offset: d.pos, Err: err, Detail: fmt.Sprintf(format, args...)}
 }
 
+// charge turns a budget overdraft (a non-empty description) into a
+// *SyntaxError wrapping ErrBudget.
+func (d *decoder) charge(detail string) error {
+	if detail == "" {
+		return nil
+	}
+	return d.fail(ErrBudget, "%s", detail)
+}
+
 func (d *decoder) decode() (Value, error) {
 	if len(d.s) < 2 {
 		if len(d.s) == 1 && d.s[0] != netorderHeader0 {
@@ -160,6 +181,9 @@ func (d *decoder) decode() (Value, error) {
 		return nil, d.fail(ErrVersion, "Storable binary image v%d.%d more recent than supported v%d.%d", storableMajor, minor, storableMajor, maxReadMinor)
 	}
 	d.pos = 2
+	if err := d.charge(d.budget.take(1, 0)); err != nil {
+		return nil, err
+	}
 	v, err := d.referent()
 	if err != nil {
 		return nil, err
@@ -283,10 +307,16 @@ func (d *decoder) referent() (Value, error) {
 		// A reference to a scalar that was stored in a container slot:
 		// Perl shares the slot; the model gives a fresh scalar box holding
 		// the same value.
-		return &Ref{Target: v}, nil
+		if err := d.charge(d.budget.take(1, refPrice)); err != nil {
+			return nil, err
+		}
+		return &Ref{Target: v, refs: refsOne}, nil
 	}
 	// A scalar (or a reference, which is a scalar) as referent: box it.
-	box := &Ref{}
+	if err := d.charge(d.budget.take(1, refPrice)); err != nil {
+		return nil, err
+	}
+	box := &Ref{refs: refsOne}
 	d.box = box
 	v, err := d.item()
 	if err != nil {
@@ -320,6 +350,9 @@ func (d *decoder) class(op byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := d.charge(d.budget.take(0, classPrice)); err != nil {
+		return "", err
+	}
 	d.classes = append(d.classes, c)
 	return c, nil
 }
@@ -336,10 +369,17 @@ func (d *decoder) backref() (Value, error) {
 		return d.scalarAt(int(off))
 	}
 	v := d.ptrs[-d.pos4[t]-1]
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		// A reference slot still being read (only reachable through
 		// aliasing a container slot in a cycle): undef is the best view.
 		return Undef{}, nil
+	case *Array:
+		x.refs = refsMany
+	case *Hash:
+		x.refs = refsMany
+	case *Ref:
+		x.refs = refsMany
 	}
 	return v, nil
 }
@@ -363,8 +403,13 @@ func (d *decoder) containerBody(op byte, class string) (Value, error) {
 		if uint64(n) > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "array of %d items, %d bytes left", n, len(d.s)-d.pos)
 		}
+		if err := d.charge(d.budget.array(int(n))); err != nil {
+			return nil, err
+		}
+		// Each element takes at least one tag: grow the table once.
+		d.pos4 = slices.Grow(d.pos4, int(n)+1)
 		a := d.newArray(int(n))
-		a.Class = class
+		a.Class, a.refs = class, refsOne
 		d.tagPtr(a)
 		for i := range a.Elems {
 			v, err := d.item()
@@ -395,8 +440,12 @@ func (d *decoder) containerBody(op byte, class string) (Value, error) {
 		if uint64(n)*min > uint64(len(d.s)-d.pos) {
 			return nil, d.fail(ErrTooLarge, "hash of %d pairs, %d bytes left", n, len(d.s)-d.pos)
 		}
+		if err := d.charge(d.budget.hash(int(n))); err != nil {
+			return nil, err
+		}
+		d.pos4 = slices.Grow(d.pos4, int(n)+1)
 		h := d.newHash(int(n))
-		h.Class, h.flagged, h.hashFlags = class, flagged, hashFlags
+		h.Class, h.flagged, h.hashFlags, h.refs = class, flagged, hashFlags, refsOne
 		d.tagPtr(h)
 		for i := range h.Entries {
 			v, err := d.item()
@@ -429,6 +478,9 @@ func (d *decoder) containerBody(op byte, class string) (Value, error) {
 				e.Key, e.UTF8 = k, true
 			case 2:
 				e.Key, e.UTF8 = fromLatin1(k), true
+				if err := d.charge(d.budget.take(0, len(e.Key))); err != nil {
+					return nil, err
+				}
 			}
 		}
 		return h, nil
@@ -462,14 +514,14 @@ func (d *decoder) item() (Value, error) {
 			return nil, err
 		}
 		d.tagScalar(start)
-		return d.boxInt(int64(b) - 128), nil
+		return d.intValue(int64(b) - 128)
 	case sxNetint:
 		u, err := d.u32()
 		if err != nil {
 			return nil, err
 		}
 		d.tagScalar(start)
-		return d.boxInt(int64(int32(u))), nil
+		return d.intValue(int64(int32(u)))
 	case sxScalar, sxUTF8Str:
 		n, err := d.byte()
 		if err != nil {
@@ -480,7 +532,7 @@ func (d *decoder) item() (Value, error) {
 			return nil, err
 		}
 		d.tagScalar(start)
-		return d.boxString(s, op == sxUTF8Str), nil
+		return d.stringValue(s, op == sxUTF8Str)
 	case sxLScalar, sxLUTF8Str:
 		n, err := d.u32()
 		if err != nil {
@@ -491,7 +543,7 @@ func (d *decoder) item() (Value, error) {
 			return nil, err
 		}
 		d.tagScalar(start)
-		return d.boxString(s, op == sxLUTF8Str), nil
+		return d.stringValue(s, op == sxLUTF8Str)
 	case sxRef, sxWeakRef, sxOverload, sxWeakOverload:
 		t := d.tagPtr(nil)
 		box := d.ptrs[t]
@@ -542,6 +594,25 @@ func (d *decoder) item() (Value, error) {
 	}
 	d.pos--
 	return nil, d.fail(ErrUnknownOpcode, "opcode 0x%02x", op)
+}
+
+// stringValue boxes a string scalar, charging the budget.
+func (d *decoder) stringValue(s string, utf bool) (Value, error) {
+	if err := d.charge(d.budget.take(0, scalarPrice)); err != nil {
+		return nil, err
+	}
+	return d.boxString(s, utf), nil
+}
+
+// intValue boxes an integer, charging the budget for those that take
+// memory.
+func (d *decoder) intValue(i int64) (Value, error) {
+	if i < 0 || i >= 256 {
+		if err := d.charge(d.budget.take(0, intPrice)); err != nil {
+			return nil, err
+		}
+	}
+	return d.boxInt(i), nil
 }
 
 // scalarAt re-reads the scalar whose opcode is at off (for a
@@ -625,6 +696,16 @@ type array4 struct {
 	e [4]Value
 }
 
+type hash1 struct {
+	h Hash
+	e [1]Entry
+}
+
+type hash2 struct {
+	h Hash
+	e [2]Entry
+}
+
 type hash4 struct {
 	h Hash
 	e [4]Entry
@@ -651,6 +732,16 @@ func newArray(n int) *Array {
 
 func newHash(n int) *Hash {
 	switch {
+	case n == 0:
+		return &Hash{Entries: []Entry{}}
+	case n == 1:
+		x := &hash1{}
+		x.h.Entries = x.e[:]
+		return &x.h
+	case n == 2:
+		x := &hash2{}
+		x.h.Entries = x.e[:]
+		return &x.h
 	case n <= 4:
 		x := &hash4{}
 		x.h.Entries = x.e[:n:n]

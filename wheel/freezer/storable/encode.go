@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Encode freezes v the way Perl's nfreeze does. v is the reference nfreeze
@@ -49,6 +50,13 @@ type encoder struct {
 	classes  map[string]int
 	depth    int
 	maxDepth int
+	// Go containers written (Marshal), and the pointers followed since the
+	// last container (chain[base:]).
+	gofew  [8]goSeen
+	ngo    int
+	goseen map[goKey]int
+	chain  []unsafe.Pointer
+	base   int
 }
 
 func (e *encoder) enter() error {

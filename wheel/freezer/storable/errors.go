@@ -34,7 +34,7 @@ var (
 	// ErrTrailingData: bytes remain after the root value.
 	ErrTrailingData = errors.New("storable: trailing data after value")
 	// ErrUnsupportedValue: Encode or Marshal was given something Perl data
-	// cannot hold (a channel, a func, a cycle through Go pointers...).
+	// cannot hold (a channel, a func, nesting beyond the depth limit...).
 	ErrUnsupportedValue = errors.New("storable: unsupported value")
 )
 
@@ -86,3 +86,15 @@ func (e *prefixError) Error() string {
 }
 
 func (e *prefixError) Unwrap() error { return e.err }
+
+// Sentinels for hostile or unrepresentable data.
+var (
+	// ErrBudget: decoding the data would exceed the element or memory
+	// budget (see Limits). Decoding stops as soon as the budget is spent.
+	ErrBudget = errors.New("storable: data exceeds the decoding budget")
+	// ErrCycle: a cycle the destination cannot hold: a scalar reference
+	// that refers to itself ($x = \$x) converted to Go values, a hash that
+	// contains itself unmarshalled into a struct value, a Go pointer that
+	// leads back to itself given to Marshal. See the package documentation.
+	ErrCycle = errors.New("storable: reference cycle cannot be represented")
+)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Marshaler is implemented by types that turn themselves into a Perl value.
@@ -52,9 +53,12 @@ type Object struct {
 // frozen as a reference to it. Struct fields use the tag `perl:"name"`
 // with options omitempty, and "-" to skip, like encoding/json.
 //
-// Go pointers are not tracked for sharing (a value reachable twice is
-// written twice); a cycle through Go pointers fails with
-// ErrUnsupportedValue. Use the Value model to send shared or cyclic data.
+// Shared Go containers are written once, as Storable shares referents:
+// the same slice (same first element and length), the same map and the
+// same struct pointer become one Perl array or hash, and every further
+// occurrence a reference to it, so a cycle through them is a Perl cycle.
+// A pointer that leads back to itself with no container on the way
+// (x = &x in an any) fails with ErrCycle.
 func Marshal(v any) ([]byte, error) {
 	return AppendMarshal(make([]byte, 0, 128), v)
 }
@@ -72,6 +76,8 @@ func AppendMarshal(dst []byte, v any) ([]byte, error) {
 }
 
 var (
+	anySliceWord    = typeWordOf(reflect.TypeFor[[]any]())
+	anyMapWord      = typeWordOf(reflect.TypeFor[map[string]any]())
 	valueType       = reflect.TypeFor[Value]()
 	marshalerType   = reflect.TypeFor[Marshaler]()
 	unmarshalerType = reflect.TypeFor[Unmarshaler]()
@@ -81,8 +87,18 @@ var (
 
 func (e *encoder) goRoot(rv reflect.Value) error {
 	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && !rv.IsNil() && !special(rv.Type()) {
+		if rv.Kind() == reflect.Pointer {
+			if el := rv.Elem(); el.Kind() == reflect.Struct && !special(el.Type()) {
+				// The root struct is tag 0: a pointer back to it is a
+				// back-reference.
+				e.shareGo(goKey{t: typeWordOf(rv.Type()), p: rv.UnsafePointer()})
+			} else if err := e.hop(rv); err != nil {
+				return err
+			}
+		}
 		rv = rv.Elem()
 	}
+	e.chain = e.chain[:0]
 	if !rv.IsValid() {
 		return e.item(nil)
 	}
@@ -204,9 +220,13 @@ func (e *encoder) goItem(v any) error {
 	case []any:
 		e.tags++
 		e.buf = append(e.buf, sxRef)
+		if len(x) > 0 && e.shareGo(goKey{t: anySliceWord, p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x)}) {
+			return nil
+		}
 		if err := e.enter(); err != nil {
 			return err
 		}
+		base := e.container()
 		e.tags++
 		e.buf = append(e.buf, sxArray)
 		e.u32(len(x))
@@ -215,15 +235,21 @@ func (e *encoder) goItem(v any) error {
 				return err
 			}
 		}
+		e.base = base
 		e.depth--
 		return nil
 	case map[string]any:
 		e.tags++
 		e.buf = append(e.buf, sxRef)
+		if len(x) > 0 && e.shareGo(goKey{t: anyMapWord, p: reflect.ValueOf(x).UnsafePointer()}) {
+			return nil
+		}
 		if err := e.enter(); err != nil {
 			return err
 		}
+		base := e.container()
 		err := e.goStringMap(x)
+		e.base = base
 		e.depth--
 		return err
 	}
@@ -312,8 +338,27 @@ func (e *encoder) goValue(rv reflect.Value) error {
 		if err := e.enter(); err != nil {
 			return err
 		}
+		defer func() { e.depth-- }()
+		if rv.Kind() == reflect.Interface {
+			return e.goValue(rv.Elem())
+		}
+		if el := rv.Elem(); el.Kind() == reflect.Struct && !special(el.Type()) {
+			// One Perl hash per struct pointer: shared stays shared, a
+			// cycle is a Perl cycle.
+			e.tags++
+			e.buf = append(e.buf, sxRef)
+			if e.shareGo(goKey{t: typeWordOf(t), p: rv.UnsafePointer()}) {
+				return nil
+			}
+			return e.goContainer(el, "")
+		}
+		// Other pointers are followed to the value: one that leads back
+		// to itself without a container on the way has no Perl form.
+		if err := e.hop(rv); err != nil {
+			return err
+		}
 		err := e.goValue(rv.Elem())
-		e.depth--
+		e.chain = e.chain[:len(e.chain)-1]
 		return err
 	default:
 		return fmt.Errorf("%w: Go type %s", ErrUnsupportedValue, t)
@@ -321,12 +366,25 @@ func (e *encoder) goValue(rv reflect.Value) error {
 	return nil
 }
 
-// goContainer writes a struct, map, slice or array as the referent.
+// goContainer writes a struct, map, slice or array as the referent. A
+// slice (same elements, same length) or map written before is written as
+// a back-reference to it.
 func (e *encoder) goContainer(rv reflect.Value, class string) error {
+	switch rv.Kind() {
+	case reflect.Slice:
+		if rv.Len() > 0 && e.shareGo(goKey{t: typeWordOf(rv.Type()), p: rv.UnsafePointer(), n: rv.Len()}) {
+			return nil
+		}
+	case reflect.Map:
+		if rv.Len() > 0 && e.shareGo(goKey{t: typeWordOf(rv.Type()), p: rv.UnsafePointer()}) {
+			return nil
+		}
+	}
 	if err := e.enter(); err != nil {
 		return err
 	}
-	defer func() { e.depth-- }()
+	base := e.container()
+	defer func() { e.depth--; e.base = base }()
 	e.bless(class)
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
@@ -495,4 +553,74 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 		v = v.Field(x)
 	}
 	return v, true
+}
+
+// goKey identifies a Go container for sharing: a slice by its element
+// array and length, a map or a struct pointer by its pointer.
+type goKey struct {
+	t unsafe.Pointer // the type (see typeWordOf)
+	p unsafe.Pointer
+	n int
+}
+
+// typeWordOf is a reflect.Type as one word: its *rtype, unique per type.
+func typeWordOf(t reflect.Type) unsafe.Pointer {
+	return (*ifaceWords)(unsafe.Pointer(&t)).data
+}
+
+type goSeen struct {
+	k   goKey
+	tag int
+}
+
+// shareGo reports whether the container k was written before, and then
+// writes the back-reference to it; otherwise it records k under the tag
+// the container is about to take.
+func (e *encoder) shareGo(k goKey) bool {
+	tag, ok := -1, false
+	for i := 0; i < e.ngo; i++ {
+		if e.gofew[i].k == k {
+			tag, ok = e.gofew[i].tag, true
+			break
+		}
+	}
+	if !ok && e.goseen != nil {
+		tag, ok = e.goseen[k]
+	}
+	if ok {
+		e.buf = append(e.buf, sxObject)
+		e.u32(tag)
+		return true
+	}
+	if e.ngo < len(e.gofew) {
+		e.gofew[e.ngo] = goSeen{k, e.tags}
+		e.ngo++
+	} else {
+		if e.goseen == nil {
+			e.goseen = make(map[goKey]int)
+		}
+		e.goseen[k] = e.tags
+	}
+	return false
+}
+
+// container starts a container: pointers followed before it are no longer
+// a loop without one. It returns what to restore at its end.
+func (e *encoder) container() int {
+	b := e.base
+	e.base = len(e.chain)
+	return b
+}
+
+// hop records following pointer p; p already followed since the last
+// container is a loop with no Perl form.
+func (e *encoder) hop(p reflect.Value) error {
+	u := p.UnsafePointer()
+	for _, q := range e.chain[e.base:] {
+		if q == u {
+			return fmt.Errorf("%w: Go pointer %s leads back to itself", ErrCycle, p.Type())
+		}
+	}
+	e.chain = append(e.chain, u)
+	return nil
 }

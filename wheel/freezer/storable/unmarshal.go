@@ -29,8 +29,14 @@ import (
 //     Unmarshaler is honoured;
 //   - into an any: undef is nil, integers int64, strings string, Perl
 //     booleans bool, arrays []any, hashes map[string]any, references to
-//     scalars their scalar, blessed references Object. Shared referents are
-//     shared ([]any and maps are reference types); a cycle is kept.
+//     scalars their scalar, blessed references Object;
+//   - shared and cyclic data (see the package documentation) convert each
+//     referent once: into a slice, map or pointer (and []any,
+//     map[string]any) every reference to one Perl array or hash gives the
+//     same Go slice, map or pointer, so sharing is kept and a cycle points
+//     back to its start; into a struct or Go array, which Go copies, a
+//     further reference gets a copy and a cycle is an error wrapping
+//     ErrCycle, as is a scalar reference that refers to itself.
 func Unmarshal(data []byte, v any) error { return DecodeOptions{}.Unmarshal(data, v) }
 
 // Unmarshal is like the package-level Unmarshal with these options.
@@ -53,9 +59,84 @@ func UnmarshalValue(val Value, v any) error {
 	return u.assign(val, rv.Elem(), "")
 }
 
+// unmarshaler converts one Value. seen remembers every referent it
+// converted, per destination type, so a referent reached twice converts
+// once (shared data stays shared and costs nothing more) and a cycle ends
+// at its own start instead of recursing. Referents Decode saw referenced
+// once are not remembered: nothing else reaches them.
 type unmarshaler struct {
-	anys  map[Value]any
 	depth int
+	// fresh marks the next destination as the target of a new Go pointer
+	// (filled once, through the pointer's own seen entry).
+	fresh bool
+	seen  []seenEntry
+	index map[seenKey]int // over seen, once it is more than a few
+}
+
+// seenKey is one conversion: a referent (*Array, *Hash, blessed *Ref) into
+// a Go type, or into plain Go values (t nil).
+type seenKey struct {
+	p Value
+	t reflect.Type
+}
+
+type seenEntry struct {
+	key  seenKey
+	a    any           // plain Go conversion
+	rv   reflect.Value // typed conversion: the slice, map or pointer; a filled struct or array
+	busy bool          // being filled and not yet usable: a value type or a blessed scalar
+}
+
+// maxConvertDepth bounds conversion recursion (a Value built in Go can
+// nest deeper than Decode allows).
+const maxConvertDepth = 2*DefaultMaxDepth + 8
+
+// find is lookup when memo is set (the referent may be reached twice).
+func (u *unmarshaler) find(memo bool, k seenKey) int {
+	if !memo {
+		return -1
+	}
+	return u.lookup(k)
+}
+
+func (u *unmarshaler) lookup(k seenKey) int {
+	if u.index != nil {
+		if i, ok := u.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range u.seen {
+		if u.seen[i].key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (u *unmarshaler) remember(e seenEntry) int {
+	if u.seen == nil {
+		u.seen = make([]seenEntry, 0, 8)
+	}
+	u.seen = append(u.seen, e)
+	i := len(u.seen) - 1
+	switch {
+	case u.index != nil:
+		u.index[e.key] = i
+	case len(u.seen) > 8:
+		u.index = make(map[seenKey]int, 16)
+		for j := range u.seen {
+			u.index[u.seen[j].key] = j
+		}
+	}
+	return i
+}
+
+func (u *unmarshaler) cycle(what string, path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: %s", ErrCycle, what)
+	}
+	return fmt.Errorf("%w: %s at %s", ErrCycle, what, path)
 }
 
 func describe(v Value) string {
@@ -91,22 +172,37 @@ func truncate(s string) string {
 	return s
 }
 
-// deref follows scalar references and weak references to the value.
-func deref(v Value) Value {
-	for i := 0; i < 100; i++ {
-		switch x := v.(type) {
-		case Weak:
-			v = x.To
-		case *Ref:
-			if x.Class != "" {
-				return v
+// follow returns what a chain of unblessed scalar references and weak
+// references leads to: a scalar, a container or a blessed reference. A
+// chain that comes back to itself ($x = \$x) leads nowhere: ErrCycle.
+func follow(v Value) (Value, error) {
+	slow := v
+	for i := 0; ; i++ {
+		next, ok := step(v)
+		if !ok {
+			return v, nil
+		}
+		v = next
+		if i%2 == 1 {
+			slow, _ = step(slow)
+			if v == slow {
+				return nil, fmt.Errorf("%w: a scalar reference that refers to itself", ErrCycle)
 			}
-			v = x.Target
-		default:
-			return v
 		}
 	}
-	return v
+}
+
+// step follows one weak or unblessed scalar reference.
+func step(v Value) (Value, bool) {
+	switch x := v.(type) {
+	case Weak:
+		return x.To, true
+	case *Ref:
+		if x != nil && x.Class == "" {
+			return x.Target, true
+		}
+	}
+	return v, false
 }
 
 func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
@@ -114,7 +210,7 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 	// open-coded, and it cost a tenth of an Unmarshal. A panic ends the
 	// whole Unmarshal, so depth need not survive one.
 	u.depth++
-	if u.depth > 2*DefaultMaxDepth+8 {
+	if u.depth > maxConvertDepth {
 		u.depth--
 		return fmt.Errorf("%w: at %s", ErrTooDeep, path)
 	}
@@ -125,6 +221,8 @@ func (u *unmarshaler) assign(src Value, dst reflect.Value, path string) error {
 
 func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) error {
 	t := dst.Type()
+	fresh := u.fresh
+	u.fresh = false
 	// Model destinations receive the value unchanged.
 	if t == valueType {
 		if src == nil {
@@ -152,7 +250,14 @@ func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) err
 	}
 	switch t {
 	case reflect.TypeFor[*Array](), reflect.TypeFor[*Hash](), reflect.TypeFor[*Ref]():
-		s := deref(src)
+		s, err := follow(src)
+		if err != nil {
+			if reflect.TypeOf(src) == t {
+				dst.Set(reflect.ValueOf(src))
+				return nil
+			}
+			return u.cycle("a scalar reference that refers to itself", path)
+		}
 		if reflect.TypeOf(s) == t {
 			dst.Set(reflect.ValueOf(s))
 			return nil
@@ -170,26 +275,50 @@ func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) err
 		return u.object(src, dst, path)
 	}
 plain:
-	s := deref(src)
-	if r, ok := s.(*Ref); ok && r.Class != "" {
+	s, err := follow(src)
+	if r, ok := s.(*Ref); ok && err == nil && r.Class != "" {
 		// A blessed scalar reference into a plain Go type: use the scalar.
-		s = deref(r.Target)
+		s, err = follow(r.Target)
 	}
-	if isUndef(s) {
+	if err != nil {
+		return u.cycle("a scalar reference that refers to itself", path)
+	}
+	if isUndef(s) || isNilRef(s) {
 		dst.SetZero()
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
+		if !isContainer(s) {
+			if dst.IsNil() {
+				dst.Set(reflect.New(t.Elem()))
+			}
+			return u.assign(src, dst.Elem(), path)
+		}
+		// One Go pointer per referent: shared stays shared, a cycle
+		// points back.
+		k := seenKey{s, t}
+		memo := !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		if dst.IsNil() {
 			dst.Set(reflect.New(t.Elem()))
 		}
+		if memo {
+			u.remember(seenEntry{key: k, rv: reflect.NewAt(t.Elem(), dst.UnsafePointer())})
+		}
+		u.fresh = true
 		return u.assign(src, dst.Elem(), path)
 	case reflect.Interface:
 		if t.NumMethod() != 0 {
 			return u.typeErr(src, t, path)
 		}
-		a := u.toAny(src)
+		a, err := u.toAny(src)
+		if err != nil {
+			return err
+		}
 		if a == nil {
 			dst.SetZero()
 		} else {
@@ -238,7 +367,16 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
+		k := seenKey{s, t}
+		memo := !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		sl := reflect.MakeSlice(t, len(a.Elems), len(a.Elems))
+		if memo {
+			u.remember(seenEntry{key: k, rv: sl})
+		}
 		for i, el := range a.Elems {
 			if err := u.assign(el, sl.Index(i), ""); err != nil {
 				return prefixPath(err, "["+strconv.Itoa(i)+"]")
@@ -251,22 +389,38 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
-		for i := 0; i < dst.Len(); i++ {
-			if i < len(a.Elems) {
-				if err := u.assign(a.Elems[i], dst.Index(i), ""); err != nil {
-					return prefixPath(err, "["+strconv.Itoa(i)+"]")
-				}
-			} else {
-				dst.Index(i).SetZero()
-			}
+		if fresh || once(s) {
+			return u.fillArray(a, dst)
 		}
+		k := seenKey{s, t}
+		if i := u.lookup(k); i >= 0 {
+			if u.seen[i].busy {
+				return u.cycle("an array that contains itself into Go array "+t.String(), path)
+			}
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
+		done := u.remember(seenEntry{key: k, busy: true})
+		if err := u.fillArray(a, dst); err != nil {
+			return err
+		}
+		u.filled(done, dst)
 		return nil
 	case reflect.Map:
 		h, ok := s.(*Hash)
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
+		k := seenKey{s, t}
+		memo := !once(s)
+		if i := u.find(memo, k); i >= 0 {
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
 		m := reflect.MakeMapWithSize(t, len(h.Entries))
+		if memo {
+			u.remember(seenEntry{key: k, rv: m})
+		}
 		kt := t.Key()
 		for _, e := range h.Entries {
 			k := reflect.New(kt).Elem()
@@ -301,29 +455,93 @@ plain:
 		if !ok {
 			return u.typeErr(src, t, path)
 		}
-		info := structInfo(t)
-		for _, e := range h.Entries {
-			i, ok := info.byName[e.Key]
-			if !ok {
-				i = -1
-				for j := range info.fields {
-					if strings.EqualFold(info.fields[j].name, e.Key) {
-						i = j
-						break
-					}
-				}
-				if i < 0 {
-					continue
-				}
-			}
-			fv := fieldForSet(dst, info.fields[i].index)
-			if err := u.assign(e.Value, fv, ""); err != nil {
-				return prefixPath(err, "."+info.fields[i].name)
-			}
+		if fresh || once(s) {
+			return u.fillStruct(h, dst)
 		}
+		k := seenKey{s, t}
+		if i := u.lookup(k); i >= 0 {
+			if u.seen[i].busy {
+				return u.cycle("a hash that contains itself into struct "+t.String(), path)
+			}
+			dst.Set(u.seen[i].rv)
+			return nil
+		}
+		done := u.remember(seenEntry{key: k, busy: true})
+		if err := u.fillStruct(h, dst); err != nil {
+			return err
+		}
+		u.filled(done, dst)
 		return nil
 	}
 	return u.typeErr(src, t, path)
+}
+
+// fillStruct stores a hash's entries in the fields of struct dst.
+func (u *unmarshaler) fillStruct(h *Hash, dst reflect.Value) error {
+	info := structInfo(dst.Type())
+	for _, e := range h.Entries {
+		i, ok := info.byName[e.Key]
+		if !ok {
+			i = -1
+			for j := range info.fields {
+				if strings.EqualFold(info.fields[j].name, e.Key) {
+					i = j
+					break
+				}
+			}
+			if i < 0 {
+				continue
+			}
+		}
+		fv := fieldForSet(dst, info.fields[i].index)
+		if err := u.assign(e.Value, fv, ""); err != nil {
+			return prefixPath(err, "."+info.fields[i].name)
+		}
+	}
+	return nil
+}
+
+// fillArray stores an array's elements in Go array dst.
+func (u *unmarshaler) fillArray(a *Array, dst reflect.Value) error {
+	for i := 0; i < dst.Len(); i++ {
+		if i < len(a.Elems) {
+			if err := u.assign(a.Elems[i], dst.Index(i), ""); err != nil {
+				return prefixPath(err, "["+strconv.Itoa(i)+"]")
+			}
+		} else {
+			dst.Index(i).SetZero()
+		}
+	}
+	return nil
+}
+
+// filled records the finished value of seen entry i: a further reference
+// to the same referent gets a copy of it.
+func (u *unmarshaler) filled(i int, dst reflect.Value) {
+	u.seen[i].rv, u.seen[i].busy = dst, false
+}
+
+func isContainer(v Value) bool {
+	switch x := v.(type) {
+	case *Array:
+		return x != nil
+	case *Hash:
+		return x != nil
+	}
+	return false
+}
+
+// isNilRef reports a nil *Array, *Hash or *Ref, which converts as undef.
+func isNilRef(v Value) bool {
+	switch x := v.(type) {
+	case *Array:
+		return x == nil
+	case *Hash:
+		return x == nil
+	case *Ref:
+		return x == nil
+	}
+	return false
 }
 
 // fieldForSet follows an index path, allocating nil embedded pointers.
@@ -362,27 +580,35 @@ func (u *unmarshaler) object(src Value, dst reflect.Value, path string) error {
 			return u.assign(unbless(s), rv.Elem(), path)
 		}
 	}
-	o.Value = u.toAny(unbless(s))
+	a, err := u.toAny(s)
+	if err != nil {
+		return err
+	}
+	if obj, ok := a.(Object); ok && class != "" {
+		a = obj.Value
+	}
+	o.Value = a
 	return nil
 }
 
-// unbless returns an unblessed shallow view of a blessed reference.
+// unbless returns an unblessed view of a blessed reference: a shallow copy
+// of a container, the target of a scalar reference.
 func unbless(v Value) Value {
 	switch x := v.(type) {
 	case *Array:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			c := *x
 			c.Class = ""
 			return &c
 		}
 	case *Hash:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			c := *x
 			c.Class = ""
 			return &c
 		}
 	case *Ref:
-		if x.Class != "" {
+		if x != nil && x.Class != "" {
 			return x.Target
 		}
 	}
@@ -547,60 +773,84 @@ func rawString(v Value) (string, bool) {
 }
 
 // toAny converts a Value into plain Go values (see Unmarshal).
-func (u *unmarshaler) toAny(v Value) any {
+func (u *unmarshaler) toAny(v Value) (any, error) {
+	v, err := follow(v)
+	if err != nil {
+		return nil, err
+	}
 	switch x := v.(type) {
 	case nil, Undef:
-		return nil
+		return nil, nil
 	case Int:
-		return int64(x)
+		return int64(x), nil
 	case Float:
-		return float64(x)
+		return float64(x), nil
 	case Bytes:
-		return string(x)
+		return string(x), nil
 	case String:
-		return string(x)
+		return string(x), nil
 	case Bool:
-		return bool(x)
-	case Weak:
-		return u.toAny(x.To)
+		return bool(x), nil
 	}
-	if a, ok := u.anys[v]; ok {
-		return a
+	if isNilRef(v) {
+		return nil, nil
 	}
-	if u.anys == nil {
-		u.anys = map[Value]any{}
+	k := seenKey{p: v}
+	memo := !once(v)
+	if i := u.find(memo, k); i >= 0 {
+		if u.seen[i].busy {
+			return nil, fmt.Errorf("%w: a blessed scalar reference that refers to itself", ErrCycle)
+		}
+		return u.seen[i].a, nil
 	}
 	u.depth++
 	defer func() { u.depth-- }()
-	if u.depth > 2*DefaultMaxDepth+8 {
-		return nil
+	if u.depth > maxConvertDepth {
+		return nil, fmt.Errorf("%w: converting more than %d levels", ErrTooDeep, maxConvertDepth)
 	}
-	var class string
-	var out any
 	switch x := v.(type) {
 	case *Array:
-		class = x.Class
 		s := make([]any, len(x.Elems))
-		out = s
-		u.anys[v] = u.wrap(class, out)
+		a := u.wrap(x.Class, s)
+		if memo {
+			u.remember(seenEntry{key: k, a: a})
+		}
 		for i, el := range x.Elems {
-			s[i] = u.toAny(el)
+			if s[i], err = u.toAny(el); err != nil {
+				return nil, err
+			}
 		}
+		return a, nil
 	case *Hash:
-		class = x.Class
 		m := make(map[string]any, len(x.Entries))
-		out = m
-		u.anys[v] = u.wrap(class, out)
-		for _, e := range x.Entries {
-			m[e.Key] = u.toAny(e.Value)
+		a := u.wrap(x.Class, m)
+		if memo {
+			u.remember(seenEntry{key: k, a: a})
 		}
+		for _, e := range x.Entries {
+			if m[e.Key], err = u.toAny(e.Value); err != nil {
+				return nil, err
+			}
+		}
+		return a, nil
 	case *Ref:
-		u.anys[v] = nil // a scalar cycle ends in nil
-		class = x.Class
-		out = u.toAny(x.Target)
-		u.anys[v] = u.wrap(class, out)
+		// Blessed (follow went through the others): Object holds the
+		// scalar by value, so it cannot lead back to itself.
+		i := -1
+		if memo {
+			i = u.remember(seenEntry{key: k, busy: true})
+		}
+		t, err := u.toAny(x.Target)
+		if err != nil {
+			return nil, err
+		}
+		a := u.wrap(x.Class, t)
+		if i >= 0 {
+			u.seen[i].a, u.seen[i].busy = a, false
+		}
+		return a, nil
 	}
-	return u.anys[v]
+	return nil, fmt.Errorf("%w: %T", ErrUnsupportedValue, v)
 }
 
 func (u *unmarshaler) wrap(class string, v any) any {

@@ -24,7 +24,8 @@ import (
 //
 // Pointers carry identity: two elements holding the same *Array are two
 // references to one Perl array, and Encode writes the second as a
-// back-reference, exactly as Storable does. Cycles are allowed.
+// back-reference, exactly as Storable does. Cycles are allowed (see the
+// package documentation for how conversions treat them).
 //
 // A blessed object is a reference whose referent has a class: the Class
 // field of Array, Hash or Ref.
@@ -71,6 +72,7 @@ type Array struct {
 	// Undef{Immortal: true}.
 	Elems    []Value
 	overload bool
+	refs     refs
 }
 
 // Hash is a Perl hash. As a Value it stands for a reference to the hash.
@@ -85,6 +87,7 @@ type Hash struct {
 	flagged   bool
 	hashFlags byte
 	overload  bool
+	refs      refs
 }
 
 // Entry is one key/value pair of a Hash.
@@ -107,12 +110,37 @@ type Ref struct {
 	Class    string
 	Target   Value
 	overload bool
+	refs     refs
 }
 
 // Weak is a weakened reference (Scalar::Util::weaken). To must be *Array,
 // *Hash or *Ref.
 type Weak struct {
 	To Value
+}
+
+// refs is what Decode saw of the references to a referent. Conversions
+// need no identity map for a referent the image references once: nothing
+// else can reach it, so it can neither be shared nor on a cycle.
+type refs uint8
+
+const (
+	refsUnknown refs = iota // not decoded (built in Go): assume shared
+	refsOne                 // decoded, referenced once
+	refsMany                // decoded, reached again by a back-reference
+)
+
+// once reports whether v is a referent Decode saw referenced only once.
+func once(v Value) bool {
+	switch x := v.(type) {
+	case *Array:
+		return x.refs == refsOne
+	case *Hash:
+		return x.refs == refsOne
+	case *Ref:
+		return x.refs == refsOne
+	}
+	return false
 }
 
 func (Undef) perlValue()  {}
