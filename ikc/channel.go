@@ -245,7 +245,7 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	if res.IKC0 {
 		pid = res.RemotePID
 	}
-	c.thaw = newFrameThawer(res.Freezer)
+	c.thaw = newFrameThawer(freezer.WithLimits(res.Freezer, c.cfg.limits.budget()))
 	ref, err := filter.NewReference(filter.ReferenceOptions{
 		Serializer: c.thaw,
 		MaxBuffer:  c.cfg.limits.MaxFrame,

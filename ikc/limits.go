@@ -1,6 +1,10 @@
 package ikc
 
-import "time"
+import (
+	"time"
+
+	"github.com/poe-go/poe/wheel/freezer"
+)
 
 // Limits bound what one connection may cost this kernel. A zero field
 // takes the value of the responder's Limits (ResponderOptions.Limits),
@@ -15,10 +19,11 @@ type Limits struct {
 	// 16 MiB); a bigger frame closes the connection.
 	MaxFrame int
 	// MaxElements caps the values decoded from one frame, MaxDecodedBytes
-	// the memory they take; both are budgets of the decoder, relative to
-	// the payload's size when zero (DefaultFrameBudget). A frame over
-	// budget is refused: its peer gets an error report, the error monitor
-	// hears of it, and the connection is closed.
+	// the memory they take once decoded and converted; both are budgets
+	// of the freezer, relative to the payload's size when zero
+	// (storable.DefaultLimits). A frame over budget is refused: its peer
+	// gets an error report, the error monitor hears of it, and the
+	// connection is closed.
 	MaxElements, MaxDecodedBytes int
 	// OutputHighMark is how many octets of output may wait for a peer
 	// before its requests are no longer read (DefaultOutputHighMark);
@@ -49,4 +54,9 @@ func (l Limits) or(d Limits) Limits {
 		l.StallTimeout = d.StallTimeout
 	}
 	return l
+}
+
+// budget is the freezers' decoding budget of one frame.
+func (l Limits) budget() freezer.Limits {
+	return freezer.Limits{MaxElements: l.MaxElements, MaxBytes: l.MaxDecodedBytes}
 }

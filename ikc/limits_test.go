@@ -310,3 +310,33 @@ func TestClientBackpressure(t *testing.T) {
 		t.Errorf("monitor %v", g[4:])
 	}
 }
+
+// TestFrameBudget: Limits.MaxElements and MaxDecodedBytes are the
+// freezer's budget of each frame: a frame over either is refused, one
+// within them served.
+func TestFrameBudget(t *testing.T) {
+	n, rec, port := limitServer(t, ResponderOptions{}, ServerOptions{Limits: Limits{MaxElements: 64, MaxDecodedBytes: -1}})
+	p := dialRaw(t, port)
+	p.setup("Small")
+	p.frame(post("poe://Server/test/posted", storable.NewArray(make([]storable.Value, 10)...), ""))
+	rec.WaitFor(t, "posted")
+	p.frame(post("poe://Server/test/posted", storable.NewArray(make([]storable.Value, 100)...), ""))
+	if g := rec.WaitFor(t, "error"); g[5] != "channel-read" {
+		t.Errorf("monitor op %v", g[5])
+	}
+	if !p.closedByServer() {
+		t.Error("connection not closed")
+	}
+	if st := statsOf(n); st.RefusedFrames != 1 {
+		t.Errorf("refused frames %d, want 1", st.RefusedFrames)
+	}
+
+	n, rec, port = limitServer(t, ResponderOptions{Limits: Limits{MaxDecodedBytes: 4 << 10}}, ServerOptions{})
+	p = dialRaw(t, port)
+	p.setup("Bytes")
+	p.frame(post("poe://Server/test/posted", storable.NewArray(make([]storable.Value, 1000)...), ""))
+	rec.WaitFor(t, "error")
+	if st := statsOf(n); st.RefusedFrames != 1 {
+		t.Errorf("responder's MaxDecodedBytes: refused frames %d, want 1", st.RefusedFrames)
+	}
+}

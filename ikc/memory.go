@@ -18,7 +18,12 @@ const DefaultReleaseThreshold = 4 << 20
 const connCost = 8 << 10
 
 // releaseInterval spaces the releases: each one is a full collection.
-const releaseInterval = 5 * time.Second
+// releaseDelay lets the kernel drop the connection's wheel and buffers
+// (they are still reachable while it closes) before the first one.
+const (
+	releaseInterval = 5 * time.Second
+	releaseDelay    = 250 * time.Millisecond
+)
 
 // memRelease returns the memory of connections that held large buffers
 // to the operating system once they end. The Go runtime would keep it
@@ -57,7 +62,7 @@ func (m *memRelease) ended(held int) {
 		return
 	}
 	m.pending, m.freed = true, 0
-	wait := max(0, releaseInterval-time.Since(m.last))
+	wait := max(releaseDelay, releaseInterval-time.Since(m.last))
 	time.AfterFunc(wait, func() {
 		m.free()
 		m.mu.Lock()

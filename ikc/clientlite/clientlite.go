@@ -63,6 +63,11 @@ type Options struct {
 	// MaxFrame caps the payload of a received frame (0:
 	// freezer.DefaultMaxFrame).
 	MaxFrame int
+	// Limits is the decoding budget of one received frame (zero fields:
+	// relative to its size, see storable.DefaultLimits; negative: none).
+	// An answer over it ends the wait with an error wrapping
+	// freezer.ErrBudget.
+	Limits freezer.Limits
 	// KeepAlive is the TCP keep-alive period. 0 (the default) leaves
 	// keep-alives off, as Perl's ClientLite does; it also saves four
 	// system calls per connection.

@@ -75,7 +75,8 @@ func (l *Client) connect(ctx context.Context) error {
 	if sc, ok := conn.(syscall.Conn); ok {
 		l.rc, _ = sc.SyscallConn()
 	}
-	l.fz = res.Freezer
+	l.fz = freezer.WithLimits(res.Freezer, l.opts.Limits)
+	l.dec.Options.Limits = l.opts.Limits
 	l.queue = nil
 	if res.IKC0 {
 		l.remote = res.RemoteID
