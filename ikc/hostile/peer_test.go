@@ -167,3 +167,70 @@ func (p *peer) errorReport(d time.Duration) ([]any, error) {
 		}
 	}
 }
+
+// echo calls demo/echo with params and returns the reply's params as
+// thawed (identity kept) and the size of its frame.
+func (p *peer) echo(params storable.Value, d time.Duration) (storable.Value, int, error) {
+	b, err := storable.Encode(p.request("poe://Demo/demo/echo", params, true))
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := p.sendPayload(b); err != nil {
+		return nil, 0, err
+	}
+	return p.replyN(d)
+}
+
+// reply waits for the next IKC/reply (skipping other frames) and returns
+// its params as thawed.
+func (p *peer) reply(d time.Duration) (storable.Value, error) {
+	v, _, err := p.replyN(d)
+	return v, err
+}
+
+func (p *peer) replyN(d time.Duration) (storable.Value, int, error) {
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, 0, errors.New("no reply in time")
+		}
+		p.conn.SetReadDeadline(time.Now().Add(left))
+		b, err := p.fr.ReadFrame()
+		p.conn.SetReadDeadline(time.Time{})
+		if err != nil {
+			return nil, 0, err
+		}
+		n := len(b)
+		v, err := p.fz.Thaw(b)
+		if err != nil {
+			return nil, n, err
+		}
+		h, ok := v.(*storable.Hash)
+		if !ok {
+			return nil, n, fmt.Errorf("frame is a %T", v)
+		}
+		if eventState(h) == "reply" {
+			return get(h, "params"), n, nil
+		}
+	}
+}
+
+// get returns h's value for key (nil if absent).
+func get(h *storable.Hash, key string) storable.Value {
+	v, _ := h.Get(key)
+	return v
+}
+
+// eventState is the state a message is for: its event is a hash or, as
+// YAML peers write it, a specifier.
+func eventState(h *storable.Hash) string {
+	switch ev := field(h, "event").(type) {
+	case map[string]any:
+		s, _ := ev["state"].(string)
+		return s
+	case string:
+		return ev[strings.LastIndexByte(ev, '/')+1:]
+	}
+	return ""
+}

@@ -27,7 +27,7 @@ type attack struct {
 
 // codecLanded: wheel/freezer has decoding budgets and cycle-safe
 // conversion.
-const codecLanded = false
+const codecLanded = true
 
 // verdict collects what an attack observed; in measure mode (on code
 // without the fixes) failures are noted, not reported.
