@@ -24,8 +24,11 @@ var errChannelClosed = errors.New("ikc: connection closed")
 
 // channelConfig describes one connection to run.
 type channelConfig struct {
-	server   bool
-	fd       int      // connected socket, owned by the channel from then on
+	server bool
+	fd     int // connected socket, owned by the channel from then on
+	// local is the connection's local address when fd is not the socket
+	// itself (TLS: one end of a socket pair); nil: fd's.
+	local    unix.Sockaddr
 	names    []string // this end's names: name, aliases, socket name (spec 4.3)
 	dialect  protocol.Dialect
 	freezers []string
@@ -425,7 +428,11 @@ func (c *channel) close() {
 // localEnd records the local port (or that it is a Unix socket) for
 // addressedHere.
 func (c *channel) localEnd() {
-	switch sa := sockname(c.cfg.fd).(type) {
+	sa := c.cfg.local
+	if sa == nil {
+		sa = sockname(c.cfg.fd)
+	}
+	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
 		c.localPort = sa.Port
 	case *unix.SockaddrInet6:

@@ -12,6 +12,10 @@ type Stats struct {
 	// RefusedFrames counts frames that did not decode, were not a hash or
 	// were over a decoding budget (Limits); each closed its connection.
 	RefusedFrames uint64
+	// RefusedConnections counts TCP connections closed as they were
+	// accepted: a peer outside ServerOptions.AllowNetworks, or over
+	// MaxConnsPerAddr.
+	RefusedConnections uint64
 	// ForeignFrames counts frames addressed to a kernel that is not this
 	// one, ignored.
 	ForeignFrames uint64
@@ -38,21 +42,23 @@ type Stats struct {
 type peerStats struct {
 	refusedRequests, refusedFrames, foreignFrames uint64
 	pausedReads, droppedPeers, stalledPeers       uint64
+	refusedConns                                  uint64
 }
 
 // Stats returns the responder's counters. Call it on the kernel's
 // goroutine.
 func (r *Responder) Stats() Stats {
 	return Stats{
-		RefusedRequests: r.stats.refusedRequests,
-		RefusedFrames:   r.stats.refusedFrames,
-		ForeignFrames:   r.stats.foreignFrames,
-		PausedReads:     r.stats.pausedReads,
-		DroppedPeers:    r.stats.droppedPeers,
-		StalledPeers:    r.stats.stalledPeers,
-		ThunksEvicted:   r.thunks.evicted,
-		Thunks:          r.thunks.count(),
-		Connections:     len(r.kernels.all),
-		LogsFolded:      r.logs.agg.Suppressed(),
+		RefusedRequests:    r.stats.refusedRequests,
+		RefusedFrames:      r.stats.refusedFrames,
+		ForeignFrames:      r.stats.foreignFrames,
+		RefusedConnections: r.stats.refusedConns,
+		PausedReads:        r.stats.pausedReads,
+		DroppedPeers:       r.stats.droppedPeers,
+		StalledPeers:       r.stats.stalledPeers,
+		ThunksEvicted:      r.thunks.evicted,
+		Thunks:             r.thunks.count(),
+		Connections:        len(r.kernels.all),
+		LogsFolded:         r.logs.agg.Suppressed(),
 	}
 }

@@ -9,6 +9,7 @@ package clientlite
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,6 +69,10 @@ type Options struct {
 	// An answer over it ends the wait with an error wrapping
 	// freezer.ErrBudget.
 	Limits freezer.Limits
+	// TLSConfig, if set, runs TLS over the TCP connection, to a Go
+	// ikc.Server with a TLSConfig (Perl's IKC has no TLS). Without a
+	// ServerName, Host is verified.
+	TLSConfig *tls.Config
 	// KeepAlive is the TCP keep-alive period. 0 (the default) leaves
 	// keep-alives off, as Perl's ClientLite does; it also saves four
 	// system calls per connection.

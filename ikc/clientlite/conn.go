@@ -3,6 +3,7 @@ package clientlite
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,23 @@ func (l *Client) connect(ctx context.Context) error {
 		}
 		return fmt.Errorf("ikc: connecting to %s: %w", l.where, dialCause(err))
 	}
+	raw := conn
+	if l.opts.TLSConfig != nil {
+		cfg := l.opts.TLSConfig
+		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+			cfg = cfg.Clone()
+			cfg.ServerName = l.opts.Host
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			conn.Close()
+			if ctx.Err() != nil || dctx.Err() != nil {
+				return fmt.Errorf("%w (TLS handshake with %s): %w", ErrNoResponse, l.where, err)
+			}
+			return fmt.Errorf("ikc: TLS handshake with %s: %w", l.where, err)
+		}
+		conn = tc
+	}
 	stop := watch(dctx, conn)
 	defer stop()
 	conn.SetDeadline(dl)
@@ -72,7 +90,9 @@ func (l *Client) connect(ctx context.Context) error {
 	conn.SetDeadline(time.Time{})
 	l.conn, l.br = conn, br
 	l.fr = freezer.NewReader(br, l.opts.MaxFrame)
-	if sc, ok := conn.(syscall.Conn); ok {
+	// alive peeks at the socket: under TLS too, a record waiting means
+	// open, end of file closed.
+	if sc, ok := raw.(syscall.Conn); ok {
 		l.rc, _ = sc.SyscallConn()
 	}
 	l.fz = freezer.WithLimits(res.Freezer, l.opts.Limits)
