@@ -139,3 +139,7 @@ func toValue(v any) (storable.Value, error) {
 	// The program's own data: no budget.
 	return storable.DecodeLimits(b, storable.Limits{MaxElements: -1, MaxBytes: -1})
 }
+
+// DefaultFrameBudget returns the limits the zero Limits gives a payload of
+// n bytes (storable.DefaultLimits).
+func DefaultFrameBudget(n int) Limits { return storable.DefaultLimits(n) }

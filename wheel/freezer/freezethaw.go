@@ -265,10 +265,8 @@ type ftParser struct {
 func ParseFreezeThaw(p []byte) ([]storable.Value, error) { return parseFreezeThaw(p, Limits{}) }
 
 func parseFreezeThaw(p []byte, lim Limits) ([]storable.Value, error) {
+	// The root is counted as the element of the top-level list.
 	t := &ftParser{s: string(p), packages: map[int]string{}, budget: lim.Budget(len(p))}
-	if err := t.spend(t.budget.Spend(1, 0)); err != nil {
-		return nil, err
-	}
 	if len(t.s) >= 4 && t.s[:4] == "FrT;" {
 		t.pos = 4
 	}

@@ -143,7 +143,11 @@ func (y *yamlParser) block(parent int) (storable.Value, error) {
 func (y *yamlParser) blockWith(parent int, mapValue bool, anchor, tag string) (storable.Value, error) {
 	y.skipBlank()
 	if y.pos >= len(y.rows) {
-		return nil, fmt.Errorf("%w: missing block content", ErrYAML)
+		// An empty value at the end, as YAML.pm reads "-" or "a:".
+		if tag != "" || anchor != "" {
+			return nil, fmt.Errorf("%w: missing content for %s %s at the end", ErrYAML, anchor, tag)
+		}
+		return storable.Undef{}, nil
 	}
 	l := y.at(y.pos)
 	if l.indent <= parent && !(mapValue && l.indent == parent && isSeqItem(l.text)) {
@@ -236,10 +240,21 @@ func (y *yamlParser) seq(ind int, anchor, tag string) (storable.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		y.elems = append(y.elems, v)
+		y.elems = append(grow(y.elems), v)
 	}
 	a.Elems = append([]storable.Value(nil), y.elems[base:]...)
 	return a, nil
+}
+
+// grow makes room for one more item, doubling: append grows large slices
+// by a quarter, which would allocate four times the final size.
+func grow[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	n := make([]T, len(s), max(16, 2*cap(s)))
+	copy(n, s)
+	return n
 }
 
 func (y *yamlParser) popElems(base int) {
@@ -366,7 +381,7 @@ func (y *yamlParser) mapping(ind int, anchor, tag string) (storable.Value, error
 			box.Target = v
 			continue
 		}
-		y.entries = append(y.entries, storable.Entry{Key: key, UTF8: isText(key), Value: v})
+		y.entries = append(grow(y.entries), storable.Entry{Key: key, UTF8: isText(key), Value: v})
 	}
 	if box != nil {
 		if box.Target == nil {

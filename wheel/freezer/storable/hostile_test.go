@@ -164,6 +164,29 @@ func TestScalarCycleRefused(t *testing.T) {
 	}
 }
 
+// TestCycleThroughSharedScalarRef: $r = \@a; $a[0] = $r; nfreeze(\$r).
+// The array is referred to once in the image, the scalar reference twice:
+// the array is reached again through it and must be converted once.
+func TestCycleThroughSharedScalarRef(t *testing.T) {
+	img := []byte{netorderHeader0, 0, sxRef, sxArray, 0, 0, 0, 1, sxObject, 0, 0, 0, 0}
+	v, err := Decode(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got any
+	if err := UnmarshalValue(v, &got); err != nil {
+		t.Fatalf("into any: %v", err)
+	}
+	if s := got.([]any); unsafe.SliceData(s[0].([]any)) != unsafe.SliceData(s) {
+		t.Fatal("the array does not contain itself")
+	}
+	// Into a Value the model is kept as it is.
+	var keep Value
+	if err := UnmarshalValue(v, &keep); err != nil || keep != v {
+		t.Fatalf("into Value: %v", err)
+	}
+}
+
 func TestSharedConvertedOnce(t *testing.T) {
 	// The 26-level frame: 27 arrays, 2**26 paths.
 	img := mustEncode(t, request(sharedLevels(26)))

@@ -176,17 +176,29 @@ func truncate(s string) string {
 // references leads to: a scalar, a container or a blessed reference. A
 // chain that comes back to itself ($x = \$x) leads nowhere: ErrCycle.
 func follow(v Value) (Value, error) {
+	v, _, err := followShared(v)
+	return v, err
+}
+
+// followShared is follow that also reports whether the chain went through
+// a scalar reference reached more than once: what it leads to is then
+// reached more than once too, however often the image refers to it
+// directly ($r = \@a; $a[0] = $r), and must be converted once.
+func followShared(v Value) (end Value, shared bool, err error) {
 	slow := v
 	for i := 0; ; i++ {
 		next, ok := step(v)
 		if !ok {
-			return v, nil
+			return v, shared, nil
+		}
+		if r, isRef := v.(*Ref); isRef && !once(r) {
+			shared = true
 		}
 		v = next
 		if i%2 == 1 {
 			slow, _ = step(slow)
 			if v == slow {
-				return nil, fmt.Errorf("%w: a scalar reference that refers to itself", ErrCycle)
+				return nil, false, fmt.Errorf("%w: a scalar reference that refers to itself", ErrCycle)
 			}
 		}
 	}
@@ -275,10 +287,12 @@ func (u *unmarshaler) assignValue(src Value, dst reflect.Value, path string) err
 		return u.object(src, dst, path)
 	}
 plain:
-	s, err := follow(src)
+	s, shared, err := followShared(src)
 	if r, ok := s.(*Ref); ok && err == nil && r.Class != "" {
 		// A blessed scalar reference into a plain Go type: use the scalar.
-		s, err = follow(r.Target)
+		var again bool
+		s, again, err = followShared(r.Target)
+		shared = shared || again || !once(r)
 	}
 	if err != nil {
 		return u.cycle("a scalar reference that refers to itself", path)
@@ -298,7 +312,7 @@ plain:
 		// One Go pointer per referent: shared stays shared, a cycle
 		// points back.
 		k := seenKey{s, t}
-		memo := !once(s)
+		memo := shared || !once(s)
 		if i := u.find(memo, k); i >= 0 {
 			dst.Set(u.seen[i].rv)
 			return nil
@@ -368,7 +382,7 @@ plain:
 			return u.typeErr(src, t, path)
 		}
 		k := seenKey{s, t}
-		memo := !once(s)
+		memo := shared || !once(s)
 		if i := u.find(memo, k); i >= 0 {
 			dst.Set(u.seen[i].rv)
 			return nil
@@ -412,7 +426,7 @@ plain:
 			return u.typeErr(src, t, path)
 		}
 		k := seenKey{s, t}
-		memo := !once(s)
+		memo := shared || !once(s)
 		if i := u.find(memo, k); i >= 0 {
 			dst.Set(u.seen[i].rv)
 			return nil
@@ -774,7 +788,7 @@ func rawString(v Value) (string, bool) {
 
 // toAny converts a Value into plain Go values (see Unmarshal).
 func (u *unmarshaler) toAny(v Value) (any, error) {
-	v, err := follow(v)
+	v, shared, err := followShared(v)
 	if err != nil {
 		return nil, err
 	}
@@ -796,7 +810,7 @@ func (u *unmarshaler) toAny(v Value) (any, error) {
 		return nil, nil
 	}
 	k := seenKey{p: v}
-	memo := !once(v)
+	memo := shared || !once(v)
 	if i := u.find(memo, k); i >= 0 {
 		if u.seen[i].busy {
 			return nil, fmt.Errorf("%w: a blessed scalar reference that refers to itself", ErrCycle)
