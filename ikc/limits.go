@@ -21,7 +21,7 @@ type Limits struct {
 	// MaxElements caps the values decoded from one frame, MaxDecodedBytes
 	// the memory they take once decoded and converted; both are budgets
 	// of the freezer, relative to the payload's size when zero
-	// (storable.DefaultLimits). A frame over budget is refused: its peer
+	// (freezer.DefaultFrameBudget). A frame over budget is refused: its peer
 	// gets an error report, the error monitor hears of it, and the
 	// connection is closed.
 	MaxElements, MaxDecodedBytes int

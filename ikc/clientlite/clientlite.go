@@ -65,7 +65,7 @@ type Options struct {
 	// freezer.DefaultMaxFrame).
 	MaxFrame int
 	// Limits is the decoding budget of one received frame (zero fields:
-	// relative to its size, see storable.DefaultLimits; negative: none).
+	// relative to its size, see freezer.DefaultFrameBudget; negative: none).
 	// An answer over it ends the wait with an error wrapping
 	// freezer.ErrBudget.
 	Limits freezer.Limits
