@@ -11,6 +11,8 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +174,77 @@ func TestTLSOptions(t *testing.T) {
 			t.Errorf("unix: %v", err)
 		}
 	})
+}
+
+// TestTLSLeavesNothing: the bridges of finished TLS connections end, as
+// do those of peers that never complete a handshake (bounded by the
+// negotiation timeout).
+func TestTLSLeavesNothing(t *testing.T) {
+	srvTLS, cliTLS := selfSigned(t)
+	var port int
+	ikctest.StartNode(t, func(k *poe.Kernel) {
+		s, err := ikc.NewServer(k, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort, Name: "Secure",
+			TLSConfig: srvTLS, NegotiationTimeout: 300 * time.Millisecond})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		port = s.Port()
+		ts := ikctest.Session(k, "test", map[string]poe.Handler{"echo": func(e *poe.Event) any { return e.Arg(poe.ARG0) }})
+		ikc.Publish(k, ts, "echo")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call := func() {
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "Lite", TLSConfig: cliTLS, Timeout: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Call(ctx, "test/echo", 1); err != nil {
+			t.Fatal(err)
+		}
+		l.Disconnect()
+	}
+	call() // warm up: pools, the kernel's goroutines
+	base := runtime.NumGoroutine()
+	for range 20 {
+		call()
+	}
+	var silent []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	// Past the TLS handshake, silent in IKC: the channel's timeout must
+	// close the TLS connection too.
+	mute, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cliTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	mute.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := mute.Read(make([]byte, 1)); err == nil {
+		t.Error("a peer silent after the TLS handshake got data")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Error("a peer silent after the TLS handshake was not closed")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines, %d before", n, base)
+	}
+	for _, c := range silent {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Error("a silent peer got data")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Error("a silent peer was not closed after the negotiation timeout")
+		}
+	}
 }
