@@ -232,7 +232,7 @@ func (c *Client) connected(e *poe.Event) any {
 		}
 		k.RefcountIncrement(c.sess.ID(), "tls")
 		go func() {
-			cfd, err := dialTLS(fd, cfg, timeout)
+			cfd, err := dialTLS(fd, cfg, timeout, c.r.mem)
 			k.PostFromGoroutine(c.sess, "tls_done", cfd, local, err)
 		}()
 		return nil

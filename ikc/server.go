@@ -477,7 +477,7 @@ func (s *Server) accept(e *poe.Event) any {
 	}
 	if s.opts.TLSConfig != nil {
 		var err error
-		if fd, err = serveTLS(fd, s.opts.TLSConfig, s.negotiationTimeout(), s.log); err != nil {
+		if fd, err = serveTLS(fd, s.opts.TLSConfig, s.negotiationTimeout(), s.log, s.r.mem); err != nil {
 			s.admit.left(ip, known)
 			s.r.logs.warn("ikc: server", "tls", peer, err.Error())
 			return nil

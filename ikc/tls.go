@@ -36,6 +36,11 @@ var ErrTLSUnix = errors.New("ikc: TLS needs a TCP connection")
 // 16 KiB of plaintext.
 const tlsCopyBuffer = 16 << 10
 
+// tlsBridgeCost is what a bridge costs besides the channel (the TLS
+// connection's state and records, two goroutine stacks), told to the
+// memory release when it ends.
+const tlsBridgeCost = 64 << 10
+
 var tlsBuffers = sync.Pool{New: func() any { b := make([]byte, tlsCopyBuffer); return &b }}
 
 // fdConn makes a net.Conn of a connected socket the kernel owns, which it
@@ -103,7 +108,7 @@ func copyBuffered(dst io.Writer, src io.Reader) {
 // runs on the bridge's goroutine, bounded by timeout. A failed handshake
 // closes the pair: the channel reads end of file. Failures are logged at
 // Debug: any peer can cause them in bulk.
-func serveTLS(fd int, cfg *tls.Config, timeout time.Duration, log *slog.Logger) (int, error) {
+func serveTLS(fd int, cfg *tls.Config, timeout time.Duration, log *slog.Logger, mem *memRelease) (int, error) {
 	raw, err := fdConn(fd)
 	if err != nil {
 		return -1, err
@@ -115,6 +120,7 @@ func serveTLS(fd int, cfg *tls.Config, timeout time.Duration, log *slog.Logger) 
 	}
 	tc := tls.Server(raw, cfg)
 	go func() {
+		defer mem.ended(tlsBridgeCost)
 		if err := handshake(tc, timeout); err != nil {
 			log.Debug("ikc: TLS handshake failed", "peer", raw.RemoteAddr().String(), "err", err)
 			tc.Close()
@@ -129,7 +135,7 @@ func serveTLS(fd int, cfg *tls.Config, timeout time.Duration, log *slog.Logger) 
 // dialTLS runs a client handshake on a connected socket (fd) and, once it
 // succeeded, returns the channel's descriptor. It blocks: the Client runs
 // it on a goroutine of its own.
-func dialTLS(fd int, cfg *tls.Config, timeout time.Duration) (int, error) {
+func dialTLS(fd int, cfg *tls.Config, timeout time.Duration, mem *memRelease) (int, error) {
 	raw, err := fdConn(fd)
 	if err != nil {
 		return -1, err
@@ -144,7 +150,10 @@ func dialTLS(fd int, cfg *tls.Config, timeout time.Duration) (int, error) {
 		tc.Close()
 		return -1, err
 	}
-	go bridge(local, tc)
+	go func() {
+		bridge(local, tc)
+		mem.ended(tlsBridgeCost)
+	}()
 	return cfd, nil
 }
 

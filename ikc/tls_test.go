@@ -195,8 +195,12 @@ func TestTLSLeavesNothing(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	seq := 0
 	call := func() {
-		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "Lite", TLSConfig: cliTLS, Timeout: 3 * time.Second})
+		// A name of its own: the server may not have seen the last one
+		// leave yet.
+		seq++
+		l, err := clientlite.Dial(ctx, clientlite.Options{Host: "127.0.0.1", Port: port, Name: "Lite" + strconv.Itoa(seq), TLSConfig: cliTLS, Timeout: 3 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
