@@ -24,6 +24,8 @@ type child struct {
 	env  []string
 	port int
 	pid  int
+	// tlsPort is the TLS server's (knob tls), set before port.
+	tlsPort int
 
 	mu     sync.Mutex
 	lines  []string // the child's log lines (stderr)
@@ -98,6 +100,9 @@ func startChild(t *testing.T, env ...string) *child {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			if p, ok := strings.CutPrefix(sc.Text(), "tls "); ok {
+				c.tlsPort, _ = strconv.Atoi(p)
+			}
 			if p, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
 				n, _ := strconv.Atoi(p)
 				ready <- n

@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -53,6 +54,10 @@ func attacks() []attack {
 			env: []string{envMonitor + "=1"}, peakMiB: 32, run: attackUnpublished(true)},
 		{name: "foreign-kernel", input: "1000 posts addressed to another kernel's name",
 			peakMiB: 16, run: attackForeign},
+		{name: "one-address-flood", input: fmt.Sprintf("%d connections held open from 127.0.0.2 (MaxConnsPerAddr 8)", scaled(2000, 5)),
+			env: []string{envOpts + "=peraddr=8"}, peakMiB: 32, run: attackOneAddress},
+		{name: "tls-silent-handshakes", input: fmt.Sprintf("%d connections to the TLS listener that never send a ClientHello, %d that stop after the handshake (300 ms deadline)", scaled(500, 5), scaled(100, 5)),
+			env: []string{envOpts + "=tls=1,negotiation=300ms"}, peakMiB: 48, run: attackTLSSilent},
 		// What held before and must keep holding.
 		{name: "long-line", input: "a 100 KiB negotiation line", peakMiB: 16, run: attackLongLine},
 		{name: "silent-peer", input: "a peer that never negotiates (300 ms deadline)",
@@ -401,4 +406,109 @@ func attackEMFILE(t *testing.T, c *child, v *verdict) {
 		cn.Close()
 	}
 	time.Sleep(300 * time.Millisecond)
+}
+
+// attackOneAddress: one address opens many connections and holds them;
+// all but MaxConnsPerAddr are closed as they are accepted, and a client
+// from another address is served.
+func attackOneAddress(t *testing.T, c *child, v *verdict) {
+	const perAddr = 8
+	n := scaled(2000, 5)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 2 * time.Second}
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, cn := range conns {
+			cn.Close()
+		}
+	}()
+	for range n {
+		cn, err := d.Dial("tcp", "127.0.0.1:"+strconv.Itoa(c.port))
+		if err != nil {
+			if len(conns) == 0 {
+				t.Skipf("no connection from 127.0.0.2: %v", err)
+			}
+			v.check(false, "connection %d: %v", len(conns), err)
+			return
+		}
+		conns = append(conns, cn)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var st map[string]any
+	for {
+		var err error
+		if st, err = c.stats(); !v.check(err == nil, "stats: %v", err) {
+			return
+		}
+		if num(st, "refusedConnections") >= int64(n-perAddr) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	v.note("%d of %d refused", num(st, "refusedConnections"), n)
+	v.check(num(st, "refusedConnections") == int64(n-perAddr), "%d connections refused, want %d", num(st, "refusedConnections"), n-perAddr)
+	// The stats' own client is one of them.
+	v.check(num(st, "connections") <= perAddr+1, "%d connections open", num(st, "connections"))
+	rtt, err := c.latency(5)
+	if v.check(err == nil, "a client from 127.0.0.1 during the flood: %v", err) {
+		v.note("fresh client in %v during the flood", rtt.Round(10*time.Microsecond))
+	}
+}
+
+// attackTLSSilent: peers that hold TLS connections without a handshake,
+// or without IKC after it, are closed at the negotiation deadline, and
+// their bridges' goroutines end.
+func attackTLSSilent(t *testing.T, c *child, v *verdict) {
+	before, err := c.stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(c.tlsPort)
+	var conns []net.Conn
+	defer func() {
+		for _, cn := range conns {
+			cn.Close()
+		}
+	}()
+	for range scaled(500, 5) {
+		cn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if !v.check(err == nil, "connection %d: %v", len(conns), err) {
+			return
+		}
+		conns = append(conns, cn)
+	}
+	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	for range scaled(100, 5) {
+		cn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, cfg)
+		if !v.check(err == nil, "TLS connection %d: %v", len(conns), err) {
+			return
+		}
+		conns = append(conns, cn)
+	}
+	closed := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for _, cn := range conns {
+		cn.SetReadDeadline(deadline)
+		var ne net.Error
+		if _, err := cn.Read(make([]byte, 1)); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			closed++
+		}
+	}
+	v.note("%d of %d closed by the server", closed, len(conns))
+	v.check(closed == len(conns), "%d of %d silent TLS peers closed", closed, len(conns))
+	for _, cn := range conns {
+		cn.Close()
+	}
+	conns = nil
+	var st map[string]any
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		if st, err = c.stats(); !v.check(err == nil, "stats: %v", err) {
+			return
+		}
+		if num(st, "goroutines") <= num(before, "goroutines") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	v.check(num(st, "goroutines") <= num(before, "goroutines"), "%d goroutines once the peers left, %d before", num(st, "goroutines"), num(before, "goroutines"))
 }

@@ -82,6 +82,14 @@ func serveChild() int {
 				os.Exit(2)
 			}
 			d.srv = s
+			if to, ok := tlsOptions(opts); ok {
+				ts, err := ikc.NewServer(e.Kernel, to)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "TLS server:", err)
+					os.Exit(2)
+				}
+				fmt.Printf("tls %d\n", ts.Port())
+			}
 			ikc.Publish(e.Kernel, e.Session, "echo", "hit", "count", "stats")
 			if os.Getenv(envMonitor) != "" {
 				ikc.Monitor(e.Kernel, "*", map[string]string{"error": "error"}, nil)
