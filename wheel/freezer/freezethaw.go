@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
@@ -592,21 +591,4 @@ func (t *ftParser) scalar() (storable.Value, error) {
 	}
 	t.pos--
 	return nil, t.fail("unknown marker %q", key)
-}
-
-// utf8ToLatin1 converts UTF-8 text whose characters all fit Latin-1.
-func utf8ToLatin1(s string) (string, bool) {
-	if isASCII(s) {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r > 0xFF || r == utf8.RuneError && n <= 1 {
-			return "", false
-		}
-		b = append(b, byte(r))
-		i += n
-	}
-	return string(b), true
 }

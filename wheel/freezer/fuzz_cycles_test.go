@@ -3,6 +3,7 @@ package freezer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,12 +57,11 @@ func fuzzCycles(f *testing.F, fz Freezer) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		start := time.Now()
-		defer func() {
-			if d := time.Since(start); d > 10*time.Second {
-				t.Fatalf("%d byte input took %v", len(p), d)
-			}
-		}()
+		// A hang must fail too, with the input saved: crash the worker.
+		watchdog := time.AfterFunc(10*time.Second, func() {
+			panic(fmt.Sprintf("%s: a %d byte input took over 10 s: %q", fz.Name(), len(p), p))
+		})
+		defer watchdog.Stop()
 		v, err := fz.Thaw(p)
 		if err != nil {
 			return

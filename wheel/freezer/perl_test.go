@@ -351,6 +351,7 @@ func runTextDifferential(t *testing.T, mode string, f Freezer) (exact, total int
 }
 
 func TestYAMLPerlDifferential(t *testing.T) {
+	perlModule(t, "POE")
 	perlModule(t, "YAML")
 	exact, total := runTextDifferential(t, "yaml", YAML{})
 	t.Logf("Go re-dumps %d of %d YAML.pm documents byte for byte", exact, total)
@@ -360,6 +361,7 @@ func TestYAMLPerlDifferential(t *testing.T) {
 }
 
 func TestFreezeThawPerlDifferential(t *testing.T) {
+	perlModule(t, "POE")
 	perlModule(t, "FreezeThaw")
 	exact, total := runTextDifferential(t, "ft", FreezeThaw{})
 	t.Logf("Go re-freezes %d of %d FreezeThaw strings byte for byte", exact, total)

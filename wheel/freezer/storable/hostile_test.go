@@ -381,3 +381,28 @@ func (a *Array) withSecond() *Array {
 	a.Elems = append(a.Elems, a.Elems[0])
 	return a
 }
+
+// TestPlainAndTypedShareOneConversion: a referent reached as []any (or
+// map[string]any) and as any is one Go slice (map), not one per route.
+func TestPlainAndTypedShareOneConversion(t *testing.T) {
+	var sl []any
+	if err := UnmarshalValue(selfArray(), &sl); err != nil || unsafe.SliceData(sl[0].([]any)) != unsafe.SliceData(sl) {
+		t.Fatalf("@a = (\\@a) into []any: %v, not one slice", err)
+	}
+	var m map[string]any
+	if err := UnmarshalValue(selfHash(), &m); err != nil || reflect.ValueOf(m["h"]).UnsafePointer() != reflect.ValueOf(m).UnsafePointer() {
+		t.Fatalf("%%h = (h => \\%%h) into map[string]any: %v, not one map", err)
+	}
+	a := NewArray(Int(1))
+	var both struct {
+		A any   `perl:"a"`
+		B []any `perl:"b"`
+		C []any `perl:"c"`
+	}
+	if err := UnmarshalValue(NewHash("a", a, "b", a, "c", a), &both); err != nil {
+		t.Fatal(err)
+	}
+	if p := unsafe.SliceData(both.B); unsafe.SliceData(both.A.([]any)) != p || unsafe.SliceData(both.C) != p {
+		t.Fatal("one array reached as any and as []any converted twice")
+	}
+}
