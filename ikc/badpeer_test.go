@@ -22,6 +22,7 @@ type rawPeer struct {
 	t    *testing.T
 	conn net.Conn
 	br   *bufio.Reader
+	name string
 }
 
 func dialRaw(t *testing.T, port int) *rawPeer {

@@ -3,8 +3,12 @@ package ikc
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
@@ -20,8 +24,11 @@ var errChannelClosed = errors.New("ikc: connection closed")
 
 // channelConfig describes one connection to run.
 type channelConfig struct {
-	server   bool
-	fd       int      // connected socket, owned by the channel from then on
+	server bool
+	fd     int // connected socket, owned by the channel from then on
+	// local is the connection's local address when fd is not the socket
+	// itself (TLS: one end of a socket pair); nil: fd's.
+	local    unix.Sockaddr
 	names    []string // this end's names: name, aliases, socket name (spec 4.3)
 	dialect  protocol.Dialect
 	freezers []string
@@ -33,8 +40,9 @@ type channelConfig struct {
 	timeout  time.Duration
 	// setupSilence: Config.SetupSilence (IKC0 clients).
 	setupSilence time.Duration
-	maxLine      int
-	maxFrame     int
+	// limits of the Server or Client; their zero fields come from the
+	// responder's, then the defaults.
+	limits Limits
 	// onError receives errors before the negotiation finished
 	// (operation, errno, text); nil: logged and reported as channel-<op>.
 	onError func(op string, errno int, text string)
@@ -68,6 +76,19 @@ type channel struct {
 	closing    bool
 	closed     bool
 	remoteID   string
+	// The local end, for addressedHere.
+	localPort     int
+	localPortText string
+	unixSocket    bool
+	// Backpressure (backpressure.go): not reading the peer while its
+	// output is above the high mark; the stall timer.
+	throttled  bool
+	stallArmed bool
+	stallAlarm poe.AlarmID
+	thaw       *frameThawer // the input filter's serializer
+	// held is the most output queued, or input buffered, at once: large
+	// enough and the memory is handed back when the channel ends.
+	held int
 	// out and encHash are write's scratch: the frozen message (Storable:
 	// encoded into out's buffer, reused) that the Reference filter frames
 	// into the driver's queue.
@@ -77,38 +98,15 @@ type channel struct {
 	msg protocol.MessageDecoder
 }
 
-// frameThawer is the Reference filter's serializer for a Storable
-// channel: one Decoder reused for every frame, since input has converted
-// a frame's values (FromValue, strings) before the next one is thawed.
-type frameThawer struct {
-	freezer.Storable
-	dec storable.Decoder
-}
-
-// Thaw decodes one frame payload; the value is valid until the next Thaw.
-func (t *frameThawer) Thaw(p []byte) (any, error) {
-	v, err := t.dec.Decode(p)
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// storableValue returns a thawed record as a storable.Value (nil if it is
-// something else).
-func storableValue(v any) storable.Value {
-	sv, _ := v.(storable.Value)
-	return sv
-}
-
 // startChannel creates the channel session for a connected socket. It
 // must run on the kernel's goroutine.
 func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
-	if cfg.maxLine <= 0 {
-		cfg.maxLine = protocol.DefaultMaxLine
+	cfg.limits = cfg.limits.or(r.limits)
+	if cfg.limits.MaxLine <= 0 {
+		cfg.limits.MaxLine = protocol.DefaultMaxLine
 	}
-	if cfg.maxFrame <= 0 {
-		cfg.maxFrame = filter.DefaultReferenceMaxBuffer
+	if cfg.limits.MaxFrame <= 0 {
+		cfg.limits.MaxFrame = filter.DefaultReferenceMaxBuffer
 	}
 	c := &channel{r: r, cfg: cfg}
 	var err error
@@ -119,6 +117,9 @@ func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 			"error":    c.ioError,
 			"flushed":  c.flushed,
 			"timeout":  c.timeout,
+			"high":     c.high,
+			"low":      c.low,
+			"stalled":  c.stalled,
 			"shutdown": func(e *poe.Event) any { c.shutdown(); return nil },
 			"_stop":    func(e *poe.Event) any { c.close(); return nil },
 		}})
@@ -136,15 +137,21 @@ func startChannel(r *Responder, cfg channelConfig) (*poe.Session, error) {
 func (c *channel) start(e *poe.Event) any {
 	k := e.Kernel
 	c.r.kernels.opened(c)
-	line, err := filter.NewLine(filter.LineOptions{MaxLength: c.cfg.maxLine, MaxBuffer: c.cfg.maxLine + 1<<20})
+	maxLine := c.cfg.limits.MaxLine
+	line, err := filter.NewLine(filter.LineOptions{MaxLength: maxLine, MaxBuffer: maxLine + 1<<20})
 	if err != nil {
 		c.fail("setup", 0, err.Error())
 		return nil
 	}
-	c.rw, err = wheel.NewReadWrite(k, wheel.ReadWriteOptions{
+	c.localEnd()
+	o := wheel.ReadWriteOptions{
 		Handle: c.cfg.fd, Filter: line,
 		InputEvent: "input", ErrorEvent: "error", FlushedEvent: "flushed",
-	})
+	}
+	if o.HighMark, o.LowMark = marks(c.cfg.limits); o.HighMark > 0 {
+		o.HighEvent, o.LowEvent = "high", "low"
+	}
+	c.rw, err = wheel.NewReadWrite(k, o)
 	if err != nil {
 		unixClose(c.cfg.fd)
 		c.fail("setup", 0, err.Error())
@@ -156,7 +163,7 @@ func (c *channel) start(e *poe.Event) any {
 		Freezers:     c.cfg.freezers,
 		PID:          processID,
 		Dialect:      c.cfg.dialect,
-		MaxLine:      c.cfg.maxLine,
+		MaxLine:      maxLine,
 		Timeout:      c.cfg.timeout,
 		SetupSilence: c.cfg.setupSilence,
 		Warn:         func(msg string) { c.r.log.Debug("ikc: negotiation", "msg", msg) },
@@ -216,7 +223,11 @@ func (c *channel) input(e *poe.Event) any {
 	msg, err := c.msg.Decode(storableValue(e.Arg(poe.ARG0)))
 	if msg == nil {
 		// Not a hash: Perl dies (p5); we drop the connection (16 #1).
-		c.fail("read", 0, fmt.Sprintf("bad frame: %v", err))
+		c.refuseFrame(fmt.Errorf("bad frame: %w", err))
+		return nil
+	}
+	if !c.addressedHere(msg.Event.Kernel) {
+		c.ignoreForeign(msg)
 		return nil
 	}
 	c.r.receive(msg, err, c.remoteID)
@@ -237,13 +248,10 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	if res.IKC0 {
 		pid = res.RemotePID
 	}
-	var ser filter.Serializer = filter.FreezerSerializer{Freezer: res.Freezer}
-	if st, ok := res.Freezer.(freezer.Storable); ok {
-		ser = &frameThawer{Storable: st, dec: storable.Decoder{Options: st.Options}}
-	}
+	c.thaw = newFrameThawer(freezer.WithLimits(res.Freezer, c.cfg.limits.budget()))
 	ref, err := filter.NewReference(filter.ReferenceOptions{
-		Serializer: ser,
-		MaxBuffer:  c.cfg.maxFrame,
+		Serializer: c.thaw,
+		MaxBuffer:  c.cfg.limits.MaxFrame,
 	})
 	if err != nil {
 		c.fail("setup", 0, err.Error())
@@ -254,7 +262,7 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
 		// Refused (spec 16 #2): the handshake reply is flushed, then the
 		// connection closes.
-		c.r.log.Warn("ikc: connection refused", "err", err)
+		c.r.logs.warn("ikc: connection refused", "register", c.peerHost(), err.Error())
 		if c.cfg.onError != nil {
 			c.cfg.onError("register", 0, err.Error())
 		}
@@ -301,7 +309,10 @@ func (c *channel) write(m *protocol.Message) error {
 			return err
 		}
 		c.out.B = p
-		c.rw.Put(&c.out)
+		if c.rw.Put(&c.out) {
+			c.throttle()
+		}
+		c.held = max(c.held, c.rw.DriverOutOctets())
 		return nil
 	}
 	payload, err := protocol.FreezeMessage(c.fz, m)
@@ -309,13 +320,26 @@ func (c *channel) write(m *protocol.Message) error {
 		return err
 	}
 	c.out.B = payload
-	c.rw.Put(&c.out)
+	high := c.rw.Put(&c.out)
 	c.out.B = nil // not reused: another freezer's buffer
+	if high {
+		c.throttle()
+	}
+	c.held = max(c.held, c.rw.DriverOutOctets())
 	return nil
 }
 
 func (c *channel) ioError(e *poe.Event) any {
 	op, errno, text := e.String(poe.ARG0), e.Int(poe.ARG1), e.String(poe.ARG2)
+	if op == "read" && errno == int(unix.EINVAL) {
+		// The input filter refused what it buffered (up to MaxFrame).
+		c.held = max(c.held, c.cfg.limits.MaxFrame)
+	}
+	if op == "read" && c.thaw != nil && c.thaw.err != nil {
+		// The filter could not thaw a frame: refused, not a broken link.
+		c.refuseFrame(c.thaw.err)
+		return nil
+	}
 	c.fail(op, errno, text)
 	return nil
 }
@@ -331,7 +355,7 @@ func (c *channel) fail(op string, errno int, text string) {
 	} else if c.cfg.onError != nil {
 		c.cfg.onError(op, errno, text)
 	} else if !(op == "read" && errno == 0) || c.negotiated {
-		c.r.log.Info("ikc: connection failed", "operation", op, "errno", errno, "error", text)
+		c.r.logs.info("ikc: connection failed", op, c.peerHost(), fmt.Sprintf("[%d] %s", errno, text))
 	}
 	c.close()
 }
@@ -359,7 +383,11 @@ func (c *channel) shutdown() {
 	c.closing = true
 	if c.rw == nil || c.rw.DriverOutOctets() == 0 {
 		c.close()
+		return
 	}
+	// A peer that does not read what is left is not waited for forever.
+	c.rw.PauseInput()
+	c.armStall()
 }
 
 func (c *channel) flushed(e *poe.Event) any {
@@ -375,7 +403,12 @@ func (c *channel) close() {
 		return
 	}
 	c.closed = true
+	c.disarmStall()
 	c.r.kernels.closed(c)
+	if c.thaw != nil {
+		c.held = max(c.held, c.thaw.max)
+	}
+	c.r.mem.ended(c.held)
 	if c.cfg.onClose != nil {
 		defer c.cfg.onClose()
 	}
@@ -390,6 +423,39 @@ func (c *channel) close() {
 		c.r.inform("channel", c.remoteID, true, "close", c.sess.ID())
 		c.r.unregister(c.remoteID)
 	}
+}
+
+// localEnd records the local port (or that it is a Unix socket) for
+// addressedHere.
+func (c *channel) localEnd() {
+	sa := c.cfg.local
+	if sa == nil {
+		sa = sockname(c.cfg.fd)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		c.localPort = sa.Port
+	case *unix.SockaddrInet6:
+		c.localPort = sa.Port
+	case *unix.SockaddrUnix:
+		c.unixSocket = true
+	}
+	if c.localPort > 0 {
+		c.localPortText = strconv.Itoa(c.localPort)
+	}
+}
+
+// peerHost names the peer in folded log lines: its address without the
+// port (the port changes with every connection), or the text of peerAddr.
+func (c *channel) peerHost() string {
+	a := c.cfg.peerAlias
+	if a == "" {
+		a = c.cfg.peerAddr
+	}
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
 }
 
 // processID is this process's PID, announced in every handshake; read

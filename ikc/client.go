@@ -1,6 +1,7 @@
 package ikc
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/poe-go/poe/ikc/protocol"
 	"github.com/poe-go/poe/poe"
@@ -72,6 +75,15 @@ type ClientOptions struct {
 	SubscribeTimeout time.Duration
 	// Logger for the responder if this client spawns it.
 	Logger *slog.Logger
+	// Limits bound what the connection may cost: frame and decoding
+	// budgets, output marks (zero fields: the responder's, then the
+	// defaults; see Limits).
+	Limits Limits
+	// TLSConfig, if set, runs TLS over the TCP connection (to a Server
+	// with a TLSConfig). Without a ServerName, Host is verified. A failed
+	// handshake is a failed attempt (operation "tls"), retried as a
+	// failed connect.
+	TLSConfig *tls.Config
 }
 
 // Peer is what a Client's handshake agreed with the server.
@@ -133,6 +145,9 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 	if opts.RetryDelay <= 0 {
 		opts.RetryDelay = time.Second
 	}
+	if opts.TLSConfig != nil && opts.Unix != "" {
+		return nil, ErrTLSUnix
+	}
 	for _, n := range append([]string{opts.Name}, opts.Aliases...) {
 		if !protocol.ValidName(n) {
 			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
@@ -153,6 +168,7 @@ func NewClient(k *poe.Kernel, opts ClientOptions) (*Client, error) {
 				return nil
 			},
 			"connected":       c.connected,
+			"tls_done":        c.tlsDone,
 			"connect_failed":  c.failed,
 			"connect_timeout": c.timedOut,
 			"retry":           func(e *poe.Event) any { c.connect(e.Kernel); return nil },
@@ -224,14 +240,64 @@ func (c *Client) connected(e *poe.Event) any {
 	k.Alarm("connect_timeout", time.Time{})
 	fd := e.Int(poe.ARG0)
 	c.sf = nil // the socket is ours now; the factory is done
+	if c.opts.TLSConfig != nil {
+		// The handshake blocks: on a goroutine, the session held
+		// until it reports.
+		local := sockname(fd)
+		cfg := clientTLSConfig(c.opts.TLSConfig, c.opts.Host)
+		timeout := c.opts.NegotiationTimeout
+		if timeout <= 0 {
+			timeout = protocol.DefaultTimeout
+		}
+		k.RefcountIncrement(c.sess.ID(), "tls")
+		go func() {
+			cfd, err := dialTLS(fd, cfg, timeout, c.r.mem)
+			k.PostFromGoroutine(c.sess, "tls_done", cfd, local, err)
+		}()
+		return nil
+	}
+	c.start(fd, nil)
+	c.done = true
+	k.AliasRemove("IKC Client " + c.opts.Name)
+	return nil
+}
+
+// tlsDone: the TLS handshake ended (channel descriptor, local address,
+// error).
+func (c *Client) tlsDone(e *poe.Event) any {
+	k := e.Kernel
+	k.RefcountDecrement(c.sess.ID(), "tls")
+	fd := e.Int(poe.ARG0)
+	local, _ := e.Arg(poe.ARG1).(unix.Sockaddr)
+	err, _ := e.Arg(poe.ARG2).(error)
+	if c.done {
+		unixClose(fd) // shut down meanwhile
+		return nil
+	}
+	if err != nil {
+		c.attemptFailed(k, "tls", 0, err.Error(), err)
+		return nil
+	}
+	c.start(fd, local)
+	c.done = true
+	k.AliasRemove("IKC Client " + c.opts.Name)
+	return nil
+}
+
+// start runs the channel on a connected socket (local: its address when
+// fd is a TLS bridge's end).
+func (c *Client) start(fd int, local unix.Sockaddr) {
 	names := append([]string{c.opts.Name}, c.opts.Aliases...)
 	var peer string
 	if c.opts.Unix != "" {
 		names = append(names, protocol.UnixClientName(c.opts.Unix, os.Getpid(), fd))
 		peer = protocol.UnixName(c.opts.Unix)
 	} else {
-		if sa, err := wheel.Getsockname(fd); err == nil {
-			if n := sockaddrName(sa); n != "" {
+		if local == nil {
+			local = sockname(fd)
+		}
+		if local != nil {
+			if n := sockaddrName(local); n != "" {
 				names = append(names, n)
 			}
 		}
@@ -241,19 +307,16 @@ func (c *Client) connected(e *poe.Event) any {
 		}
 	}
 	cfg := channelConfig{
-		fd: fd, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
+		fd: fd, local: local, names: names, dialect: c.dialect, freezers: c.opts.Serializers,
 		peerAlias: peer, peerAddr: c.where(), timeout: c.opts.NegotiationTimeout, setupSilence: c.opts.SetupSilence,
 		onError: func(op string, errno int, text string) { c.report(nil, op, errno, text) },
-		onReady: c.ready,
+		onReady: c.ready, limits: c.opts.Limits,
 	}
 	var err error
 	c.channel, err = startChannel(c.r, cfg)
 	if err != nil {
 		c.report(nil, "setup", 0, err.Error())
 	}
-	c.done = true
-	k.AliasRemove("IKC Client " + c.opts.Name)
-	return nil
 }
 
 // connectedCallbacks runs OnConnect and OnConnected.

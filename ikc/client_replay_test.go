@@ -65,7 +65,10 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []ikctest.WireUnit) []b
 	if os.Getenv("IKC_DEBUG") != "" {
 		t.Logf("rewrite: pairs %v", pairs)
 	}
-	if len(pairs) == 0 {
+	// The server addresses the client by the first name it announced,
+	// the capture client's kernel ID: the Go client has its own.
+	capID, goID := firstName(s.want), firstName(got)
+	if len(pairs) == 0 && (capID == "" || goID == "" || capID == goID) {
 		return send
 	}
 	var out []byte
@@ -82,6 +85,8 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []ikctest.WireUnit) []b
 			for i, e := range h.Entries {
 				if r, ok := pairs[fmt.Sprint(protocol.FromValue(e.Value))]; ok {
 					h.Entries[i].Value = r
+				} else if e.Key == "event" && capID != "" && goID != "" {
+					h.Entries[i].Value = swapKernel(e.Value, capID, goID)
 				}
 			}
 		}
@@ -92,6 +97,39 @@ func (s rsvpSwap) rewrite(t *testing.T, send []byte, got []ikctest.WireUnit) []b
 		out = freezer.AppendFrame(out, b)
 	}
 	return out
+}
+
+// firstName returns the first name a side announced in its negotiation
+// lines (SETUP KERNEL=first,... or its first IAM), "" if none.
+func firstName(units []ikctest.WireUnit) string {
+	for _, u := range units {
+		if !u.Line {
+			continue
+		}
+		t := strings.TrimSpace(u.Text())
+		if rest, ok := strings.CutPrefix(t, "SETUP KERNEL="); ok {
+			return strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ';' })[0]
+		}
+		if rest, ok := strings.CutPrefix(t, "IAM "); ok {
+			return rest
+		}
+	}
+	return ""
+}
+
+// swapKernel returns an event whose kernel part from is replaced by to.
+func swapKernel(ev storable.Value, from, to string) storable.Value {
+	a, err := protocol.AddressFromValue(ev)
+	if err != nil || a.Kernel != from {
+		return ev
+	}
+	str := a.IsString()
+	a.Kernel = to
+	if str {
+		s, _ := protocol.StringAddress(a.String())
+		return s.Value()
+	}
+	return protocol.NewAddress(a.Specifier).Value()
 }
 
 // replayClient starts a Go Client (name "Client") against a fake server

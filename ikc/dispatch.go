@@ -123,7 +123,7 @@ func (r *Responder) check(q *request) bool {
 
 // invoke calls the target state with the remote sender's thunk as SENDER.
 func (r *Responder) invoke(q *request, target *poe.Session, args []any) (any, error) {
-	thunk := r.thunkFor(q.msg.From)
+	thunk := r.thunkFor(q.rid, q.msg.From)
 	state := q.to.State
 	var ret any
 	var callErr error
@@ -162,7 +162,7 @@ func (r *Responder) reply(q *request, target *poe.Session, ret any) {
 		params = v
 	}
 	if _, err := r.send(&protocol.Message{Event: *msg.RSVP, Params: params}, target); err != nil {
-		r.log.Warn("ikc: reply not sent", "rsvp", msg.RSVP.String(), "err", err)
+		r.logs.warn("ikc: reply not sent", "reply", q.rid, fmt.Sprintf("rsvp %s: %v", msg.RSVP.String(), err))
 	}
 }
 
@@ -178,8 +178,9 @@ func (r *Responder) fail(q *request, phase, text string) {
 	if mk == "" {
 		mk = "*"
 	}
+	r.stats.refusedRequests++
 	if !r.monitors.has("error", mk) {
-		r.log.Warn("ikc: refused a request", "phase", phase, "error", text)
+		r.logs.warn("ikc: refused a request", "local-"+phase, q.rid, text)
 	}
 	r.inform("error", mk, false, "local-"+phase, text)
 	if q.msg.IsError {
@@ -218,6 +219,7 @@ func (r *Responder) boxedName(name string) any {
 	if len(r.in.boxed) >= 256 {
 		clear(r.in.boxed)
 	}
+	name = strings.Clone(name) // not the frame's payload, which it would pin
 	var v any = name
 	r.in.boxed[name] = v
 	return v

@@ -37,13 +37,13 @@ func (r *Responder) evRemoteError(e *poe.Event) any {
 			phase = fmt.Sprint(p[2])
 		}
 		if !r.monitors.has("error", kernel) {
-			r.log.Warn(fmt.Sprintf("%d: Remote error: %s", os.Getpid(), text))
+			r.logs.warn(fmt.Sprintf("%d: Remote error", os.Getpid()), "remote-"+phase, kernel, text)
 		}
 		r.inform("error", kernel, false, "remote-"+phase, text)
 	default:
 		text := fmt.Sprint(p)
 		if !r.monitors.has("error", "*") {
-			r.log.Warn(fmt.Sprintf("%d: Remote error: %s", os.Getpid(), text))
+			r.logs.warn(fmt.Sprintf("%d: Remote error", os.Getpid()), "remote", "*", text)
 		}
 		r.inform("error", "*", false, "remote", text)
 	}

@@ -39,6 +39,23 @@ type ResponderOptions struct {
 	// kernel's answer before it counts as refused (0:
 	// DefaultSubscribeTimeout).
 	SubscribeTimeout time.Duration
+	// MaxThunks caps the thunks (10.5) of the senders of one connected
+	// kernel, the least recently used going first (0: DefaultMaxThunks;
+	// negative: no cap). ThunkIdle lets go of a thunk that served nothing
+	// for that long (0: DefaultThunkIdle).
+	MaxThunks int
+	ThunkIdle time.Duration
+	// LogInterval is the period of the summary lines of repeated log
+	// records that peers cause (0: ratelog.DefaultInterval, 10 s).
+	LogInterval time.Duration
+	// Limits are the defaults of every connection of this kernel; a
+	// Server's or Client's own Limits take precedence.
+	Limits Limits
+	// ReleaseThreshold: when a connection whose buffers (a frame, its
+	// queued output) reached this many octets ends, the memory goes back
+	// to the operating system at once (0: DefaultReleaseThreshold;
+	// negative: left to the Go runtime).
+	ReleaseThreshold int
 }
 
 // Responder is the per-kernel IKC dispatcher (spec 10): the session
@@ -54,6 +71,7 @@ type Responder struct {
 	log              *slog.Logger
 	kernelID         string
 	subscribeTimeout time.Duration
+	limits           Limits // connection defaults (ResponderOptions.Limits)
 	shut             bool
 	closers          []io.Closer // listeners closed at shutdown
 
@@ -65,6 +83,9 @@ type Responder struct {
 	replies  replies       // Go functions waiting for call replies
 	in       inbox         // receive's scratch
 	from     fromCache     // the from addresses of local sessions
+	logs     peerLogs      // records peers can cause in bulk, folded
+	stats    peerStats     // counters of trouble with peers (Stats)
+	mem      *memRelease   // gives back what large connections used
 }
 
 // ResponderOf returns the kernel's responder (the heap of the session
@@ -94,13 +115,20 @@ func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 	if opts != nil && opts.Logger != nil {
 		r.log = opts.Logger
 	}
-	if opts != nil && opts.SubscribeTimeout > 0 {
-		r.subscribeTimeout = opts.SubscribeTimeout
+	var o ResponderOptions
+	if opts != nil {
+		o = *opts
 	}
+	if o.SubscribeTimeout > 0 {
+		r.subscribeTimeout = o.SubscribeTimeout
+	}
+	r.limits = o.Limits
+	r.logs = newPeerLogs(r.log, o.LogInterval)
+	r.mem = newMemRelease(o.ReleaseThreshold)
 	r.kernels = newKernels(r.kernelID)
 	r.pubs = newPublications()
 	r.monitors = newMonitors(k, r.log)
-	r.thunks = newThunks(k)
+	r.thunks = newThunks(k, o.MaxThunks, o.ThunkIdle)
 	r.subs = newSubscriptions()
 	r.replies = newReplies()
 	r.in = newInbox()
@@ -112,26 +140,27 @@ func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 			}
 			return nil
 		},
-		"_stop":          func(e *poe.Event) any { r.shutdownState(); return nil },
-		"post":           r.evPost,
-		"call":           r.evCall,
-		"publish":        r.evPublish,
-		"retract":        r.evRetract,
-		"published":      r.evPublished,
-		"register":       r.evRegister,
-		"unregister":     r.evUnregister,
-		"register_local": r.evRegisterLocal,
-		"default":        func(e *poe.Event) any { r.SetDefault(e.String(poe.ARG0)); return nil },
-		"ping":           func(e *poe.Event) any { return "PONG" },
-		"shutdown":       func(e *poe.Event) any { r.Shutdown(); return nil },
-		"monitor":        r.evMonitor,
-		"subscribe":      r.evSubscribe,
-		"unsubscribe":    r.evUnsubscribe,
-		"remote_error":   r.evRemoteError,
-		"do_you_have":    r.evDoYouHave,
-		"IKC:local":      r.evLocal,
-		"IKC:timeout":    r.evReceiptTimeout,
-		"_default":       r.evDefault,
+		"_stop":           func(e *poe.Event) any { r.shutdownState(); return nil },
+		"post":            r.evPost,
+		"call":            r.evCall,
+		"publish":         r.evPublish,
+		"retract":         r.evRetract,
+		"published":       r.evPublished,
+		"register":        r.evRegister,
+		"unregister":      r.evUnregister,
+		"register_local":  r.evRegisterLocal,
+		"default":         func(e *poe.Event) any { r.SetDefault(e.String(poe.ARG0)); return nil },
+		"ping":            func(e *poe.Event) any { return "PONG" },
+		"shutdown":        func(e *poe.Event) any { r.Shutdown(); return nil },
+		"monitor":         r.evMonitor,
+		"subscribe":       r.evSubscribe,
+		"unsubscribe":     r.evUnsubscribe,
+		"remote_error":    r.evRemoteError,
+		"do_you_have":     r.evDoYouHave,
+		"IKC:local":       r.evLocal,
+		"IKC:timeout":     r.evReceiptTimeout,
+		"IKC:thunk_sweep": r.evThunkSweep,
+		"_default":        r.evDefault,
 	}
 	var err error
 	r.k.Session().Do(func() {
@@ -187,4 +216,5 @@ func (r *Responder) shutdownState() {
 	r.thunks.drop(nil)
 	r.subs.reset()
 	r.replies.reset()
+	r.logs.agg.Close()
 }

@@ -60,7 +60,7 @@ func (r *Responder) send(m *protocol.Message, behalf *poe.Session) (int, error) 
 	}
 	to := m.Event.Specifier
 	if to.Session == "" || to.State == "" {
-		r.log.Warn("ikc: need a session and a state to send", "event", to.String())
+		r.logs.warn("ikc: need a session and a state to send", "send", to.Kernel, to.String())
 		return 0, fmt.Errorf("%w: %s", ErrNoState, to)
 	}
 	if m.From == nil && !m.IsError {
@@ -89,7 +89,7 @@ func (r *Responder) send(m *protocol.Message, behalf *poe.Session) (int, error) 
 			if m.RSVP != nil {
 				r.pubs.spend(rsvpKey(m.RSVP.Specifier))
 			}
-			r.log.Warn("ikc: send failed", "kernel", id, "err", err)
+			r.logs.warn("ikc: send failed", "send", id, err.Error())
 			continue
 		}
 		n++

@@ -2,11 +2,13 @@ package ikc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"time"
@@ -82,8 +84,23 @@ type ServerOptions struct {
 	// NegotiationTimeout bounds each handshake (0: DefaultTimeout).
 	NegotiationTimeout time.Duration
 	// MaxLine caps negotiation lines, MaxFrame frame payloads (0:
-	// defaults).
+	// defaults); when set they take precedence over Limits'.
 	MaxLine, MaxFrame int
+	// Limits bound what each connection may cost: frame and decoding
+	// budgets, output marks (zero fields: the responder's, then the
+	// defaults; see Limits).
+	Limits Limits
+	// TLSConfig, if set, makes the listener speak TLS (it needs a
+	// certificate; see tls.go). Go peers only: Perl's IKC has no TLS, so
+	// serve Perl peers with a second, plain Server on another port. Not
+	// with Processes above 1 (ErrTLSPrefork) or Unix (ErrTLSUnix).
+	TLSConfig *tls.Config
+	// AllowNetworks, if not empty, admits TCP peers from these networks
+	// only; others are closed as they are accepted.
+	AllowNetworks []netip.Prefix
+	// MaxConnsPerAddr, above 0, caps the connections one peer address
+	// may hold at once; more are closed as they are accepted.
+	MaxConnsPerAddr int
 	// Logger receives the server's and the responder's messages
 	// (default slog.Default()).
 	Logger *slog.Logger
@@ -112,6 +129,7 @@ type Server struct {
 
 	// concurrency (13.3)
 	active int
+	admit  *admission
 
 	// prefork (13.2)
 	prefork     bool                // this server preforks (parent or worker)
@@ -147,6 +165,16 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 			return nil, fmt.Errorf("%w: %q", protocol.ErrBadName, n)
 		}
 	}
+	if opts.TLSConfig != nil && opts.Processes > 1 {
+		return nil, ErrTLSPrefork
+	}
+	if opts.TLSConfig != nil && opts.Unix != "" {
+		return nil, ErrTLSUnix
+	}
+	admit, err := newAdmission(opts.AllowNetworks, opts.MaxConnsPerAddr)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Connections <= 0 {
 		opts.Connections = 1
 	}
@@ -166,7 +194,7 @@ func NewServer(k *poe.Kernel, opts ServerOptions) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1, parentFD: -1}
+	s := &Server{k: k, opts: opts, dialect: d, log: log, prefork: opts.Processes > 1, lnFD: -1, parentFD: -1, admit: admit}
 	s.spawn = s.spawnWorker
 	role, err := s.listen()
 	if err != nil {
@@ -395,7 +423,8 @@ func (s *Server) error(e *poe.Event) any {
 	if s.opts.OnError != nil {
 		s.opts.OnError(op, n, text)
 	} else {
-		s.log.Warn("ikc: server", "operation", op, "errno", n, "error", text)
+		// Accept errors (EMFILE) come as fast as peers connect: folded.
+		s.r.logs.warn("ikc: server", op, s.ln.Addr().String(), fmt.Sprintf("[%d] %s", n, text))
 	}
 	return nil
 }
@@ -420,22 +449,43 @@ func (s *Server) accept(e *poe.Event) any {
 		s.la.PauseAccept()
 		return nil
 	}
+	var peerSA unix.Sockaddr
+	if s.opts.Unix == "" {
+		peerSA, _ = e.Arg(poe.ARG1).(unix.Sockaddr)
+	}
+	ip, known := sockaddrAddr(peerSA)
+	if why := s.admit.admit(ip, known); why != "" {
+		s.r.stats.refusedConns++
+		s.r.logs.warn("ikc: connection refused", "admission", ip.String(), why)
+		unixClose(fd)
+		return nil
+	}
 	names := make([]string, 0, 2+len(s.opts.Aliases))
 	if s.opts.Name != "" {
 		names = append(names, s.opts.Name)
 	}
 	names = append(names, s.opts.Aliases...)
 	var peer string
+	var local unix.Sockaddr
 	if s.opts.Unix != "" {
 		names = append(names, s.sockName)
 	} else {
 		if sa, err := wheel.Getsockname(fd); err == nil {
+			local = sa
 			if n := sockaddrName(sa); n != "" {
 				names = append(names, n)
 			}
 		}
-		if sa, ok := e.Arg(poe.ARG1).(unix.Sockaddr); ok {
-			peer = sockaddrName(sa)
+		if peerSA != nil {
+			peer = sockaddrName(peerSA)
+		}
+	}
+	if s.opts.TLSConfig != nil {
+		var err error
+		if fd, err = serveTLS(fd, s.opts.TLSConfig, s.negotiationTimeout(), s.log, s.r.mem); err != nil {
+			s.admit.left(ip, known)
+			s.r.logs.warn("ikc: server", "tls", peer, err.Error())
+			return nil
 		}
 	}
 	s.active++
@@ -451,16 +501,30 @@ func (s *Server) accept(e *poe.Event) any {
 		}
 	}
 	_, err := startChannel(s.r, channelConfig{
-		server: true, fd: fd, names: names, dialect: s.dialect,
+		server: true, fd: fd, local: local, names: names, dialect: s.dialect,
 		freezers: s.opts.Serializers, peerAlias: peer,
-		timeout: s.opts.NegotiationTimeout, maxLine: s.opts.MaxLine, maxFrame: s.opts.MaxFrame,
-		onError: s.opts.OnError, onClose: s.channelClosed,
+		timeout: s.opts.NegotiationTimeout, limits: s.limits(),
+		onError: s.opts.OnError, onClose: func() { s.admit.left(ip, known); s.channelClosed() },
 	})
 	if err != nil && !errors.Is(err, errChannelClosed) {
+		s.admit.left(ip, known)
 		s.channelClosed() // the channel never started, so never closed
 		s.log.Warn("ikc: channel", "err", err)
 	}
 	return nil
+}
+
+// negotiationTimeout bounds a connection's handshakes (TLS, then IKC).
+func (s *Server) negotiationTimeout() time.Duration {
+	if s.opts.NegotiationTimeout > 0 {
+		return s.opts.NegotiationTimeout
+	}
+	return protocol.DefaultTimeout
+}
+
+// limits are the connections' Limits: MaxLine and MaxFrame over Limits.
+func (s *Server) limits() Limits {
+	return Limits{MaxLine: s.opts.MaxLine, MaxFrame: s.opts.MaxFrame}.or(s.opts.Limits)
 }
 
 // channelClosed runs when a connection of this server ends.

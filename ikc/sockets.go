@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/poe-go/poe/ikc/protocol"
+	"github.com/poe-go/poe/wheel"
 )
 
 // sockaddrName formats an IPv4 address as "<ip>:<port>".
@@ -20,6 +21,15 @@ func sockaddrName(sa unix.Sockaddr) string {
 		}
 	}
 	return ""
+}
+
+// sockname returns a socket's local address, nil if unknown.
+func sockname(fd int) unix.Sockaddr {
+	sa, err := wheel.Getsockname(fd)
+	if err != nil {
+		return nil
+	}
+	return sa
 }
 
 // unixClose closes a descriptor the kernel side owns (0 and below: none).

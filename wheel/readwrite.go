@@ -77,7 +77,13 @@ type ReadWrite struct {
 	stRead, stWrite string
 	reading         bool // the read watcher is registered
 	writing         bool // the write watcher is registered
-	outOctets       int
+	// PauseInput also stops the records the input filter already holds:
+	// those of the read being delivered wait in held, the unparsed bytes
+	// in the filter, until ResumeInput.
+	paused    bool
+	held      []any
+	resumeFn  func() // w.resumeDrain, bound once
+	outOctets int
 
 	chunk    [1]any   // GetOneStart's argument, reused
 	recs     []any    // Put's records, reused
@@ -136,7 +142,7 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 		highMark: o.HighMark, lowMark: o.LowMark, autoFlush: o.AutoFlush,
 		drv: o.Driver,
 	}
-	w.deferredFn, w.flushFn = w.deferredFlush, w.flushAndArm
+	w.deferredFn, w.flushFn, w.resumeFn = w.deferredFlush, w.flushAndArm, w.resumeDrain
 	switch {
 	case o.Filter != nil:
 		w.inFilter, w.outFilter = o.Filter, o.Filter
@@ -234,7 +240,10 @@ func (w *ReadWrite) feed(f filter.Filter, data []byte) {
 }
 
 func (w *ReadWrite) drain(f filter.Filter) {
-	for !w.closed && w.inFilter == f {
+	if !w.deliverHeld() {
+		return
+	}
+	for !w.closed && w.inFilter == f && !w.paused {
 		recs, err := f.GetOne()
 		if err != nil {
 			w.filterError(err)
@@ -243,13 +252,46 @@ func (w *ReadWrite) drain(f filter.Filter) {
 		if len(recs) == 0 {
 			return
 		}
-		for _, r := range recs {
+		for i, r := range recs {
 			if w.closed || w.inputEvent == "" {
 				break
+			}
+			if w.paused {
+				w.held = append(w.held, recs[i:]...)
+				return
 			}
 			w.k.Call(w.owner, w.inputEvent, r, w.idAny)
 		}
 	}
+}
+
+// deliverHeld delivers the records a pause held back; false if input was
+// paused again (or the wheel closed) before they were all delivered.
+func (w *ReadWrite) deliverHeld() bool {
+	for len(w.held) > 0 {
+		if w.closed || w.inputEvent == "" {
+			w.held = nil
+			return false
+		}
+		if w.paused {
+			return false
+		}
+		r := w.held[0]
+		w.held[0] = nil
+		w.held = w.held[1:]
+		w.k.Call(w.owner, w.inputEvent, r, w.idAny)
+	}
+	w.held = nil
+	return !w.closed
+}
+
+// resumeDrain delivers what the input filter held during a pause (at the
+// end of the timeslice ResumeInput ran in, not inside its caller).
+func (w *ReadWrite) resumeDrain() {
+	if w.closed || w.paused {
+		return
+	}
+	w.owner.Do(func() { w.drain(w.inFilter) })
 }
 
 // filterError reports input a filter refuses (POE dies in the filter) as
@@ -491,17 +533,29 @@ func (w *ReadWrite) SetLowMark(n int) error {
 	return nil
 }
 
-// PauseInput stops reading until ResumeInput.
+// PauseInput stops reading until ResumeInput, and stops InputEvent: the
+// records the input filter already holds (the rest of the last read) wait
+// too. POE's pause_input stops only the read watcher, so the records of a
+// read being delivered still arrive; here a peer that is paused because
+// its output piles up (HighMark) cannot go on being served from the
+// filter's buffer.
 func (w *ReadWrite) PauseInput() {
+	w.paused = true
 	if w.reading {
 		w.k.SelectPauseRead(w.in.fd)
 	}
 }
 
-// ResumeInput undoes PauseInput.
+// ResumeInput undoes PauseInput; what the filter held is delivered at the
+// end of the current timeslice.
 func (w *ReadWrite) ResumeInput() {
+	was := w.paused
+	w.paused = false
 	if w.reading {
 		w.k.SelectResumeRead(w.in.fd)
+	}
+	if was && !w.closed {
+		w.k.Defer(w.resumeFn)
 	}
 }
 

@@ -315,3 +315,37 @@ func testC74(t *testing.T) {
 		"stop",
 	})
 }
+
+// TestPauseInputHoldsBuffered: the records of one read that follow a
+// PauseInput wait for ResumeInput (a peer whose output piles up is not
+// served from the filter's buffer), then come in order.
+func TestPauseInputHoldsBuffered(t *testing.T) {
+	checkFDs(t)
+	var log evlog
+	a, b := tcpPair(t)
+	defer unix.Close(b)
+	run(t, 5*time.Second, map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			newRW(t, e, "w", wheel.ReadWriteOptions{Handle: a, InputEvent: "in"})
+			writeAll(t, b, "1\n2\n3\n")
+			return nil
+		},
+		"in": func(e *poe.Event) any {
+			log.L("in %s", e.String(0))
+			w := rwOf(e, "w")
+			switch e.String(0) {
+			case "1":
+				w.PauseInput()
+				e.Kernel.Delay("resume", 50*time.Millisecond)
+			case "2":
+				w.PauseInput() // again, inside the delivery of what was held
+				e.Kernel.Delay("resume", 50*time.Millisecond)
+			case "3":
+				w.Close()
+			}
+			return nil
+		},
+		"resume": func(e *poe.Event) any { log.L("resume"); rwOf(e, "w").ResumeInput(); return nil },
+	})
+	log.want(t, []string{"in 1", "resume", "in 2", "resume", "in 3"})
+}

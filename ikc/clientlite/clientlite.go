@@ -8,6 +8,7 @@ package clientlite
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -78,6 +79,15 @@ type Options struct {
 	// MaxFrame caps the payload of a received frame (0:
 	// freezer.DefaultMaxFrame).
 	MaxFrame int
+	// Limits is the decoding budget of one received frame (zero fields:
+	// relative to its size, see freezer.DefaultFrameBudget; negative: none).
+	// An answer over it ends the wait with an error wrapping
+	// freezer.ErrBudget.
+	Limits freezer.Limits
+	// TLSConfig, if set, runs TLS over the TCP connection, to a Go
+	// ikc.Server with a TLSConfig (Perl's IKC has no TLS). Without a
+	// ServerName, Host is verified.
+	TLSConfig *tls.Config
 	// KeepAlive is the TCP keep-alive period. 0 (the default) leaves
 	// keep-alives off, as Perl's ClientLite does; it also saves four
 	// system calls per connection.
@@ -173,6 +183,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	fz = freezer.WithLimits(fz, opts.Limits)
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}

@@ -3,6 +3,7 @@ package clientlite
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,22 @@ func (l *Client) dial(ctx context.Context, dialect protocol.Dialect) (*conn, *pr
 			return nil, nil, fmt.Errorf("%w (connecting to %s): %w", ErrNoResponse, l.where, err)
 		}
 		return nil, nil, fmt.Errorf("ikc: connecting to %s: %w", l.where, dialCause(err))
+	}
+	if l.opts.TLSConfig != nil {
+		cfg := l.opts.TLSConfig
+		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+			cfg = cfg.Clone()
+			cfg.ServerName = l.opts.Host
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			nc.Close()
+			if ctx.Err() != nil || dctx.Err() != nil {
+				return nil, nil, fmt.Errorf("%w (TLS handshake with %s): %w", ErrNoResponse, l.where, err)
+			}
+			return nil, nil, fmt.Errorf("ikc: TLS handshake with %s: %w", l.where, err)
+		}
+		nc = tc
 	}
 	stop := context.AfterFunc(dctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -256,6 +273,7 @@ func (r *lineReader) next() (string, error) {
 func (l *Client) read(c *conn) {
 	defer close(c.done)
 	var dec storable.Decoder
+	dec.Options.Limits = l.opts.Limits
 	var md protocol.MessageDecoder
 	for {
 		payload, err := c.fr.ReadFrame()

@@ -77,6 +77,9 @@ func parseSpecifierValue(s string) (Specifier, storable.Value, error) {
 	if c, ok := specCache.get(s); ok {
 		return c.sp, c.raw, nil
 	}
+	// A copy: s may point into a frame's payload, which the cache would
+	// otherwise keep for as long as the entry lives.
+	s = strings.Clone(s)
 	sp, err := parseSpecifier(s)
 	if err != nil {
 		return sp, nil, err

@@ -1,0 +1,7 @@
+//go:build !race
+
+package hostile
+
+const raceEnabled = false
+
+const raceMemFactor = 1
