@@ -16,7 +16,7 @@ import (
 	"github.com/poe-go/poe/poe"
 )
 
-// The babysitter (spec 13.2): every Babysit the parent looks its workers up
+// The babysitter (ikc-protocol.md §13.2): every Babysit the parent looks its workers up
 // (/proc on Linux, ps(1) elsewhere: see lookupWorkers). Missing ones are
 // replaced; ones that used more CPU than RogueLimit are rogues, sent INT,
 // then TERM, then KILL (one step every 2×Babysit), then given up on and

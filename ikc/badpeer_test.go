@@ -72,7 +72,7 @@ func (p *rawPeer) closedByServer() bool {
 }
 
 // TestBadPeers: garbage, bad frames, oversized frames, duplicate IDs,
-// silent and vanishing peers never take the server down (spec 14, 16 #1,
+// silent and vanishing peers never take the server down (ikc-protocol.md §14, 16 #1,
 // #2, #22); every other peer is still served.
 func TestBadPeers(t *testing.T) {
 	rec := ikctest.NewRecorder()

@@ -178,7 +178,7 @@ func compareFrames(t *testing.T, want, got []any) {
 }
 
 // TestCaptureReplay feeds the client side of Perl captures to a Go server
-// (spec 15 cases 33-36) and checks its answers and reactions.
+// (ikc-protocol.md I33-I36) and checks its answers and reactions.
 func TestCaptureReplay(t *testing.T) {
 	t.Run("I33", func(t *testing.T) { // c-post
 		rec := ikctest.NewRecorder()

@@ -29,10 +29,10 @@ type channelConfig struct {
 	// local is the connection's local address when fd is not the socket
 	// itself (TLS: one end of a socket pair); nil: fd's.
 	local    unix.Sockaddr
-	names    []string // this end's names: name, aliases, socket name (spec 4.3)
+	names    []string // this end's names: name, aliases, socket name (ikc-protocol.md §4.3)
 	dialect  protocol.Dialect
 	freezers []string
-	// peerAlias is added to the remote aliases (spec 10.10): the address
+	// peerAlias is added to the remote aliases (ikc-protocol.md §10.10): the address
 	// this side used to reach the peer.
 	peerAlias string
 	// peerAddr names the peer in error texts: host:port, unix:<path>.
@@ -260,7 +260,7 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 	// Frames go out through the filter that reads them.
 	c.rw.SetOutputFilter(ref)
 	if err := c.r.register(c, res.RemoteID, aliases, pid); err != nil {
-		// Refused (spec 16 #2): the handshake reply is flushed, then the
+		// Refused (ikc-protocol.md §16 #2): the handshake reply is flushed, then the
 		// connection closes.
 		c.r.logs.warn("ikc: connection refused", "register", c.peerHost(), err.Error())
 		if c.cfg.onError != nil {
@@ -279,7 +279,7 @@ func (c *channel) negotiatedWith(k *poe.Kernel, res *protocol.Result) {
 }
 
 // kernelName is the first name this end announced: it fills an empty
-// rsvp kernel (spec 8).
+// rsvp kernel (ikc-protocol.md §8).
 func (c *channel) kernelName() string {
 	if len(c.cfg.names) > 0 {
 		return c.cfg.names[0]

@@ -24,7 +24,7 @@ import (
 const DefaultClientPort = 903
 
 // ClientOptions configure NewClient (Perl's POE::Component::IKC::Client
-// options, spec 11, plus a connect timeout and retries).
+// options, ikc-protocol.md §11, plus a connect timeout and retries).
 type ClientOptions struct {
 	// Host and Port to connect to (defaults "localhost" and 903), or
 	// Unix, a socket path, instead.
@@ -37,10 +37,10 @@ type ClientOptions struct {
 	Aliases []string
 	// Protocol is "IKC0" (default) or "IKC".
 	Protocol string
-	// Serializers to offer, in order (nil: Storable only; spec 16 #12).
+	// Serializers to offer, in order (nil: Storable only; ikc-protocol.md §16 #12).
 	Serializers []string
 	// Subscribe lists specifiers to subscribe to after the handshake
-	// (spec 10.7). If one is refused, OnError gets ("subscribe", 0,
+	// (ikc-protocol.md §10.7). If one is refused, OnError gets ("subscribe", 0,
 	// "Unable to subscribe to ...") and the connection is closed (Perl
 	// dies).
 	Subscribe []string
@@ -64,7 +64,7 @@ type ClientOptions struct {
 	NegotiationTimeout time.Duration
 	// SetupSilence (Protocol IKC0): if the server says nothing this long
 	// after SETUP, send HELLO and go on in the IKC dialect, as after a
-	// NOT; an IKC 0.1904 server ignores SETUP silently (captures/s3),
+	// NOT; an IKC 0.1904 server ignores SETUP silently (testdata/ikc/captures/s3),
 	// where Perl's client waits forever. 0: DefaultSetupSilence;
 	// negative: wait until NegotiationTimeout.
 	SetupSilence time.Duration
@@ -90,7 +90,7 @@ type ClientOptions struct {
 type Peer struct {
 	// ID is the server's kernel ID (the first name it announced);
 	// Aliases are its other names as registered here: those it
-	// announced, then the address dialled (spec 10.10).
+	// announced, then the address dialled (ikc-protocol.md §10.10).
 	ID      string
 	Aliases []string
 	// Freezer is the serializer of the frames, both ways.

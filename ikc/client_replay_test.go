@@ -244,10 +244,10 @@ func (c *clientReplay) finish(m ikctest.Masker) {
 }
 
 // TestClientReplay feeds the server side of captures to a Go Client
-// (spec 15 cases 27-36 in the client direction) and checks the bytes it
+// (ikc-protocol.md I27-I36 in the client direction) and checks the bytes it
 // sends and how it reacts, modulo PIDs, ports, kernel IDs, session
 // numbers, receipt names and hash order. The Go client offers Storable
-// and FreezeThaw, never POE::Component::IKC::Freezer (spec 16 #12), so
+// and FreezeThaw, never POE::Component::IKC::Freezer (ikc-protocol.md §16 #12), so
 // that name is masked out of the capture's offers; where the capture
 // offers Capture::LocalOnly (a serializer only that client can load) the
 // Go client offers FreezeThaw, which the capture's server refuses the

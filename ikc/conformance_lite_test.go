@@ -17,7 +17,7 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// liteFrom is ClientLite's from: no state (spec 8).
+// liteFrom is ClientLite's from: no state (ikc-protocol.md §8).
 func liteFrom() *storable.Hash {
 	return storable.NewHash("kernel", storable.Bytes("LiteClient"), "session", storable.Bytes("IKCLite"))
 }
@@ -41,7 +41,7 @@ func (p *rawPeer) readMsg() map[string]any {
 	return m
 }
 
-// liteIKC runs ClientLite's version of the IKC dialect (spec 4.6).
+// liteIKC runs ClientLite's version of the IKC dialect (ikc-protocol.md §4.6).
 func (p *rawPeer) liteIKC(name string) {
 	p.t.Helper()
 	read := func() string {
@@ -77,9 +77,9 @@ func (p *rawPeer) liteIKC(name string) {
 }
 
 // TestConformanceClientLite plays ClientLite's side of t/20_clientlite.t
-// and t/33_thunklite.t against a Go server (spec 15 cases 9-12, 14, 18).
+// and t/33_thunklite.t against a Go server (ikc-protocol.md I09-I12, I14, I18).
 // The peer in I10-I12 and I18 is a scripted socket that sends what
-// captures/g1-g4 show; I09 and I14 use the Go ClientLite.
+// testdata/ikc/captures/g1-g4 show; I09 and I14 use the Go ClientLite.
 func TestConformanceClientLite(t *testing.T) {
 	rec := ikctest.NewRecorder()
 	var port int
@@ -148,7 +148,7 @@ func TestConformanceClientLite(t *testing.T) {
 		// The Go ClientLite finds a default serializer (Storable) that
 		// freezes and thaws; an explicit POE::Component::IKC::Freezer is
 		// refused on purpose (its payloads are Perl code run with eval,
-		// spec 16 #12).
+		// ikc-protocol.md §16 #12).
 		f, err := freezer.Lookup(freezer.NameStorable)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/poe-go/poe/poe"
 )
 
-// TestConformanceLocal is t/30_local.t (spec 15 case 13): IKC/call to the
+// TestConformanceLocal is t/30_local.t (ikc-protocol.md I13): IKC/call to the
 // local kernel's own name, no network peer.
 func TestConformanceLocal(t *testing.T) {
 	t.Run("I13", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestConformanceLocal(t *testing.T) {
 	})
 }
 
-// TestConformanceThunk is t/32_thunk.t (spec 15 cases 15-17): answers
+// TestConformanceThunk is t/32_thunk.t (ikc-protocol.md I15-I17): answers
 // through SENDER, thunk reuse, a fresh thunk while one is held.
 func TestConformanceThunk(t *testing.T) {
 	srec, crec := ikctest.NewRecorder(), ikctest.NewRecorder()

@@ -10,7 +10,7 @@ import (
 	"github.com/poe-go/poe/poe"
 )
 
-// TestConformanceMonitor is t/40_monitor.t (spec 15 cases 19-24): server
+// TestConformanceMonitor is t/40_monitor.t (ikc-protocol.md I19-I24): server
 // "Parent" on 127.0.0.1, client "Child".
 func TestConformanceMonitor(t *testing.T) {
 	prec, crec := ikctest.NewRecorder(), ikctest.NewRecorder()

@@ -17,7 +17,7 @@ type clientRun struct {
 	events       []string
 }
 
-// TestConformanceServerClient is t/10_server_client.t (spec 15, cases
+// TestConformanceServerClient is t/10_server_client.t (ikc-protocol.md §15, cases
 // 1-8) with Go on both sides: one server kernel with a Unix listener
 // (IKC0) and a TCP one (IKC), six client kernels one after the other.
 func TestConformanceServerClient(t *testing.T) {

@@ -152,7 +152,7 @@ func (r *Responder) reply(q *request, target *poe.Session, ret any) {
 		params = v
 	} else {
 		if ret == nil {
-			return // undef: no reply (captures/d-call-rsvp)
+			return // undef: no reply (testdata/ikc/captures/d-call-rsvp)
 		}
 		v, err := protocol.ToValue(ret)
 		if err != nil {

@@ -839,7 +839,7 @@ func perlLiteCell(t *testing.T, m *matrixTable, cell string, g *goServer, lib, d
 			return err
 		}
 		// Perl's ClientLite turns a 0.2402-style report into
-		// "ARRAY(0x...)" (spec 16 #18): only the failure is checked.
+		// "ARRAY(0x...)" (ikc-protocol.md §16 #18): only the failure is checked.
 		_, err := p.Await("failed", nil, matrixWait)
 		return err
 	})

@@ -97,7 +97,7 @@ func (m *monitors) has(op, name string) bool {
 // operation (register, unregister, channel, subscribe, unsubscribe, error,
 // shutdown) to the event posted to session with ARG0 = name, ARG1 = the
 // kernel reported, ARG2 = whether ARG1 is a remote ID, ARG3 = data, then
-// the op's arguments (spec 10.11). Empty ops cancel.
+// the op's arguments (ikc-protocol.md §10.11). Empty ops cancel.
 func (r *Responder) Monitor(session *poe.Session, name string, ops map[string]string, data any) {
 	if s, err := protocol.ParseSpecifier(name); err == nil && s.Kernel != "" && strings.HasPrefix(name, "poe:") {
 		name = s.Kernel
@@ -116,7 +116,7 @@ func (r *Responder) inform(op, name string, real bool, args ...any) {
 	}
 	if name == r.kernelID && op != "channel" {
 		// The local kernel's names, as Perl reports local errors for
-		// its ID and then its name (captures/g1-clientlite-basic).
+		// its ID and then its name (testdata/ikc/captures/g1-clientlite-basic).
 		for _, a := range r.kernels.local[1:] {
 			r.monitors.informOne(op, a, false, args)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/poe-go/poe/poe"
 )
 
-// Prefork (spec 13.2). Go cannot fork a running runtime, so a worker is
+// Prefork (ikc-protocol.md §13.2). Go cannot fork a running runtime, so a worker is
 // this same program re-executed with the listening socket inherited as fd
 // 3 and WorkerEnv naming the server it serves. The worker's main builds
 // its sessions as usual; NewServer, seeing the marker, adopts the

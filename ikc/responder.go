@@ -25,7 +25,7 @@ var (
 	// ErrUnknownKernel: no connected kernel has that name.
 	ErrUnknownKernel = errors.New("ikc: unknown kernel")
 	// ErrDuplicateKernel: a peer announced a kernel ID already registered;
-	// its connection is refused (spec 16 #2).
+	// its connection is refused (ikc-protocol.md §16 #2).
 	ErrDuplicateKernel = errors.New("ikc: remote kernel already exists")
 	// ErrNotPublished: retract of something never published.
 	ErrNotPublished = errors.New("ikc: not published")
@@ -58,7 +58,7 @@ type ResponderOptions struct {
 	ReleaseThreshold int
 }
 
-// Responder is the per-kernel IKC dispatcher (spec 10): the session
+// Responder is the per-kernel IKC dispatcher (ikc-protocol.md §10): the session
 // aliased "IKC" that keeps the published states, the connected kernels
 // and their names, the monitors and the pending call replies, receives
 // every request (10.1) and sends every message (10.8).
@@ -101,7 +101,7 @@ func ResponderOf(k *poe.Kernel) *Responder {
 
 // Spawn returns the kernel's responder, creating the session aliased
 // "IKC" if there is none (Server and Client call it). Unlike Perl's, a
-// responder can be spawned again after a shutdown (spec 16 #20).
+// responder can be spawned again after a shutdown (ikc-protocol.md §16 #20).
 func Spawn(k *poe.Kernel, opts *ResponderOptions) (*Responder, error) {
 	if r := ResponderOf(k); r != nil && !r.shut {
 		return r, nil

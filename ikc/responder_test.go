@@ -9,7 +9,7 @@ import (
 
 // TestResponderOf: the kernel's responder is the heap of the session
 // aliased IKC: none before Spawn, the same one while it runs, none after
-// Shutdown, a new one spawned again (spec 16 #20), and each kernel has
+// Shutdown, a new one spawned again (ikc-protocol.md §16 #20), and each kernel has
 // its own.
 func TestResponderOf(t *testing.T) {
 	other := ikctest.StartNode(t, nil)

@@ -33,7 +33,7 @@ const EphemeralPort = -1
 const DefaultRogueLimit = 1200 * time.Second
 
 // ServerOptions configure NewServer: Perl's POE::Component::IKC::Server
-// options (spec 13.1) plus a few Go ones.
+// options (ikc-protocol.md §13.1) plus a few Go ones.
 type ServerOptions struct {
 	// IP is the address to listen on; default 0.0.0.0 as in Perl.
 	IP string
@@ -45,7 +45,7 @@ type ServerOptions struct {
 	// the server stops).
 	Unix string
 	// Name and Aliases are the local kernel's names, announced to
-	// clients and registered locally (spec 4.3, 10.9). Perl's server
+	// clients and registered locally (ikc-protocol.md §4.3, 10.9). Perl's server
 	// has no default name.
 	Name    string
 	Aliases []string
@@ -70,7 +70,7 @@ type ServerOptions struct {
 	// (answers SETUP with NOT).
 	Protocol string
 	// Concurrency caps simultaneous connections: at the cap the server
-	// stops accepting until one ends (0: unlimited; spec 13.3).
+	// stops accepting until one ends (0: unlimited; ikc-protocol.md §13.3).
 	Concurrency int
 	// OnError receives listen, accept and fork errors, and errors of a
 	// connection before its negotiation completes (operation, errno,
@@ -79,7 +79,7 @@ type ServerOptions struct {
 	// Serializers are the freezers accepted from clients (nil: every
 	// one this implementation has, protocol.AllFreezers: Storable, YAML
 	// and FreezeThaw, as Perl's server takes any it can load; never the
-	// eval freezer, spec 5.5).
+	// eval freezer, ikc-protocol.md §5.5).
 	Serializers []string
 	// NegotiationTimeout bounds each handshake (0: DefaultTimeout).
 	NegotiationTimeout time.Duration

@@ -46,7 +46,7 @@ const liteSession = "IKCLite"
 // queueMax bounds the answers a Client keeps for a later Responded.
 const queueMax = 64
 
-// Options configure Dial (Perl's ClientLite options, spec 12).
+// Options configure Dial (Perl's ClientLite options, ikc-protocol.md §12).
 type Options struct {
 	// Host and Port of the server (defaults "localhost" and 603; Port 0
 	// means 603), or Unix, a socket path, instead (Perl's ClientLite
@@ -72,7 +72,7 @@ type Options struct {
 	// SetupSilence (Protocol IKC0): if the server says nothing this long
 	// after the SETUP line, send HELLO on the same connection and go on
 	// in the IKC dialect, as after a NOT. An IKC 0.1904 server ignores
-	// SETUP without a word (captures/s3), where Perl's ClientLite waits
+	// SETUP without a word (testdata/ikc/captures/s3), where Perl's ClientLite waits
 	// out its timeout and fails. 0: DefaultSetupSilence; negative: wait
 	// until Timeout.
 	SetupSilence time.Duration
@@ -111,9 +111,9 @@ type Options struct {
 // The connection is opened by Dial. If a request finds it closed (by
 // Disconnect, or by the server), the Client reconnects once, with a full
 // handshake in the current protocol, and sends the request again, as
-// Perl's ClientLite does (captures/g3-clientlite-reconnect).
+// Perl's ClientLite does (testdata/ikc/captures/g3-clientlite-reconnect).
 //
-// Fixed Perl defects (spec 12, 16 #18), wire compatible: Ping works in
+// Fixed Perl defects (ikc-protocol.md §12, 16 #18), wire compatible: Ping works in
 // the IKC0 dialect (Perl's sends nothing and fails); error reports of
 // 0.2402 servers keep their text (Perl shows "ARRAY(0x...)"); answers for
 // other states are kept for Responded instead of being lost, and frames
@@ -198,7 +198,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	_, l.store = fz.(freezer.Storable)
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
 	// handshake replaces it with the server's kernel ID, the IKC dialect
-	// keeps it (captures/g4, g6, g3).
+	// keeps it (testdata/ikc/captures/g4, g6, g3).
 	if opts.Unix != "" {
 		l.remote = protocol.UnixName(opts.Unix)
 		l.where = "unix:" + opts.Unix
@@ -396,7 +396,7 @@ func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any
 }
 
 // Responded waits for a message to IKCLite/<state>, such as one a remote
-// handler posted to the SENDER of an earlier Post (spec 10.5), and
+// handler posted to the SENDER of an earlier Post (ikc-protocol.md §10.5), and
 // returns its params (an array of the posted arguments). An answer that
 // came before anyone waited for it is returned at once (the last 64 are
 // kept).
@@ -423,7 +423,7 @@ func (l *Client) Responded(ctx context.Context, state string) (any, error) {
 }
 
 // Ping calls the server's IKC/ping and checks the PONG. It works in both
-// dialects (Perl's ClientLite fails in IKC0, spec 12).
+// dialects (Perl's ClientLite fails in IKC0, ikc-protocol.md §12).
 func (l *Client) Ping(ctx context.Context) error {
 	r := getRequest()
 	defer putRequest(r)

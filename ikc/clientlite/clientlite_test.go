@@ -82,7 +82,7 @@ func replayLite(t *testing.T, name string, opts Options, script func(ctx context
 }
 
 // TestClientLiteReplay feeds the server side of the ClientLite captures
-// to the Go Lite (spec 15 case 37; s4 for case 39) and checks it sends
+// to the Go Lite (ikc-protocol.md I37; s4 for case 39) and checks it sends
 // the capture's client bytes, modulo PIDs, ports and hash order.
 func TestClientLiteReplay(t *testing.T) {
 	const unpublished = "Session 'test' has not published state 'unpublished'.  Request poe://%s/test/unpublished sent by poe://LiteClient/IKCLite"
@@ -138,7 +138,7 @@ func TestClientLiteReplay(t *testing.T) {
 		})
 		t.Run("g5-ikc0-ping-fixed", func(t *testing.T) {
 			// Perl's ClientLite sends nothing for ping in IKC0 and fails
-			// (spec 12). The Go Lite sends g4's ping frame (with this
+			// (ikc-protocol.md §12). The Go Lite sends g4's ping frame (with this
 			// server's kernel ID) and gets g4's PONG answer.
 			g4 := ikctest.LoadCaptureConns(t, "g4-clientlite-ikc-ping")[0]
 			g4c, g4s := ikctest.SplitWire(t, g4.C2S), ikctest.SplitWire(t, g4.S2C)
@@ -281,7 +281,7 @@ func TestClientLiteGoServer(t *testing.T) {
 	}
 	t.Run("I09", func(t *testing.T) {
 		// Serializer discovery: Storable by default; YAML can be chosen;
-		// the eval-based POE::Component::IKC::Freezer is refused (spec 7.4).
+		// the eval-based POE::Component::IKC::Freezer is refused (ikc-protocol.md §7.4).
 		if _, err := freezer.Lookup(freezer.NameStorable); err != nil {
 			t.Fatal(err)
 		}

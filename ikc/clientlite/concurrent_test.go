@@ -196,7 +196,7 @@ func TestClientLiteDisconnectFailsWaiters(t *testing.T) {
 	}
 }
 
-// kernelID matches a POE kernel ID (spec 4.3).
+// kernelID matches a POE kernel ID (ikc-protocol.md §4.3).
 var kernelID = regexp.MustCompile(`^[-\w.]+-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$`)
 
 // TestLiteNegotiated: the Lite tells the freezer and the server's names

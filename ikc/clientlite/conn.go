@@ -92,7 +92,7 @@ func (l *Client) connection(ctx context.Context) (*conn, error) {
 	}
 }
 
-// dial connects and negotiates (spec 4.6 and 5.3, ClientLite's version).
+// dial connects and negotiates (ikc-protocol.md §4.6 and 5.3, ClientLite's version).
 func (l *Client) dial(ctx context.Context, dialect protocol.Dialect) (*conn, *protocol.Result, error) {
 	dl := l.deadline(ctx)
 	dctx, cancel := context.WithDeadline(ctx, dl)

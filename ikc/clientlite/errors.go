@@ -40,7 +40,7 @@ var (
 )
 
 // RemoteError is an error report a server sent instead of an answer
-// (spec 10.1). A 0.2402 peer sends [text, kernel, phase]; a 0.1904 peer
+// (ikc-protocol.md §10.1). A 0.2402 peer sends [text, kernel, phase]; a 0.1904 peer
 // only a text (Kernel and Phase empty). errors.Is(err, ErrRemote) holds.
 type RemoteError struct {
 	Text   string // the message, e.g. "Session 'test' has not published state 'x'.  Request ..."

@@ -74,7 +74,7 @@ func TestLiteErrorTexts(t *testing.T) {
 }
 
 // TestReportedTarget: the request an error report names, in the 0.2402
-// and the 0.1904 texts (spec 10.1).
+// and the 0.1904 texts (ikc-protocol.md §10.1).
 func TestReportedTarget(t *testing.T) {
 	for text, want := range map[string]string{
 		"Session 'test' has not published state 'x'.  Request poe://K/test/x sent by poe://L/IKCLite":                 "test/x",

@@ -16,8 +16,8 @@ import (
 const s4Unpublished = "Session 'test' has not published state 'unpublished' [poe://127.0.0.1:<port>/test/unpublished] sent by [poe://LiteClient/IKCLite]"
 
 // TestLiteSetupSilence: a server that says nothing to SETUP, as IKC
-// 0.1904 does (captures/s3), gets HELLO after SetupSilence on the same
-// connection, and the rest is the IKC exchange of captures/s4 (the seed
+// 0.1904 does (testdata/ikc/captures/s3), gets HELLO after SetupSilence on the same
+// connection, and the rest is the IKC exchange of testdata/ikc/captures/s4 (the seed
 // server and a ClientLite in IKC), byte for byte.
 func TestLiteSetupSilence(t *testing.T) {
 	conn := ikctest.LoadCaptureConns(t, "s4-seed-server-clientlite-ikc")[0]

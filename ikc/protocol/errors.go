@@ -17,7 +17,7 @@ var (
 	ErrTimeout = errors.New("ikc: negotiation timed out")
 	// ErrBadSetup: the server's SETUP reply is malformed or does not name
 	// exactly one freezer. (A Perl client answers NOT, which the Perl
-	// server, already reading frames, takes for frame bytes; spec 16 #10.)
+	// server, already reading frames, takes for frame bytes; ikc-protocol.md §16 #10.)
 	ErrBadSetup = errors.New("ikc: bad SETUP line from the server")
 	// ErrFreezer: the peer settled on a freezer this side cannot use.
 	ErrFreezer = errors.New("ikc: unusable freezer")

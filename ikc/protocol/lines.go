@@ -59,7 +59,7 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// TCPName is the socket name a TCP end announces (spec 4.3):
+// TCPName is the socket name a TCP end announces (ikc-protocol.md §4.3):
 // "<IPv4>:<port>" of this end of the connection.
 func TCPName(ip string, port int) string { return ip + ":" + strconv.Itoa(port) }
 

@@ -13,7 +13,7 @@ import (
 // IKC/ping, IKC/remote_error and IKC/do_you_have.
 const ResponderAlias = "IKC"
 
-// ProxyState is the pseudo-state of multi-argument requests (spec 10.4):
+// ProxyState is the pseudo-state of multi-argument requests (ikc-protocol.md §10.4):
 // its params are [state, [arguments]].
 const ProxyState = "IKC:proxy"
 
@@ -21,7 +21,7 @@ const ProxyState = "IKC:proxy"
 // key; test with errors.Is.
 var (
 	// ErrNotHash: the frame did not thaw to a hash reference (Perl's
-	// server dies on that, captures/p5-probe-array-frame).
+	// server dies on that, testdata/ikc/captures/p5-probe-array-frame).
 	ErrNotHash = errors.New("ikc: message is not a hash")
 	// ErrNoEvent: the message has no event (absent or undef).
 	ErrNoEvent = errors.New("ikc: message has no event")
@@ -137,7 +137,7 @@ func (a Address) Value() storable.Value {
 	return h
 }
 
-// Message is one IKC request: the hash every frame carries (spec 8).
+// Message is one IKC request: the hash every frame carries (ikc-protocol.md §8).
 //
 //	event     target specifier (string or hash)        always
 //	params    ARG0 of the target state (any value)      optional

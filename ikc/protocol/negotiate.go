@@ -58,7 +58,7 @@ const (
 // AllFreezers returns the names of every freezer this implementation
 // has except the eval one: Storable, YAML and FreezeThaw, in that order of
 // preference. It is what a Go Server accepts by default, as Perl's server
-// accepts any freezer it can load (spec 5.5).
+// accepts any freezer it can load (ikc-protocol.md §5.5).
 func AllFreezers() []string {
 	return []string{freezer.NameStorable, freezer.NameYAML, freezer.NameFreezeThaw}
 }
@@ -70,7 +70,7 @@ type Config struct {
 	// to announce only Names, as ClientLite does (then Names[0] comes
 	// first).
 	KernelID string
-	// Names is the channel's name list of spec 4.3 in forward order: the
+	// Names is the channel's name list of ikc-protocol.md §4.3 in forward order: the
 	// kernel name (if any), its aliases, then the socket name of this end
 	// (see TCPName, UnixName, UnixClientName). The IKC dialect announces
 	// it from the last entry to the first, IKC0 in this order. Every name
@@ -78,7 +78,7 @@ type Config struct {
 	Names []string
 	// Freezers: for a client, the serializers to offer, in order (nil:
 	// Storable only); for a server, the ones it accepts (nil: Storable
-	// only, the policy of spec 5.5). POE::Component::IKC::Freezer is
+	// only, the policy of ikc-protocol.md §5.5). POE::Component::IKC::Freezer is
 	// refused (freezer.ErrEvalFreezer).
 	Freezers []string
 	// PID is sent in the IKC0 SETUP line (PID=<pid>); 0 leaves it out.
@@ -95,7 +95,7 @@ type Config struct {
 	// SetupSilence (IKC0 client only): when the server has sent nothing
 	// this long after the SETUP line, fall back to HELLO on the same
 	// connection, as after a NOT. An IKC 0.1904 server ignores SETUP and
-	// never answers (captures/s3); Perl's client waits forever. 0: wait
+	// never answers (testdata/ikc/captures/s3); Perl's client waits forever. 0: wait
 	// (until Timeout).
 	SetupSilence time.Duration
 	// Lookup builds a freezer by name (nil: freezer.Lookup).
@@ -110,7 +110,7 @@ type Result struct {
 	// RemoteID is the first name the peer announced (its POE kernel ID,
 	// or a ClientLite's name); RemoteAliases are the others, in the order
 	// received. The driver adds the address it used to reach the peer
-	// (spec 10.10) when registering.
+	// (ikc-protocol.md §10.10) when registering.
 	RemoteID      string
 	RemoteAliases []string
 	// RemotePID is the PID from the peer's SETUP line (IKC0), 0 if none.
@@ -120,7 +120,7 @@ type Result struct {
 	// FreezerName is its negotiation name.
 	FreezerName string
 	// FreezerDefaulted: no FREEZER was agreed (IKC dialect) and both
-	// sides silently use Storable (spec 4.5, captures/b7).
+	// sides silently use Storable (ikc-protocol.md §4.5, testdata/ikc/captures/b7).
 	FreezerDefaulted bool
 	// IKC0 reports that the exchange used the SETUP dialect (false: the
 	// IKC dialect, including after a fallback).
@@ -281,7 +281,7 @@ func (n *negotiator) precheck(line string) (string, error) {
 		return "", n.fail(fmt.Errorf("%w: %d bytes (max %d) in phase %s", ErrLineTooLong, len(line), n.cfg.MaxLine, n.phase))
 	}
 	// The driver strips the terminator; a driver splitting on "\n" only
-	// leaves the "\r" of "\r\n" (spec 3 accepts \r\n, \n\r, \r and \n).
+	// leaves the "\r" of "\r\n" (ikc-protocol.md §3 accepts \r\n, \n\r, \r and \n).
 	return strings.TrimRight(line, "\r\n"), nil
 }
 

@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// ClientNegotiator runs the connecting side (spec 4.5 and 5.3). Start
+// ClientNegotiator runs the connecting side (ikc-protocol.md §4.5 and 5.3). Start
 // returns the first line (SETUP for Dialect IKC0, HELLO for IKC); then
 // Feed every received line. In IKC0 a NOT answer makes it fall back to
-// the IKC dialect on the same connection (captures/b2). Freezers are
+// the IKC dialect on the same connection (testdata/ikc/captures/b2). Freezers are
 // offered in Config order; a refused one is followed by the next, and when
 // all are refused the client sends WORLD anyway and both sides use
-// Storable (captures/b7).
+// Storable (testdata/ikc/captures/b7).
 //
 // A ClientNegotiator is not safe for concurrent use.
 type ClientNegotiator struct {

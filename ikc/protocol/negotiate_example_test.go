@@ -8,7 +8,7 @@ import (
 )
 
 // A server answering the IKC0 SETUP line of a Perl client
-// (captures/b-ikc0-negotiation).
+// (testdata/ikc/captures/b-ikc0-negotiation).
 func ExampleServerNegotiator() {
 	s, err := protocol.NewServerNegotiator(protocol.Config{
 		KernelID: "go-00000001",
@@ -43,7 +43,7 @@ func ExampleServerNegotiator() {
 
 // A client in the IKC0 dialect meeting a server that only speaks IKC: the
 // NOT makes it fall back to HELLO on the same connection
-// (captures/b2-ikc0-client-ikc-server).
+// (testdata/ikc/captures/b2-ikc0-client-ikc-server).
 func ExampleClientNegotiator() {
 	c, err := protocol.NewClientNegotiator(protocol.Config{
 		KernelID: "go-00000002",

@@ -8,7 +8,7 @@ import (
 	"github.com/poe-go/poe/wheel/freezer"
 )
 
-// ServerNegotiator runs the accepting side of a negotiation (spec 4.4 and
+// ServerNegotiator runs the accepting side of a negotiation (ikc-protocol.md §4.4 and
 // 5.2). The client speaks first: call Start when the connection is
 // accepted, then Feed every received line. With Dialect IKC0 (the
 // default) it answers a SETUP line with its own and is done, and falls

@@ -30,7 +30,7 @@ func normalise(lines []string, dropEval bool) []string {
 			l = n.re.ReplaceAllString(l, n.with)
 		}
 		if dropEval {
-			// A Go client never offers the eval freezer (spec 16 #12).
+			// A Go client never offers the eval freezer (ikc-protocol.md §16 #12).
 			l = strings.ReplaceAll(l, ","+freezer.NamePerlFreezer, "")
 		}
 		out[i] = l
@@ -488,7 +488,7 @@ func TestClientErrors(t *testing.T) {
 }
 
 // TestGoToGo runs a Go client against a Go server for every dialect pair
-// of the compatibility matrix (spec 5.4).
+// of the compatibility matrix (ikc-protocol.md §5.4).
 func TestGoToGo(t *testing.T) {
 	for _, tc := range []struct {
 		client, server Dialect

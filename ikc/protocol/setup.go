@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Setup is a parsed IKC0 SETUP line (spec 5.1).
+// Setup is a parsed IKC0 SETUP line (ikc-protocol.md §5.1).
 type Setup struct {
 	Kernels  []string // KERNEL= list; the first is the sender's ID
 	Freezers []string // FREEZER= list in order of preference
@@ -19,7 +19,7 @@ var ErrSetupSyntax = errors.New("ikc: bad SETUP line")
 
 // ParseSetup parses "SETUP KERNEL=a,b;FREEZER=x,y;PID=123" with Perl's
 // rules, except that field names must match whole (Perl matches them as
-// substrings; spec 16 #11): fields in any order, a field other than
+// substrings; ikc-protocol.md §16 #11): fields in any order, a field other than
 // KERNEL=, FREEZER= and PID=<digits> makes the line bad, as does a
 // missing or empty KERNEL list. Empty list items are dropped (Perl's
 // split drops trailing ones). Errors wrap ErrSetupSyntax.

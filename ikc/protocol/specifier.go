@@ -48,7 +48,7 @@ var (
 )
 
 // ParseSpecifier parses the string form of a specifier as Perl's
-// specifier_parse does (spec 9.1):
+// specifier_parse does (ikc-protocol.md §9.1):
 //
 //	poe://kernel/session/state   poe://kernel/session   poe://kernel
 //	poe:/session/state           poe:state              poe:   poe://
@@ -167,7 +167,7 @@ func perlPart(s string) string {
 	return s
 }
 
-// String formats the specifier as Perl's specifier_name does (spec 9.2),
+// String formats the specifier as Perl's specifier_name does (ikc-protocol.md §9.2),
 // the form used in error messages: "poe:", then "//kernel", "/session" and
 // "/state" for the parts that are not empty. Args are not shown. The result
 // does not always parse back to the same value ("poe:/t" names a session).
@@ -292,7 +292,7 @@ func textValue(s string) storable.Value {
 func StringValue(s string) storable.Value { return goString(s) }
 
 // sessionValue writes numeric session IDs as integers (Perl's session IDs
-// are IVs: captures/d-call-rsvp has session => 2), names as strings.
+// are IVs: testdata/ikc/captures/d-call-rsvp has session => 2), names as strings.
 func sessionValue(s string) storable.Value {
 	if n := len(s); n > 0 && n <= 18 && s[0] >= '1' && s[0] <= '9' {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {

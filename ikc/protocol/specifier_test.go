@@ -46,7 +46,7 @@ func TestSpecifier(t *testing.T) {
 		}
 	})
 
-	// The observed table of spec 9.1.
+	// The observed table of ikc-protocol.md §9.1.
 	t.Run("table", func(t *testing.T) {
 		valid := []struct {
 			in   string

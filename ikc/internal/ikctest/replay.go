@@ -267,7 +267,7 @@ func Recv(t *testing.T, ch <-chan []WireUnit) []WireUnit {
 	}
 }
 
-// Masker replaces the fields that vary between runs (spec 17).
+// Masker replaces the fields that vary between runs (ikc-protocol.md §17).
 type Masker []struct {
 	re   *regexp.Regexp
 	with string

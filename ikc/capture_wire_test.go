@@ -20,16 +20,25 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// TestCases38to40 runs spec 15 cases 38-40 through a real Channel: the
-// YAML capture against a Go server, the 0.1904 server captures against a
-// Go Client, and the malformed probes against a Go server that must
-// survive them (spec 16 #1).
-func TestCases38to40(t *testing.T) {
-	t.Run("I38", func(t *testing.T) { testYAMLServer(t) })
+// TestYAMLFramesCapture (ikc-protocol.md I38): h-yaml-freezer's client
+// bytes against a Go server that accepts YAML.
+func TestYAMLFramesCapture(t *testing.T) {
+	t.Run("I38", testYAMLServer)
+}
+
+// TestOldServerCaptures (I39): the 0.1904 server's captures against a Go
+// Client: error params as a string (s1) and the IKC0 SETUP silence (s3).
+func TestOldServerCaptures(t *testing.T) {
 	t.Run("I39", func(t *testing.T) {
 		t.Run("s1", testS1StringErrors)
 		t.Run("s3", testS3SetupSilence)
 	})
+}
+
+// TestMalformedProbes (I40): malformed lines, an undecodable frame and a
+// frame that is not a hash, against a Go server that must survive them
+// (ikc-protocol.md §16 #1).
+func TestMalformedProbes(t *testing.T) {
 	t.Run("I40", testProbes)
 }
 
