@@ -42,10 +42,12 @@ type thunks struct {
 	sweeping bool                  // the sweep alarm is set
 }
 
-// thunkKey names a remote sender as seen from one connection.
+// thunkKey names a remote sender as seen from one connection: the kernel
+// the requests came from and from's kernel, session and state (empty for
+// anonymous senders).
 type thunkKey struct {
-	rid  string // the kernel the requests came from
-	from string // "kernel\x00session\x00state" of from ("" for anonymous)
+	rid                    string
+	kernel, session, state string
 }
 
 // thunk is one current thunk.
@@ -63,7 +65,8 @@ func newThunks(k *poe.Kernel, max int, idle time.Duration) thunks {
 	if idle <= 0 {
 		idle = DefaultThunkIdle
 	}
-	return thunks{k: k, max: max, idle: idle, now: time.Now,
+	// The kernel's cached clock: a lookup per request reads no clock.
+	return thunks{k: k, max: max, idle: idle, now: k.ClockNow,
 		byKey: map[thunkKey]*thunk{}, byKernel: map[string]*list.List{}}
 }
 
@@ -72,12 +75,18 @@ type thunkHeap struct {
 	from *protocol.Address
 }
 
-// fromKey is the part of a thunk's key that names the sender.
-func fromKey(from *protocol.Address) string {
+// keyOf is a thunk's key; its strings may point into a request's payload
+// (clone them before keeping the key: cloned).
+func keyOf(rid string, from *protocol.Address) thunkKey {
 	if from == nil {
-		return ""
+		return thunkKey{rid: rid}
 	}
-	return from.Kernel + "\x00" + from.Session + "\x00" + from.State
+	return thunkKey{rid: rid, kernel: from.Kernel, session: from.Session, state: from.State}
+}
+
+// cloned is k with copies of its strings.
+func (k thunkKey) cloned() thunkKey {
+	return thunkKey{strings.Clone(k.rid), strings.Clone(k.kernel), strings.Clone(k.session), strings.Clone(k.state)}
 }
 
 // count returns how many thunks are current.
@@ -168,7 +177,7 @@ func (t *thunks) add(key thunkKey, s *poe.Session, now time.Time) {
 // never go to another sender.
 func (r *Responder) thunkFor(rid string, from *protocol.Address) *poe.Session {
 	now := r.thunks.now()
-	key := thunkKey{rid: rid, from: fromKey(from)}
+	key := keyOf(rid, from)
 	if th := r.thunks.lookup(key, now); th != nil {
 		if th.session.ExtraRefTags() == 0 {
 			return th.session
@@ -195,7 +204,7 @@ func (r *Responder) thunkFor(rid string, from *protocol.Address) *poe.Session {
 			"_default": thunkDefault,
 		}})
 	})
-	r.thunks.add(key, s, now)
+	r.thunks.add(key.cloned(), s, now)
 	r.armThunkSweep()
 	return s
 }

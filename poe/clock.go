@@ -29,3 +29,10 @@ func (c *kernelClock) toTime(due int64) time.Time { return c.epoch.Add(time.Dura
 // time (time.Unix(...)) is taken against the wall clock at the kernel's
 // creation, as POE converts epoch times with an offset measured once.
 func (c *kernelClock) fromTime(t time.Time) int64 { return int64(t.Sub(c.epoch)) }
+
+// ClockNow returns the kernel's last clock reading as a time: when the
+// batch being dispatched began (or a later post stamped while timers were
+// pending). It reads no clock, so code that needs a time per event, such
+// as idle bookkeeping, can use it instead of time.Now; it lags the real
+// time by at most the batch's length.
+func (k *Kernel) ClockNow() time.Time { return k.clock.toTime(k.clock.now) }
