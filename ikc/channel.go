@@ -147,6 +147,8 @@ func (c *channel) start(e *poe.Event) any {
 	o := wheel.ReadWriteOptions{
 		Handle: c.cfg.fd, Filter: line,
 		InputEvent: "input", ErrorEvent: "error", FlushedEvent: "flushed",
+		// A throttled peer is not served from what was already read.
+		HoldOnPause: true,
 	}
 	if o.HighMark, o.LowMark = marks(c.cfg.limits); o.HighMark > 0 {
 		o.HighEvent, o.LowEvent = "high", "low"

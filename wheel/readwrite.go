@@ -42,6 +42,12 @@ type ReadWriteOptions struct {
 	// AutoFlush makes a Put into an empty buffer write at once instead of
 	// waiting for the next writability event.
 	AutoFlush bool
+	// HoldOnPause makes PauseInput also hold the records the input filter
+	// already has (the rest of the read being delivered) until
+	// ResumeInput. POE's pause_input stops only the read watcher, so by
+	// default those records still arrive, as in POE; a server that pauses
+	// a peer whose output piles up wants them held.
+	HoldOnPause bool
 }
 
 // ReadWrite is POE::Wheel::ReadWrite: buffered, filtered I/O on a stream
@@ -80,7 +86,8 @@ type ReadWrite struct {
 	// PauseInput also stops the records the input filter already holds:
 	// those of the read being delivered wait in held, the unparsed bytes
 	// in the filter, until ResumeInput.
-	paused    bool
+	paused    bool // PauseInput with HoldOnPause, until ResumeInput
+	holdPause bool // HoldOnPause
 	held      []any
 	resumeFn  func() // w.resumeDrain, bound once
 	outOctets int
@@ -139,7 +146,7 @@ func NewReadWrite(k *poe.Kernel, o ReadWriteOptions) (*ReadWrite, error) {
 		k: k, owner: s, in: in, out: out, noClose: o.NoClose,
 		inputEvent: o.InputEvent, errorEvent: o.ErrorEvent, flushedEvent: o.FlushedEvent,
 		highEvent: o.HighEvent, lowEvent: o.LowEvent,
-		highMark: o.HighMark, lowMark: o.LowMark, autoFlush: o.AutoFlush,
+		highMark: o.HighMark, lowMark: o.LowMark, autoFlush: o.AutoFlush, holdPause: o.HoldOnPause,
 		drv: o.Driver,
 	}
 	w.deferredFn, w.flushFn, w.resumeFn = w.deferredFlush, w.flushAndArm, w.resumeDrain
@@ -533,21 +540,18 @@ func (w *ReadWrite) SetLowMark(n int) error {
 	return nil
 }
 
-// PauseInput stops reading until ResumeInput, and stops InputEvent: the
-// records the input filter already holds (the rest of the last read) wait
-// too. POE's pause_input stops only the read watcher, so the records of a
-// read being delivered still arrive; here a peer that is paused because
-// its output piles up (HighMark) cannot go on being served from the
-// filter's buffer.
+// PauseInput stops reading until ResumeInput. As POE's pause_input it
+// stops the read watcher only: the records of a read being delivered
+// still arrive. With HoldOnPause they wait for ResumeInput too.
 func (w *ReadWrite) PauseInput() {
-	w.paused = true
+	w.paused = w.holdPause
 	if w.reading {
 		w.k.SelectPauseRead(w.in.fd)
 	}
 }
 
-// ResumeInput undoes PauseInput; what the filter held is delivered at the
-// end of the current timeslice.
+// ResumeInput undoes PauseInput; with HoldOnPause, what the filter held
+// is delivered at the end of the current timeslice.
 func (w *ReadWrite) ResumeInput() {
 	was := w.paused
 	w.paused = false

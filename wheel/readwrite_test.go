@@ -316,10 +316,9 @@ func testC74(t *testing.T) {
 	})
 }
 
-// TestPauseInputHoldsBuffered: the records of one read that follow a
-// PauseInput wait for ResumeInput (a peer whose output piles up is not
-// served from the filter's buffer), then come in order.
-func TestPauseInputHoldsBuffered(t *testing.T) {
+// TestPauseInputDeliversRead: as in POE, PauseInput stops the read
+// watcher only; the records of the read being delivered still arrive.
+func TestPauseInputDeliversRead(t *testing.T) {
 	checkFDs(t)
 	var log evlog
 	a, b := tcpPair(t)
@@ -327,6 +326,37 @@ func TestPauseInputHoldsBuffered(t *testing.T) {
 	run(t, 5*time.Second, map[string]poe.Handler{
 		"_start": func(e *poe.Event) any {
 			newRW(t, e, "w", wheel.ReadWriteOptions{Handle: a, InputEvent: "in"})
+			writeAll(t, b, "1\n2\n3\n")
+			return nil
+		},
+		"in": func(e *poe.Event) any {
+			log.L("in %s", e.String(0))
+			w := rwOf(e, "w")
+			switch e.String(0) {
+			case "1":
+				w.PauseInput()
+				e.Kernel.Delay("resume", 50*time.Millisecond)
+			case "3":
+				w.Close()
+			}
+			return nil
+		},
+		"resume": func(e *poe.Event) any { log.L("resume"); return nil },
+	})
+	log.want(t, []string{"in 1", "in 2", "in 3", "resume"})
+}
+
+// TestPauseInputHoldsBuffered: with HoldOnPause, the records of one read
+// that follow a PauseInput wait for ResumeInput (a peer whose output
+// piles up is not served from the filter's buffer), then come in order.
+func TestPauseInputHoldsBuffered(t *testing.T) {
+	checkFDs(t)
+	var log evlog
+	a, b := tcpPair(t)
+	defer unix.Close(b)
+	run(t, 5*time.Second, map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			newRW(t, e, "w", wheel.ReadWriteOptions{Handle: a, InputEvent: "in", HoldOnPause: true})
 			writeAll(t, b, "1\n2\n3\n")
 			return nil
 		},
