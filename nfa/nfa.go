@@ -279,24 +279,7 @@ func (m *Machine) Callback(event string, args ...any) *poe.Callback {
 	return m.s.Callback(event, args...)
 }
 
-func (m *Machine) immediate() bool { return m.optionTrue("immediate") }
-
-// optionTrue reads an option as POE does: set and not 0, "0", "" or false.
-func (m *Machine) optionTrue(name string) bool {
-	v, ok := m.s.Option(name)
-	if !ok {
-		return false
-	}
-	switch x := v.(type) {
-	case bool:
-		return x
-	case int:
-		return x != 0
-	case string:
-		return x != "" && x != "0"
-	}
-	return v != nil
-}
+func (m *Machine) immediate() bool { return m.s.OptionTrue("immediate") }
 
 // check is what POE checks when the transition is dispatched; the states
 // never change after Spawn, so checking early gives the caller the error.
@@ -422,7 +405,7 @@ func (m *Machine) route(pe *poe.Event) any {
 }
 
 func (m *Machine) invoke(sender *poe.Session, event string, args []any, callerState, file string, line int) any {
-	if m.optionTrue("trace") {
+	if m.s.OptionTrue("trace") {
 		m.log.Info("nfa: event", "session", m.s.ID(), "event", event, "state", m.name)
 	}
 	b, ok := m.current[event]

@@ -239,7 +239,7 @@ func (k *Kernel) dispatchWith(ev *Event, s, src *Session, event string, args []a
 		case k.opts.Assert && !poesOwn(event):
 			h = noHandler(s, src, event, ev.CallerState) // it throws where a handler would run
 		default:
-			if s.optionTrue("default") && event != "_signal" {
+			if s.OptionTrue("default") && event != "_signal" {
 				k.log.Warn("poe: event has no handler and the session has no _default",
 					"event", event, "session", s.String(), "sender", src.String(), "caller_state", ev.CallerState)
 			}

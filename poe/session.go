@@ -190,7 +190,9 @@ func (s *Session) SetOption(name string, v any) any {
 	return prev
 }
 
-func (s *Session) optionTrue(name string) bool {
+// OptionTrue reports whether option name is set to a value Perl holds
+// true: not unset, 0, "0", "" or false.
+func (s *Session) OptionTrue(name string) bool {
 	v, ok := s.options[name]
 	if !ok {
 		return false

@@ -40,7 +40,7 @@ func (k *Kernel) Create(spec Spec) (*Session, error) {
 				s.states = make(map[string]boundState, len(hs))
 			}
 			for ev, h := range hs {
-				if _, dup := s.states[ev]; dup && s.optionTrue("debug") {
+				if _, dup := s.states[ev]; dup && s.OptionTrue("debug") {
 					k.log.Warn("poe: redefining handler", "event", ev)
 				}
 				s.states[ev] = boundState{h: h, obj: st.Object}
