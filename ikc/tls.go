@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,22 @@ func fdConn(fd int) (net.Conn, error) {
 // the channel (non-blocking, as accepted sockets are), the second as a
 // net.Conn for the bridge.
 func socketPair() (int, net.Conn, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	// Flags set after the call, under ForkLock so that no child started
+	// meanwhile inherits the pair: macOS has no SOCK_CLOEXEC.
+	syscall.ForkLock.RLock()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fds[0])
+		unix.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err == nil {
+		err = unix.SetNonblock(fds[0], true)
+		if err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+		}
+	}
 	if err != nil {
 		return -1, nil, fmt.Errorf("ikc: socketpair: %w", err)
 	}

@@ -52,7 +52,10 @@ type demo struct {
 // serveChild runs the IKC server "Demo" on 127.0.0.1 until stdin closes.
 func serveChild() int {
 	if n, err := strconv.Atoi(os.Getenv(envNoFile)); err == nil {
-		unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(n), Max: uint64(n)})
+		var lim unix.Rlimit
+		setRlim(&lim.Cur, n)
+		setRlim(&lim.Max, n)
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 	}
 	lvl := slog.LevelInfo
 	if os.Getenv(envLog) != "" {
@@ -153,3 +156,6 @@ func liveHeap() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// setRlim sets an rlimit field: int64 on FreeBSD, uint64 elsewhere.
+func setRlim[T ~int64 | ~uint64](p *T, v int) { *p = T(v) }

@@ -37,7 +37,7 @@ func TestToValueScalarsAsPerl(t *testing.T) {
 	}
 	for in, want := range map[any]storable.Value{
 		true: storable.Bytes("1"), false: storable.Bytes(""),
-		uint64(math.MaxInt64): storable.Int(math.MaxInt64), uint(math.MaxInt64 + 1): storable.Bytes("9223372036854775808"),
+		uint64(math.MaxInt64): storable.Int(math.MaxInt64), uint64(math.MaxInt64 + 1): storable.Bytes("9223372036854775808"),
 	} {
 		if got, err := ToValue(in); err != nil || got != want {
 			t.Errorf("ToValue(%T %v) = %#v, %v; want %#v", in, in, got, err, want)
