@@ -103,8 +103,9 @@ type Options struct {
 //
 // A Client is safe for concurrent use, and its requests are pipelined:
 // goroutines share the one connection, each call has its own rsvp state
-// (response<N>), and a reader goroutine hands every answer to the call
-// it is addressed to. A cancelled context or a timeout ends only its own
+// (response<N>), and the call that waits first reads the connection,
+// handing every answer to the call it is addressed to, until its own
+// comes; then another waiting call reads on. A cancelled context or a timeout ends only its own
 // call. When the connection is lost, every call waiting on it fails at
 // once (ErrConnClosed).
 //
@@ -282,9 +283,7 @@ func (l *Client) Disconnect() error {
 	}
 	l.lostLocked(c, errDisconnected)
 	l.mu.Unlock()
-	err := c.nc.Close()
-	<-c.done
-	return err
+	return c.nc.Close()
 }
 
 // Connect makes sure the connection is up: it pings when connected and

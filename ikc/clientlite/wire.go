@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -80,7 +82,28 @@ type waiter struct {
 	errKey string // "session/state" of the request, matched by error reports
 	seq    uint64 // registration order
 	c      *conn  // the connection the answer must come on
-	ch     chan reply
+	// ch (capacity 1) is signalled when the fields below change.
+	ch chan struct{}
+	// Under Client.mu:
+	done   bool  // rep is set and w is no longer registered
+	rep    reply // the answer, or why none came
+	lead   bool  // the read token was passed to it
+	parked bool  // it waits on ch
+}
+
+// wake signals w that its state changed; a signal already pending
+// suffices.
+func (w *waiter) wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// finishLocked ends w's wait with rep; w is no longer registered.
+func (w *waiter) finishLocked(rep reply) {
+	w.done, w.rep = true, rep
+	w.wake()
 }
 
 // request is the per-request scratch, pooled: the waiter, its timer and
@@ -92,13 +115,13 @@ type request struct {
 	buf     []byte
 }
 
-var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan reply, 1)}} }}
+var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan struct{}, 1)}} }}
 
 func getRequest() *request { return requests.Get().(*request) }
 
 func putRequest(r *request) {
 	select {
-	case <-r.w.ch: // never left there; be safe
+	case <-r.w.ch: // a signal nobody waited for
 	default:
 	}
 	if cap(r.buf) > 64<<10 {
@@ -133,11 +156,8 @@ func (l *Client) registerLocked(c *conn, w *waiter) {
 	l.waiters[w.key] = append(l.waiters[w.key], w)
 }
 
-// unregister takes w out of the waiters; an answer that was handed to it
-// meanwhile is drained (and returned).
-func (l *Client) unregister(w *waiter) (reply, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// removeLocked takes w out of the waiters.
+func (l *Client) removeLocked(w *waiter) {
 	ws := l.waiters[w.key]
 	for i, x := range ws {
 		if x == w {
@@ -148,15 +168,53 @@ func (l *Client) unregister(w *waiter) (reply, bool) {
 			} else {
 				l.waiters[w.key] = ws
 			}
-			return reply{}, false
+			return
 		}
 	}
-	if w.c == nil {
-		return reply{}, false
+}
+
+// unregister takes w out of the waiters, passing on the read token if it
+// was handed to w. If w was answered meanwhile, it returns the answer.
+// w is then idle (as after getRequest, but for its key).
+func (l *Client) unregister(w *waiter, reading bool) (reply, bool) {
+	l.mu.Lock()
+	rep, done := w.rep, w.done
+	if !done && w.c != nil {
+		l.removeLocked(w)
 	}
-	// Not registered any more: its reply is in the channel already (it
-	// is sent under mu).
-	return <-w.ch, true
+	if (reading || w.lead) && w.c != nil {
+		l.handoffLocked(w.c)
+	}
+	w.done, w.rep, w.lead, w.parked = false, reply{}, false, false
+	l.mu.Unlock()
+	select {
+	case <-w.ch:
+	default:
+	}
+	return rep, done
+}
+
+// handoffLocked passes c's read token on, from a call whose wait has
+// ended: to the newest call waiting on c (its answer is the furthest
+// away, so it reads longest), preferring one already parked; with none,
+// the token is free and the next call to wait takes it.
+func (l *Client) handoffLocked(c *conn) {
+	var next *waiter
+	if !c.dead {
+		for _, ws := range l.waiters {
+			for _, w := range ws {
+				if w.c == c && (next == nil || w.parked && !next.parked || w.parked == next.parked && w.seq > next.seq) {
+					next = w
+				}
+			}
+		}
+	}
+	if next == nil {
+		c.reading = false
+		return
+	}
+	next.lead = true
+	next.wake()
 }
 
 // send writes m, connecting first when needed. A write that finds the
@@ -172,6 +230,14 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 		c, err := l.connection(ctx)
 		if err != nil {
 			return err
+		}
+		if !l.probe(c) {
+			// The server closed the idle connection: reconnect first.
+			l.lost(c, io.EOF)
+			if attempt > 0 {
+				return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
+			}
+			continue
 		}
 		if r.w.key != "" {
 			l.mu.Lock()
@@ -190,7 +256,7 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 			return nil
 		}
 		if r.w.key != "" {
-			l.unregister(&r.w)
+			l.unregister(&r.w, false)
 			r.w.c = nil
 		}
 		if errors.Is(err, errNotWritten) {
@@ -201,6 +267,25 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 			return ioErr(ctx, "sending to "+l.where, err)
 		}
 	}
+}
+
+// probe reports whether c looks open. With no call reading c, nobody
+// would have seen the server close it: c is peeked without blocking,
+// holding the read token meanwhile. While a call reads, that reader
+// notices the end itself.
+func (l *Client) probe(c *conn) bool {
+	l.mu.Lock()
+	if c.reading || c.dead {
+		l.mu.Unlock()
+		return true // the reader, or the write, sees the end
+	}
+	c.reading = true
+	l.mu.Unlock()
+	open := c.br.Buffered() > 0 || c.raw == nil || peekOpen(c.raw)
+	l.mu.Lock()
+	l.handoffLocked(c)
+	l.mu.Unlock()
+	return open
 }
 
 // errNotWritten: the context ended before the frame was written.
@@ -360,34 +445,130 @@ func (l *Client) roundTrip(ctx context.Context, r *request, m *protocol.Message)
 	return l.await(ctx, r)
 }
 
-// await waits for r's answer, its context or Options.Timeout.
+// await waits for r's answer, its context or Options.Timeout. There is
+// no reader goroutine: a call that waits takes c's read token if nobody
+// holds it and reads the connection itself (lead), handing every other
+// call its answer, until its own comes; then it passes the token on. A
+// lone caller thus writes, reads and returns on its own goroutine. The
+// other calls park until their answer or the token is handed to them.
 func (l *Client) await(ctx context.Context, r *request) (any, error) {
 	w := &r.w
-	select {
-	case rep := <-w.ch:
+	c := w.c
+	dl := l.deadline(ctx)
+	l.mu.Lock()
+	for {
+		if w.done {
+			l.mu.Unlock()
+			return w.rep.v, w.rep.err
+		}
+		if w.lead || !c.reading {
+			w.lead, w.parked, c.reading = false, false, true
+			l.mu.Unlock()
+			return l.lead(ctx, r, dl)
+		}
+		w.parked = true
+		l.mu.Unlock()
+		if r.timer == nil {
+			r.timer = time.NewTimer(time.Until(dl))
+		} else {
+			r.timer.Reset(time.Until(dl))
+		}
+		select {
+		case <-w.ch:
+			r.timer.Stop()
+		case <-ctx.Done():
+			r.timer.Stop()
+			return l.giveUp(ctx, w, false)
+		case <-r.timer.C:
+			return l.giveUp(ctx, w, false)
+		}
+		l.mu.Lock()
+		w.parked = false
+	}
+}
+
+// giveUp ends w's wait at its deadline or context's end, unless its
+// answer came meanwhile; reading says w holds the read token, which is
+// passed on.
+func (l *Client) giveUp(ctx context.Context, w *waiter, reading bool) (any, error) {
+	key := w.key
+	if rep, ok := l.unregister(w, reading); ok {
 		return rep.v, rep.err
-	default:
 	}
-	if r.timer == nil {
-		r.timer = time.NewTimer(l.opts.Timeout)
-	} else {
-		r.timer.Reset(l.opts.Timeout)
+	what := "waiting for response poe://" + l.opts.Name + "/" + key
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		// The read deadline was the context's, a moment before it ends.
+		cerr = context.DeadlineExceeded
 	}
-	defer r.timer.Stop()
-	select {
-	case rep := <-w.ch:
-		return rep.v, rep.err
-	case <-ctx.Done():
-	case <-r.timer.C:
-	}
-	if rep, ok := l.unregister(w); ok {
-		return rep.v, rep.err
-	}
-	what := "waiting for response poe://" + l.opts.Name + "/" + w.key
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w (%s): %w", ErrNoResponse, what, ctx.Err())
+	if cerr != nil {
+		return nil, fmt.Errorf("%w (%s): %w", ErrNoResponse, what, cerr)
 	}
 	return nil, fmt.Errorf("%w (%s)", ErrNoResponse, what)
+}
+
+// aLongTimeAgo is a read deadline that interrupts a blocked read now.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// lead reads c, holding its read token, until r's answer comes or r's
+// wait ends. A deadline (dl, or at once when ctx ends) interrupts the
+// read without losing a frame partly read (freezer.Reader resumes), and
+// the token goes to another waiting call, which reads on.
+func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error) {
+	w := &r.w
+	c := w.c
+	c.nc.SetReadDeadline(dl)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
+		defer stop()
+	}
+	for {
+		payload, err := c.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if ctx.Err() != nil || !time.Now().Before(dl) {
+					return l.giveUp(ctx, w, true)
+				}
+				// An earlier reader's context ended late: not ours.
+				c.nc.SetReadDeadline(dl)
+				continue
+			}
+			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
+				err = protocol.Wrap(ErrBadFrame, err)
+			}
+			return l.readFailed(c, w, err)
+		}
+		var m *protocol.Message
+		if l.store {
+			var v storable.Value
+			if v, err = c.dec.Decode(payload); err == nil {
+				m, err = c.md.Decode(v)
+			}
+		} else {
+			m, err = protocol.ThawMessage(l.fz, payload)
+		}
+		if m == nil {
+			return l.readFailed(c, w, protocol.Wrap(ErrBadFrame, err))
+		}
+		if rep, ok := l.deliver(c, m, err, w); ok {
+			return rep.v, rep.err
+		}
+	}
+}
+
+// readFailed ends c after a read error of its reader w: every call on it
+// fails, w's call too.
+func (l *Client) readFailed(c *conn, w *waiter, err error) (any, error) {
+	l.mu.Lock()
+	first := !c.dead
+	l.lostLocked(c, err)
+	c.reading = false
+	rep := w.rep // w waited on c: lostLocked ended it
+	l.mu.Unlock()
+	if first {
+		c.nc.Close()
+	}
+	return rep.v, rep.err
 }
 
 // answered is an answer nobody waited for, kept for Responded.
@@ -396,28 +577,31 @@ type answered struct {
 	v   any
 }
 
-// deliver hands a message from c to the call waiting for it. An error
-// report goes to the oldest call to the target it names; answers for
-// IKCLite or IKC states nobody waits for are queued for Responded,
-// except late answers to calls that gave up.
-func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error) {
+// deliver hands a message from c to the call waiting for it; self is the
+// reader's own call. An error report goes to the oldest call to the
+// target it names; answers for IKCLite or IKC states nobody waits for
+// are queued for Responded, except late answers to calls that gave up.
+// Once self is answered, deliver passes the read token on and returns
+// self's answer and true.
+func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error, self *waiter) (reply, bool) {
 	if m.IsError {
-		l.deliverError(c, m.Params)
-		return
+		err := remoteError(m.Params)
+		l.mu.Lock()
+		l.deliverErrorLocked(c, err)
+		return l.settleLocked(c, self)
 	}
 	if decodeErr != nil {
 		l.log("ikc: lite: skipped a malformed message", "err", decodeErr)
-		return
+		return reply{}, false
 	}
 	to := m.Event.Specifier
 	if to.Session != liteSession && to.Session != protocol.ResponderAlias {
 		l.log("ikc: lite: message for an unknown session skipped", "event", to.String())
-		return
+		return reply{}, false
 	}
 	v := protocol.FromValue(m.Params)
 	key := to.Session + "/" + to.State
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if ws := l.waiters[key]; len(ws) > 0 {
 		for i, w := range ws {
 			if w.c != c {
@@ -430,19 +614,32 @@ func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error) {
 			} else {
 				l.waiters[key] = ws
 			}
-			w.ch <- reply{v: v}
-			return
+			w.finishLocked(reply{v: v})
+			return l.settleLocked(c, self)
 		}
 	}
+	defer l.mu.Unlock()
 	if to.Session == liteSession && l.abandoned(to.State) {
 		l.log("ikc: lite: late answer dropped", "event", to.String())
-		return
+		return reply{}, false
 	}
 	l.log("ikc: lite: kept an answer for later", "event", to.String())
 	if len(l.queue) >= queueMax {
 		l.queue = l.queue[1:]
 	}
 	l.queue = append(l.queue, answered{key: key, v: v})
+	return reply{}, false
+}
+
+// settleLocked ends deliver (and unlocks mu): if the reader's own call is
+// answered, the read token is passed on.
+func (l *Client) settleLocked(c *conn, self *waiter) (reply, bool) {
+	defer l.mu.Unlock()
+	if !self.done {
+		return reply{}, false
+	}
+	l.handoffLocked(c)
+	return self.rep, true
 }
 
 // abandoned reports whether state is the response<N> of a request made
@@ -456,16 +653,13 @@ func (l *Client) abandoned(state string) bool {
 	return err == nil && i < l.seq && strconv.FormatUint(i, 10) == n
 }
 
-// deliverError hands an error report to the oldest call on c to the
+// deliverErrorLocked hands an error report to the oldest call on c to the
 // target the report names (a report does not say which request failed;
 // calls to the same target fail alike). A report naming no target goes
 // to the oldest call, as Perl ends its one wait; one for a target no call
 // waits for (a Post's) is only logged.
-func (l *Client) deliverError(c *conn, params storable.Value) {
-	err := remoteError(params)
+func (l *Client) deliverErrorLocked(c *conn, err error) {
 	target := reportedTarget(err.(*RemoteError).Text)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var best *waiter
 	for _, ws := range l.waiters {
 		for _, w := range ws {
@@ -494,7 +688,7 @@ func (l *Client) deliverError(c *conn, params storable.Value) {
 			break
 		}
 	}
-	best.ch <- reply{err: err}
+	best.finishLocked(reply{err: err})
 }
 
 // reportedTarget finds "session/state" of the request an error report's
