@@ -22,14 +22,18 @@ type conn struct {
 	nc  net.Conn
 	raw syscall.RawConn // nc's socket, for probe; nil if unknown
 	// Used by the holder of the read token only (see await):
-	br  *bufio.Reader
-	fr  *freezer.Reader
-	dec storable.Decoder
-	md  protocol.MessageDecoder
+	br   *bufio.Reader
+	fr   *freezer.Reader
+	dec  storable.Decoder
+	md   protocol.MessageDecoder
+	peek peeker
 	// Under Client.mu:
-	reading bool // a call holds the read token
-	dead    bool
-	err     error // why it ended (once dead)
+	reading   bool            // a call holds the read token
+	leadDone  <-chan struct{} // the reader's ctx.Done()
+	watchDone <-chan struct{} // the context watched (see watchLocked)
+	watchStop func() bool
+	dead      bool
+	err       error // why it ended (once dead)
 }
 
 // dialing is a (re)connection in progress; the goroutines that need the
@@ -165,6 +169,7 @@ func (l *Client) dial(ctx context.Context, dialect protocol.Dialect) (*conn, *pr
 	if sc, ok := sock.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
+	c.peek.init()
 	return c, res, nil
 }
 
@@ -301,6 +306,10 @@ func (l *Client) lostLocked(c *conn, cause error) {
 		return
 	}
 	c.dead, c.err = true, cause
+	if c.watchStop != nil {
+		c.watchStop()
+		c.watchStop, c.watchDone = nil, nil
+	}
 	if l.cur == c {
 		l.cur = nil
 	}

@@ -4,6 +4,10 @@ package clientlite
 
 import "syscall"
 
-// peekOpen cannot peek here: the connection looks open, and a closed one
+// peeker cannot peek here: the connection looks open, and a closed one
 // shows when its answer's read fails.
-func peekOpen(syscall.RawConn) bool { return true }
+type peeker struct{}
+
+func (p *peeker) init() {}
+
+func (p *peeker) open(syscall.RawConn) bool { return true }

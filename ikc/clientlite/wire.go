@@ -281,7 +281,7 @@ func (l *Client) probe(c *conn) bool {
 	}
 	c.reading = true
 	l.mu.Unlock()
-	open := c.br.Buffered() > 0 || c.raw == nil || peekOpen(c.raw)
+	open := c.br.Buffered() > 0 || c.raw == nil || c.peek.open(c.raw)
 	l.mu.Lock()
 	l.handoffLocked(c)
 	l.mu.Unlock()
@@ -463,6 +463,7 @@ func (l *Client) await(ctx context.Context, r *request) (any, error) {
 		}
 		if w.lead || !c.reading {
 			w.lead, w.parked, c.reading = false, false, true
+			l.watchLocked(c, ctx)
 			l.mu.Unlock()
 			return l.lead(ctx, r, dl)
 		}
@@ -510,18 +511,42 @@ func (l *Client) giveUp(ctx context.Context, w *waiter, reading bool) (any, erro
 // aLongTimeAgo is a read deadline that interrupts a blocked read now.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// watchLocked makes the end of ctx, the context of c's new reader,
+// interrupt c's read. The watch stays armed for the next readers with
+// the same Done channel (a caller's calls usually share one), so a lone
+// caller arms it once, not per call; it ends with c or when a reader
+// with another context comes.
+func (l *Client) watchLocked(c *conn, ctx context.Context) {
+	done := ctx.Done()
+	c.leadDone = done
+	if done == nil || done == c.watchDone {
+		return
+	}
+	if c.watchStop != nil {
+		c.watchStop()
+	}
+	c.watchDone = done
+	c.watchStop = context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		if c.reading && c.leadDone == done {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+		l.mu.Unlock()
+	})
+}
+
 // lead reads c, holding its read token, until r's answer comes or r's
-// wait ends. A deadline (dl, or at once when ctx ends) interrupts the
-// read without losing a frame partly read (freezer.Reader resumes), and
-// the token goes to another waiting call, which reads on.
+// wait ends. A deadline (dl, or at once when ctx ends: see watchLocked)
+// interrupts the read without losing a frame partly read (freezer.Reader
+// resumes), and the token goes to another waiting call, which reads on.
 func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error) {
 	w := &r.w
 	c := w.c
-	c.nc.SetReadDeadline(dl)
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
-		defer stop()
+	if ctx.Err() != nil {
+		// Ended before the watch was armed for it: no interrupt comes.
+		return l.giveUp(ctx, w, true)
 	}
+	c.nc.SetReadDeadline(dl)
 	for {
 		payload, err := c.fr.ReadFrame()
 		if err != nil {
