@@ -135,10 +135,10 @@ type Client struct {
 	remote  string // kernel part of relative targets
 	where   string // the server's address in messages: host:port, unix:<path>
 	pingTo  protocol.Address
-	seq     uint64               // next response<N>
-	waiters map[string][]*waiter // by "session/state", oldest first
-	nwait   uint64               // order of waiters, for error reports
-	queue   []answered           // answers nobody waited for, for Responded
+	seq     uint64             // next response<N>
+	waiters map[string]*waiter // by "session/state", oldest first (next)
+	nwait   uint64             // order of waiters, for error reports
+	queue   []answered         // answers nobody waited for, for Responded
 
 	// wmu guards the writing side (see write).
 	wmu   sync.Mutex
@@ -194,7 +194,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	l := &Client{
 		opts: opts, dialect: d, fz: fz,
 		from:    protocol.PrebuiltAddress(protocol.Specifier{Kernel: opts.Name, Session: liteSession}),
-		waiters: make(map[string][]*waiter),
+		waiters: make(map[string]*waiter),
 	}
 	_, l.store = fz.(freezer.Storable)
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
@@ -315,12 +315,12 @@ func (l *Client) Connect(ctx context.Context) error {
 // No argument sends undef; one argument is the target's ARG0; several are
 // its ARG0..ARGn (sent through IKC:proxy).
 func (l *Client) Post(ctx context.Context, spec string, args ...any) error {
-	m, err := l.request(spec, args)
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, args)
 	if err != nil {
 		return err
 	}
-	r := getRequest()
-	defer putRequest(r)
 	l.inflight.Add(1)
 	defer l.inflight.Add(-1)
 	return l.send(ctx, r, m)
@@ -354,14 +354,14 @@ var (
 )
 
 func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (any, error) {
-	m, err := l.request(spec, args)
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, args)
 	if err != nil {
 		return nil, err
 	}
-	r := getRequest()
-	defer putRequest(r)
-	rsvp := l.expect(r, m.Event.Specifier)
-	m.RSVP = &rsvp
+	r.rsvp = l.expect(r, m.Event.Specifier)
+	m.RSVP = &r.rsvp
 	m.WantArray = wantScalar
 	if list {
 		m.WantArray = wantList
@@ -383,12 +383,12 @@ func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any
 	default:
 		data = args
 	}
-	m, err := l.request(spec, []any{data})
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, []any{data})
 	if err != nil {
 		return nil, err
 	}
-	r := getRequest()
-	defer putRequest(r)
 	rsvp := l.expect(r, m.Event.Specifier)
 	m.Params = storable.NewArray(m.Params, rsvp.Value())
 	return l.roundTrip(ctx, r, m)

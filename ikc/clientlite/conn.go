@@ -313,20 +313,14 @@ func (l *Client) lostLocked(c *conn, cause error) {
 	if l.cur == c {
 		l.cur = nil
 	}
-	for key, ws := range l.waiters {
-		kept := ws[:0]
-		for _, w := range ws {
+	for key, w := range l.waiters {
+		for w != nil {
+			next := w.next
 			if w.c == c {
+				l.removeLocked(w)
 				w.finishLocked(reply{err: connErr(key, cause)})
-			} else {
-				kept = append(kept, w)
 			}
-		}
-		clear(ws[len(kept):])
-		if len(kept) == 0 {
-			delete(l.waiters, key)
-		} else {
-			l.waiters[key] = kept
+			w = next
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 type expansion struct {
 	spec, remote string
 	to           protocol.Address
+	errKey       string // "session/state" of to
 }
 
 // target expands a specifier the way ClientLite does: without "poe:" it
@@ -43,14 +44,14 @@ func (l *Client) expand(spec string) (protocol.Address, error) {
 	if a.Session == "" || a.State == "" {
 		return protocol.Address{}, fmt.Errorf("%w: %s", protocol.ErrNoState, full)
 	}
-	l.target.Store(&expansion{spec: spec, remote: remote, to: a})
+	l.target.Store(&expansion{spec: spec, remote: remote, to: a, errKey: a.Session + "/" + a.State})
 	return a, nil
 }
 
 // request builds a message for target and args: no argument sends undef
 // params, one argument is the target's ARG0, several are delivered as
 // ARG0..ARGn through IKC:proxy.
-func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
+func (l *Client) request(r *request, spec string, args []any) (*protocol.Message, error) {
 	to, err := l.expand(spec)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,8 @@ func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
 			return nil, err
 		}
 	}
-	return &protocol.Message{Event: to, Params: params, From: &l.from}, nil
+	r.msg = protocol.Message{Event: to, Params: params, From: &l.from}
+	return &r.msg, nil
 }
 
 // reply is what a waiter gets: the answer's params, or why none came.
@@ -79,9 +81,10 @@ type reply struct {
 // waiter is a request waiting for the message to key ("session/state").
 type waiter struct {
 	key    string
-	errKey string // "session/state" of the request, matched by error reports
-	seq    uint64 // registration order
-	c      *conn  // the connection the answer must come on
+	errKey string  // "session/state" of the request, matched by error reports
+	seq    uint64  // registration order
+	c      *conn   // the connection the answer must come on
+	next   *waiter // the next (newer) waiter for key, under Client.mu
 	// ch (capacity 1) is signalled when the fields below change.
 	ch chan struct{}
 	// Under Client.mu:
@@ -106,9 +109,11 @@ func (w *waiter) finishLocked(rep reply) {
 	w.wake()
 }
 
-// request is the per-request scratch, pooled: the waiter, its timer and
-// the encoding buffers.
+// request is the per-request scratch, pooled: the message, the waiter,
+// its timer and the encoding buffers.
 type request struct {
+	msg     protocol.Message
+	rsvp    protocol.Address
 	w       waiter
 	timer   *time.Timer
 	encHash storable.Hash
@@ -128,6 +133,7 @@ func putRequest(r *request) {
 		r.buf = nil
 	}
 	r.w = waiter{ch: r.w.ch}
+	r.msg, r.rsvp = protocol.Message{}, protocol.Address{}
 	requests.Put(r)
 }
 
@@ -139,9 +145,14 @@ func (l *Client) expect(r *request, to protocol.Specifier) protocol.Address {
 	n := l.seq
 	l.seq++
 	l.mu.Unlock()
-	state := "response" + strconv.FormatUint(n, 10)
-	r.w.key = liteSession + "/" + state
-	r.w.errKey = to.Session + "/" + to.State
+	var b [48]byte
+	r.w.key = string(strconv.AppendUint(append(b[:0], liteSession+"/response"...), n, 10))
+	state := r.w.key[len(liteSession)+1:]
+	if e := l.target.Load(); e != nil && e.to.Session == to.Session && e.to.State == to.State {
+		r.w.errKey = e.errKey
+	} else {
+		r.w.errKey = to.Session + "/" + to.State
+	}
 	if to.State == protocol.ProxyState {
 		r.w.errKey = "" // filled by roundTrip from the params
 	}
@@ -153,21 +164,33 @@ func (l *Client) registerLocked(c *conn, w *waiter) {
 	w.c = c
 	w.seq = l.nwait
 	l.nwait++
-	l.waiters[w.key] = append(l.waiters[w.key], w)
+	w.next = nil
+	p := l.waiters[w.key]
+	if p == nil {
+		l.waiters[w.key] = w
+		return
+	}
+	for p.next != nil {
+		p = p.next
+	}
+	p.next = w
 }
 
 // removeLocked takes w out of the waiters.
 func (l *Client) removeLocked(w *waiter) {
-	ws := l.waiters[w.key]
-	for i, x := range ws {
-		if x == w {
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, w.key)
-			} else {
-				l.waiters[w.key] = ws
-			}
+	head := l.waiters[w.key]
+	if head == w {
+		if w.next == nil {
+			delete(l.waiters, w.key)
+		} else {
+			l.waiters[w.key] = w.next
+		}
+		w.next = nil
+		return
+	}
+	for p := head; p != nil; p = p.next {
+		if p.next == w {
+			p.next, w.next = w.next, nil
 			return
 		}
 	}
@@ -201,8 +224,8 @@ func (l *Client) unregister(w *waiter, reading bool) (reply, bool) {
 func (l *Client) handoffLocked(c *conn) {
 	var next *waiter
 	if !c.dead {
-		for _, ws := range l.waiters {
-			for _, w := range ws {
+		for _, w := range l.waiters {
+			for ; w != nil; w = w.next {
 				if w.c == c && (next == nil || w.parked && !next.parked || w.parked == next.parked && w.seq > next.seq) {
 					next = w
 				}
@@ -625,25 +648,18 @@ func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error, self *wa
 		return reply{}, false
 	}
 	v := protocol.FromValue(m.Params)
-	key := to.Session + "/" + to.State
+	var b [64]byte
+	kb := append(append(append(b[:0], to.Session...), '/'), to.State...)
 	l.mu.Lock()
-	if ws := l.waiters[key]; len(ws) > 0 {
-		for i, w := range ws {
-			if w.c != c {
-				continue
-			}
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, key)
-			} else {
-				l.waiters[key] = ws
-			}
+	for w := l.waiters[string(kb)]; w != nil; w = w.next {
+		if w.c == c {
+			l.removeLocked(w)
 			w.finishLocked(reply{v: v})
 			return l.settleLocked(c, self)
 		}
 	}
 	defer l.mu.Unlock()
+	key := string(kb)
 	if to.Session == liteSession && l.abandoned(to.State) {
 		l.log("ikc: lite: late answer dropped", "event", to.String())
 		return reply{}, false
@@ -686,8 +702,8 @@ func (l *Client) abandoned(state string) bool {
 func (l *Client) deliverErrorLocked(c *conn, err error) {
 	target := reportedTarget(err.(*RemoteError).Text)
 	var best *waiter
-	for _, ws := range l.waiters {
-		for _, w := range ws {
+	for _, w := range l.waiters {
+		for ; w != nil; w = w.next {
 			if w.c != c || w.errKey == "" || target != "" && w.errKey != target {
 				continue
 			}
@@ -700,19 +716,7 @@ func (l *Client) deliverErrorLocked(c *conn, err error) {
 		l.log("ikc: lite: error report for no waiting call", "err", err)
 		return
 	}
-	ws := l.waiters[best.key]
-	for i, w := range ws {
-		if w == best {
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, best.key)
-			} else {
-				l.waiters[best.key] = ws
-			}
-			break
-		}
-	}
+	l.removeLocked(best)
 	best.finishLocked(reply{err: err})
 }
 
