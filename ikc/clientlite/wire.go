@@ -565,12 +565,16 @@ func (l *Client) watchLocked(c *conn, ctx context.Context) {
 func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error) {
 	w := &r.w
 	c := w.c
-	if ctx.Err() != nil {
-		// Ended before the watch was armed for it: no interrupt comes.
-		return l.giveUp(ctx, w, true)
-	}
-	c.nc.SetReadDeadline(dl)
-	for {
+	for arm := true; ; {
+		if arm {
+			c.nc.SetReadDeadline(dl)
+			// Checked after setting the deadline: an interrupt that came
+			// before it was overwritten, but its context has ended.
+			if ctx.Err() != nil {
+				return l.giveUp(ctx, w, true)
+			}
+			arm = false
+		}
 		payload, err := c.fr.ReadFrame()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -578,7 +582,7 @@ func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error
 					return l.giveUp(ctx, w, true)
 				}
 				// An earlier reader's context ended late: not ours.
-				c.nc.SetReadDeadline(dl)
+				arm = true
 				continue
 			}
 			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
