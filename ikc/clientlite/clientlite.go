@@ -150,6 +150,10 @@ type Client struct {
 	// Post's write, a call's answer): when it is 1, a write is alone.
 	inflight atomic.Int64
 
+	// rsvpBase is the kernel and session entries of this client's rsvp
+	// hashes.
+	rsvpBase []storable.Entry
+
 	// target caches the last expansion of a specifier.
 	target atomic.Pointer[expansion]
 }
@@ -197,6 +201,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		waiters: make(map[string]*waiter),
 	}
 	_, l.store = fz.(freezer.Storable)
+	base := protocol.NewAddress(protocol.Specifier{Kernel: opts.Name, Session: liteSession, State: "response0"}).Value()
+	l.rsvpBase = base.(*storable.Hash).Entries[:2]
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
 	// handshake replaces it with the server's kernel ID, the IKC dialect
 	// keeps it (testdata/ikc/captures/g4, g6, g3).
@@ -389,8 +395,9 @@ func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any
 	if err != nil {
 		return nil, err
 	}
-	rsvp := l.expect(r, m.Event.Specifier)
-	m.Params = storable.NewArray(m.Params, rsvp.Value())
+	r.rsvp = l.expect(r, m.Event.Specifier)
+	r.params.Elems = append(r.params.Elems[:0], m.Params, r.rsvp.Value())
+	m.Params = &r.params
 	return l.roundTrip(ctx, r, m)
 }
 

@@ -112,12 +112,14 @@ func (w *waiter) finishLocked(rep reply) {
 // request is the per-request scratch, pooled: the message, the waiter,
 // its timer and the encoding buffers.
 type request struct {
-	msg     protocol.Message
-	rsvp    protocol.Address
-	w       waiter
-	timer   *time.Timer
-	encHash storable.Hash
-	buf     []byte
+	msg      protocol.Message
+	rsvp     protocol.Address
+	rsvpHash storable.Hash  // rsvp's wire value
+	params   storable.Array // PostRespond's [data, rsvp]
+	w        waiter
+	timer    *time.Timer
+	encHash  storable.Hash
+	buf      []byte
 }
 
 var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan struct{}, 1)}} }}
@@ -134,6 +136,8 @@ func putRequest(r *request) {
 	}
 	r.w = waiter{ch: r.w.ch}
 	r.msg, r.rsvp = protocol.Message{}, protocol.Address{}
+	clear(r.rsvpHash.Entries)
+	clear(r.params.Elems)
 	requests.Put(r)
 }
 
@@ -156,7 +160,16 @@ func (l *Client) expect(r *request, to protocol.Specifier) protocol.Address {
 	if to.State == protocol.ProxyState {
 		r.w.errKey = "" // filled by roundTrip from the params
 	}
-	return protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: state})
+	// The rsvp's hash is built in r, from the entries for this client's
+	// kernel and session made once (the wire value NewAddress would make).
+	r.rsvpHash.Entries = append(r.rsvpHash.Entries[:0], l.rsvpBase[0], l.rsvpBase[1],
+		storable.Entry{Key: "state", Value: storable.Bytes(state)})
+	a, err := protocol.AddressFromValue(&r.rsvpHash)
+	if err != nil {
+		// Not for a valid name; keep the plain way.
+		return protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: state})
+	}
+	return a
 }
 
 // registerLocked enters w as waiting on c.
