@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,9 @@ type conn struct {
 	dec  storable.Decoder
 	md   protocol.MessageDecoder
 	peek peeker
+	// The writer's (see rawWrite and drain):
+	stall   *time.Timer // fires drain when a write blocks
+	writing atomic.Bool
 	// Under Client.mu:
 	reading   bool            // a call holds the read token
 	leadDone  <-chan struct{} // the reader's ctx.Done()

@@ -99,3 +99,31 @@ func TestClientLiteReaderHandsOverMidFrame(t *testing.T) {
 		t.Errorf("after the hand-over: %#v, %v", v, err)
 	}
 }
+
+// TestClientLiteDrainsWhileWriteBlocks: posts whose answers nobody waits
+// for (test/post1 posts back to IKCLite/resp1) fill the connection both
+// ways; with no call reading, a blocked write gets the connection read,
+// so the server goes on reading and every post goes out.
+func TestClientLiteDrainsWhileWriteBlocks(t *testing.T) {
+	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	ctx := liteCtx(t)
+	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient", Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Disconnect()
+	rec.WaitFor(t, "reg")
+	big := strings.Repeat("p", 256<<10)
+	start := time.Now()
+	for i := range 120 {
+		if err := l.Post(ctx, "test/post1", big); err != nil {
+			t.Fatalf("post %d after %v: %v", i, time.Since(start), err)
+		}
+	}
+	if v, err := l.Responded(ctx, "resp1"); err != nil || v == nil {
+		t.Errorf("Responded after the posts: %v, %v", v != nil, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the posts took %v", d)
+	}
+}

@@ -440,8 +440,78 @@ func (l *Client) rawWrite(c *conn, frames []byte) error {
 		return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(l.opts.Timeout))
+	if c.stall == nil {
+		c.stall = time.AfterFunc(stallAfter, func() { l.drain(c) })
+	} else {
+		c.stall.Reset(stallAfter)
+	}
+	c.writing.Store(true)
 	_, err := c.nc.Write(frames)
+	c.writing.Store(false)
+	c.stall.Stop()
 	return err
+}
+
+// stallAfter is how long a write may block before the connection is read
+// without a waiting call (see drain).
+const stallAfter = 10 * time.Millisecond
+
+// drainSlice is how often drain looks whether the write has ended.
+const drainSlice = 5 * time.Millisecond
+
+// drain reads c while a write on it blocks and no call reads it: frames
+// nobody waits for (late answers, posts to IKCLite) could otherwise fill
+// both directions, the server stop reading until it can write, and the
+// write wait for its timeout. It hands the read token on when the write
+// has ended.
+func (l *Client) drain(c *conn) {
+	l.mu.Lock()
+	if c.dead || c.reading || !c.writing.Load() {
+		l.mu.Unlock()
+		return
+	}
+	c.reading, c.leadDone = true, nil
+	l.mu.Unlock()
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(drainSlice))
+		payload, err := c.fr.ReadFrame()
+		if err == nil {
+			var m *protocol.Message
+			if m, err = l.decode(c, payload); m != nil {
+				l.deliver(c, m, err, nil)
+			} else {
+				err = protocol.Wrap(ErrBadFrame, err)
+			}
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = nil
+		} else if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
+			err = protocol.Wrap(ErrBadFrame, err)
+		}
+		if err != nil {
+			l.readFailed(c, nil, err)
+			return
+		}
+		l.mu.Lock()
+		if c.dead || !c.writing.Load() {
+			l.handoffLocked(c)
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+	}
+}
+
+// decode thaws a frame's payload; a nil message means the frame is
+// unusable.
+func (l *Client) decode(c *conn, payload []byte) (*protocol.Message, error) {
+	if !l.store {
+		return protocol.ThawMessage(l.fz, payload)
+	}
+	v, err := c.dec.Decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	return c.md.Decode(v)
 }
 
 // frame encodes m into r's buffer.
@@ -603,15 +673,7 @@ func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error
 			}
 			return l.readFailed(c, w, err)
 		}
-		var m *protocol.Message
-		if l.store {
-			var v storable.Value
-			if v, err = c.dec.Decode(payload); err == nil {
-				m, err = c.md.Decode(v)
-			}
-		} else {
-			m, err = protocol.ThawMessage(l.fz, payload)
-		}
+		m, err := l.decode(c, payload)
 		if m == nil {
 			return l.readFailed(c, w, protocol.Wrap(ErrBadFrame, err))
 		}
@@ -621,14 +683,17 @@ func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error
 	}
 }
 
-// readFailed ends c after a read error of its reader w: every call on it
-// fails, w's call too.
+// readFailed ends c after a read error of its reader w (nil for drain):
+// every call on it fails, w's call too.
 func (l *Client) readFailed(c *conn, w *waiter, err error) (any, error) {
 	l.mu.Lock()
 	first := !c.dead
 	l.lostLocked(c, err)
 	c.reading = false
-	rep := w.rep // w waited on c: lostLocked ended it
+	var rep reply
+	if w != nil {
+		rep = w.rep // w waited on c: lostLocked ended it
+	}
 	l.mu.Unlock()
 	if first {
 		c.nc.Close()
@@ -693,7 +758,7 @@ func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error, self *wa
 // answered, the read token is passed on.
 func (l *Client) settleLocked(c *conn, self *waiter) (reply, bool) {
 	defer l.mu.Unlock()
-	if !self.done {
+	if self == nil || !self.done {
 		return reply{}, false
 	}
 	l.handoffLocked(c)
