@@ -127,3 +127,55 @@ func TestClientLiteDrainsWhileWriteBlocks(t *testing.T) {
 		t.Errorf("the posts took %v", d)
 	}
 }
+
+// TestClientLiteCancelledReadersNoWrongAnswer: goroutines share a Client
+// and every third call has a deadline of a few hundred microseconds, so
+// the call reading the connection often gives up mid-read and hands the
+// read on. Every answer that comes is the one to its own call; the other
+// calls end with ErrNoResponse.
+func TestClientLiteCancelledReadersNoWrongAnswer(t *testing.T) {
+	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	ctx := liteCtx(t)
+	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Disconnect()
+	rec.WaitFor(t, "reg")
+	const goroutines, calls = 16, 60
+	var answered, timedOut, wrong atomic.Int64
+	done := make(chan struct{})
+	for g := range goroutines {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range calls {
+				arg := strconv.Itoa(g*1000 + i)
+				cctx, cancel := ctx, context.CancelFunc(func() {})
+				if i%3 == 0 {
+					cctx, cancel = context.WithTimeout(ctx, time.Duration(100+50*(i%7))*time.Microsecond)
+				}
+				v, err := l.Call(cctx, "test/echo", arg)
+				cancel()
+				switch {
+				case err == nil && v == arg:
+					answered.Add(1)
+				case err != nil && errors.Is(err, ErrNoResponse) && i%3 == 0:
+					timedOut.Add(1)
+				default:
+					wrong.Add(1)
+					t.Errorf("call %s: %#v, %v", arg, v, err)
+				}
+			}
+		}()
+	}
+	for range goroutines {
+		<-done
+	}
+	t.Logf("%d answered, %d timed out", answered.Load(), timedOut.Load())
+	if wrong.Load() > 0 || answered.Load() < goroutines*calls*2/3 {
+		t.Errorf("%d answered, %d timed out, %d wrong", answered.Load(), timedOut.Load(), wrong.Load())
+	}
+	if v, err := l.Call(ctx, "test/echo", "after"); err != nil || v != "after" {
+		t.Errorf("after the run: %#v, %v", v, err)
+	}
+}
