@@ -103,8 +103,9 @@ type Options struct {
 //
 // A Client is safe for concurrent use, and its requests are pipelined:
 // goroutines share the one connection, each call has its own rsvp state
-// (response<N>), and a reader goroutine hands every answer to the call
-// it is addressed to. A cancelled context or a timeout ends only its own
+// (response<N>), and the call that waits first reads the connection,
+// handing every answer to the call it is addressed to, until its own
+// comes; then another waiting call reads on. A cancelled context or a timeout ends only its own
 // call. When the connection is lost, every call waiting on it fails at
 // once (ErrConnClosed).
 //
@@ -134,10 +135,10 @@ type Client struct {
 	remote  string // kernel part of relative targets
 	where   string // the server's address in messages: host:port, unix:<path>
 	pingTo  protocol.Address
-	seq     uint64               // next response<N>
-	waiters map[string][]*waiter // by "session/state", oldest first
-	nwait   uint64               // order of waiters, for error reports
-	queue   []answered           // answers nobody waited for, for Responded
+	seq     uint64             // next response<N>
+	waiters map[string]*waiter // by "session/state", oldest first (next)
+	nwait   uint64             // order of waiters, for error reports
+	queue   []answered         // answers nobody waited for, for Responded
 
 	// wmu guards the writing side (see write).
 	wmu   sync.Mutex
@@ -148,6 +149,10 @@ type Client struct {
 	// inflight counts the requests between encoding and their end (a
 	// Post's write, a call's answer): when it is 1, a write is alone.
 	inflight atomic.Int64
+
+	// rsvpBase is the kernel and session entries of this client's rsvp
+	// hashes.
+	rsvpBase []storable.Entry
 
 	// target caches the last expansion of a specifier.
 	target atomic.Pointer[expansion]
@@ -193,9 +198,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	l := &Client{
 		opts: opts, dialect: d, fz: fz,
 		from:    protocol.PrebuiltAddress(protocol.Specifier{Kernel: opts.Name, Session: liteSession}),
-		waiters: make(map[string][]*waiter),
+		waiters: make(map[string]*waiter),
 	}
 	_, l.store = fz.(freezer.Storable)
+	base := protocol.NewAddress(protocol.Specifier{Kernel: opts.Name, Session: liteSession, State: "response0"}).Value()
+	l.rsvpBase = base.(*storable.Hash).Entries[:2]
 	// Perl starts with "<ip>:<port>" as the remote kernel name; an IKC0
 	// handshake replaces it with the server's kernel ID, the IKC dialect
 	// keeps it (testdata/ikc/captures/g4, g6, g3).
@@ -282,9 +289,7 @@ func (l *Client) Disconnect() error {
 	}
 	l.lostLocked(c, errDisconnected)
 	l.mu.Unlock()
-	err := c.nc.Close()
-	<-c.done
-	return err
+	return c.nc.Close()
 }
 
 // Connect makes sure the connection is up: it pings when connected and
@@ -316,12 +321,12 @@ func (l *Client) Connect(ctx context.Context) error {
 // No argument sends undef; one argument is the target's ARG0; several are
 // its ARG0..ARGn (sent through IKC:proxy).
 func (l *Client) Post(ctx context.Context, spec string, args ...any) error {
-	m, err := l.request(spec, args)
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, args)
 	if err != nil {
 		return err
 	}
-	r := getRequest()
-	defer putRequest(r)
 	l.inflight.Add(1)
 	defer l.inflight.Add(-1)
 	return l.send(ctx, r, m)
@@ -355,14 +360,14 @@ var (
 )
 
 func (l *Client) call(ctx context.Context, spec string, args []any, list bool) (any, error) {
-	m, err := l.request(spec, args)
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, args)
 	if err != nil {
 		return nil, err
 	}
-	r := getRequest()
-	defer putRequest(r)
-	rsvp := l.expect(r, m.Event.Specifier)
-	m.RSVP = &rsvp
+	r.rsvp = l.expect(r, m.Event.Specifier)
+	m.RSVP = &r.rsvp
 	m.WantArray = wantScalar
 	if list {
 		m.WantArray = wantList
@@ -384,14 +389,15 @@ func (l *Client) PostRespond(ctx context.Context, spec string, args ...any) (any
 	default:
 		data = args
 	}
-	m, err := l.request(spec, []any{data})
+	r := getRequest()
+	defer putRequest(r)
+	m, err := l.request(r, spec, []any{data})
 	if err != nil {
 		return nil, err
 	}
-	r := getRequest()
-	defer putRequest(r)
-	rsvp := l.expect(r, m.Event.Specifier)
-	m.Params = storable.NewArray(m.Params, rsvp.Value())
+	r.rsvp = l.expect(r, m.Event.Specifier)
+	r.params.Elems = append(r.params.Elems[:0], m.Params, r.rsvp.Value())
+	m.Params = &r.params
 	return l.roundTrip(ctx, r, m)
 }
 

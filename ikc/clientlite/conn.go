@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/poe-go/poe/ikc/protocol"
@@ -16,14 +18,26 @@ import (
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
-// conn is one negotiated connection and its reader goroutine.
+// conn is one negotiated connection.
 type conn struct {
-	nc   net.Conn
+	nc  net.Conn
+	raw syscall.RawConn // nc's socket, for probe; nil if unknown
+	// Used by the holder of the read token only (see await):
+	br   *bufio.Reader
 	fr   *freezer.Reader
-	done chan struct{} // closed when the reader has returned
+	dec  storable.Decoder
+	md   protocol.MessageDecoder
+	peek peeker
+	// The writer's (see rawWrite and drain):
+	stall   *time.Timer // fires drain when a write blocks
+	writing atomic.Bool
 	// Under Client.mu:
-	dead bool
-	err  error // why it ended (once dead)
+	reading   bool            // a call holds the read token
+	leadDone  <-chan struct{} // the reader's ctx.Done()
+	watchDone <-chan struct{} // the context watched (see watchLocked)
+	watchStop func() bool
+	dead      bool
+	err       error // why it ended (once dead)
 }
 
 // dialing is a (re)connection in progress; the goroutines that need the
@@ -87,7 +101,6 @@ func (l *Client) connection(ctx context.Context) (*conn, error) {
 		l.pingTo, _ = protocol.StringAddress("poe://" + res.RemoteID + "/IKC/ping")
 		close(d.done)
 		l.mu.Unlock()
-		go l.read(c)
 		return c, nil
 	}
 }
@@ -151,7 +164,17 @@ func (l *Client) dial(ctx context.Context, dialect protocol.Dialect) (*conn, *pr
 		return nil, nil, ioErr(dctx, "handshake with "+l.where, dctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
-	return &conn{nc: nc, fr: freezer.NewReader(br, l.opts.MaxFrame), done: make(chan struct{})}, res, nil
+	c := &conn{nc: nc, br: br, fr: freezer.NewReader(br, l.opts.MaxFrame)}
+	c.dec.Options.Limits = l.opts.Limits
+	sock := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		sock = tc.NetConn()
+	}
+	if sc, ok := sock.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.peek.init()
+	return c, res, nil
 }
 
 // handshake runs the negotiation on nc. ClientLite announces only its
@@ -268,39 +291,6 @@ func (r *lineReader) next() (string, error) {
 	}
 }
 
-// read is a connection's reader goroutine: it thaws every frame and hands
-// the message to its waiter, until the connection ends.
-func (l *Client) read(c *conn) {
-	defer close(c.done)
-	var dec storable.Decoder
-	dec.Options.Limits = l.opts.Limits
-	var md protocol.MessageDecoder
-	for {
-		payload, err := c.fr.ReadFrame()
-		if err != nil {
-			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
-				err = protocol.Wrap(ErrBadFrame, err)
-			}
-			l.lost(c, err)
-			return
-		}
-		var m *protocol.Message
-		if l.store {
-			var v storable.Value
-			if v, err = dec.Decode(payload); err == nil {
-				m, err = md.Decode(v)
-			}
-		} else {
-			m, err = protocol.ThawMessage(l.fz, payload)
-		}
-		if m == nil {
-			l.lost(c, protocol.Wrap(ErrBadFrame, err))
-			return
-		}
-		l.deliver(c, m, err)
-	}
-}
-
 // lost ends a connection: it is dropped and every call waiting on it
 // fails with ErrConnClosed (or ErrBadFrame) naming the cause.
 func (l *Client) lost(c *conn, cause error) {
@@ -320,23 +310,21 @@ func (l *Client) lostLocked(c *conn, cause error) {
 		return
 	}
 	c.dead, c.err = true, cause
+	if c.watchStop != nil {
+		c.watchStop()
+		c.watchStop, c.watchDone = nil, nil
+	}
 	if l.cur == c {
 		l.cur = nil
 	}
-	for key, ws := range l.waiters {
-		kept := ws[:0]
-		for _, w := range ws {
+	for key, w := range l.waiters {
+		for w != nil {
+			next := w.next
 			if w.c == c {
-				w.ch <- reply{err: connErr(key, cause)}
-			} else {
-				kept = append(kept, w)
+				l.removeLocked(w)
+				w.finishLocked(reply{err: connErr(key, cause)})
 			}
-		}
-		clear(ws[len(kept):])
-		if len(kept) == 0 {
-			delete(l.waiters, key)
-		} else {
-			l.waiters[key] = kept
+			w = next
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 type expansion struct {
 	spec, remote string
 	to           protocol.Address
+	errKey       string // "session/state" of to
 }
 
 // target expands a specifier the way ClientLite does: without "poe:" it
@@ -41,14 +44,14 @@ func (l *Client) expand(spec string) (protocol.Address, error) {
 	if a.Session == "" || a.State == "" {
 		return protocol.Address{}, fmt.Errorf("%w: %s", protocol.ErrNoState, full)
 	}
-	l.target.Store(&expansion{spec: spec, remote: remote, to: a})
+	l.target.Store(&expansion{spec: spec, remote: remote, to: a, errKey: a.Session + "/" + a.State})
 	return a, nil
 }
 
 // request builds a message for target and args: no argument sends undef
 // params, one argument is the target's ARG0, several are delivered as
 // ARG0..ARGn through IKC:proxy.
-func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
+func (l *Client) request(r *request, spec string, args []any) (*protocol.Message, error) {
 	to, err := l.expand(spec)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,8 @@ func (l *Client) request(spec string, args []any) (*protocol.Message, error) {
 			return nil, err
 		}
 	}
-	return &protocol.Message{Event: to, Params: params, From: &l.from}, nil
+	r.msg = protocol.Message{Event: to, Params: params, From: &l.from}
+	return &r.msg, nil
 }
 
 // reply is what a waiter gets: the answer's params, or why none came.
@@ -77,34 +81,63 @@ type reply struct {
 // waiter is a request waiting for the message to key ("session/state").
 type waiter struct {
 	key    string
-	errKey string // "session/state" of the request, matched by error reports
-	seq    uint64 // registration order
-	c      *conn  // the connection the answer must come on
-	ch     chan reply
+	errKey string  // "session/state" of the request, matched by error reports
+	seq    uint64  // registration order
+	c      *conn   // the connection the answer must come on
+	next   *waiter // the next (newer) waiter for key, under Client.mu
+	// ch (capacity 1) is signalled when the fields below change.
+	ch chan struct{}
+	// Under Client.mu:
+	done   bool  // rep is set and w is no longer registered
+	rep    reply // the answer, or why none came
+	lead   bool  // the read token was passed to it
+	parked bool  // it waits on ch
 }
 
-// request is the per-request scratch, pooled: the waiter, its timer and
-// the encoding buffers.
+// wake signals w that its state changed; a signal already pending
+// suffices.
+func (w *waiter) wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// finishLocked ends w's wait with rep; w is no longer registered.
+func (w *waiter) finishLocked(rep reply) {
+	w.done, w.rep = true, rep
+	w.wake()
+}
+
+// request is the per-request scratch, pooled: the message, the waiter,
+// its timer and the encoding buffers.
 type request struct {
-	w       waiter
-	timer   *time.Timer
-	encHash storable.Hash
-	buf     []byte
+	msg      protocol.Message
+	rsvp     protocol.Address
+	rsvpHash storable.Hash  // rsvp's wire value
+	params   storable.Array // PostRespond's [data, rsvp]
+	w        waiter
+	timer    *time.Timer
+	encHash  storable.Hash
+	buf      []byte
 }
 
-var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan reply, 1)}} }}
+var requests = sync.Pool{New: func() any { return &request{w: waiter{ch: make(chan struct{}, 1)}} }}
 
 func getRequest() *request { return requests.Get().(*request) }
 
 func putRequest(r *request) {
 	select {
-	case <-r.w.ch: // never left there; be safe
+	case <-r.w.ch: // a signal nobody waited for
 	default:
 	}
 	if cap(r.buf) > 64<<10 {
 		r.buf = nil
 	}
 	r.w = waiter{ch: r.w.ch}
+	r.msg, r.rsvp = protocol.Message{}, protocol.Address{}
+	clear(r.rsvpHash.Entries)
+	clear(r.params.Elems)
 	requests.Put(r)
 }
 
@@ -116,13 +149,27 @@ func (l *Client) expect(r *request, to protocol.Specifier) protocol.Address {
 	n := l.seq
 	l.seq++
 	l.mu.Unlock()
-	state := "response" + strconv.FormatUint(n, 10)
-	r.w.key = liteSession + "/" + state
-	r.w.errKey = to.Session + "/" + to.State
+	var b [48]byte
+	r.w.key = string(strconv.AppendUint(append(b[:0], liteSession+"/response"...), n, 10))
+	state := r.w.key[len(liteSession)+1:]
+	if e := l.target.Load(); e != nil && e.to.Session == to.Session && e.to.State == to.State {
+		r.w.errKey = e.errKey
+	} else {
+		r.w.errKey = to.Session + "/" + to.State
+	}
 	if to.State == protocol.ProxyState {
 		r.w.errKey = "" // filled by roundTrip from the params
 	}
-	return protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: state})
+	// The rsvp's hash is built in r, from the entries for this client's
+	// kernel and session made once (the wire value NewAddress would make).
+	r.rsvpHash.Entries = append(r.rsvpHash.Entries[:0], l.rsvpBase[0], l.rsvpBase[1],
+		storable.Entry{Key: "state", Value: storable.Bytes(state)})
+	a, err := protocol.AddressFromValue(&r.rsvpHash)
+	if err != nil {
+		// Not for a valid name; keep the plain way.
+		return protocol.NewAddress(protocol.Specifier{Kernel: l.opts.Name, Session: liteSession, State: state})
+	}
+	return a
 }
 
 // registerLocked enters w as waiting on c.
@@ -130,33 +177,80 @@ func (l *Client) registerLocked(c *conn, w *waiter) {
 	w.c = c
 	w.seq = l.nwait
 	l.nwait++
-	l.waiters[w.key] = append(l.waiters[w.key], w)
+	w.next = nil
+	p := l.waiters[w.key]
+	if p == nil {
+		l.waiters[w.key] = w
+		return
+	}
+	for p.next != nil {
+		p = p.next
+	}
+	p.next = w
 }
 
-// unregister takes w out of the waiters; an answer that was handed to it
-// meanwhile is drained (and returned).
-func (l *Client) unregister(w *waiter) (reply, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ws := l.waiters[w.key]
-	for i, x := range ws {
-		if x == w {
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, w.key)
-			} else {
-				l.waiters[w.key] = ws
-			}
-			return reply{}, false
+// removeLocked takes w out of the waiters.
+func (l *Client) removeLocked(w *waiter) {
+	head := l.waiters[w.key]
+	if head == w {
+		if w.next == nil {
+			delete(l.waiters, w.key)
+		} else {
+			l.waiters[w.key] = w.next
+		}
+		w.next = nil
+		return
+	}
+	for p := head; p != nil; p = p.next {
+		if p.next == w {
+			p.next, w.next = w.next, nil
+			return
 		}
 	}
-	if w.c == nil {
-		return reply{}, false
+}
+
+// unregister takes w out of the waiters, passing on the read token if it
+// was handed to w. If w was answered meanwhile, it returns the answer.
+// w is then idle (as after getRequest, but for its key).
+func (l *Client) unregister(w *waiter, reading bool) (reply, bool) {
+	l.mu.Lock()
+	rep, done := w.rep, w.done
+	if !done && w.c != nil {
+		l.removeLocked(w)
 	}
-	// Not registered any more: its reply is in the channel already (it
-	// is sent under mu).
-	return <-w.ch, true
+	if (reading || w.lead) && w.c != nil {
+		l.handoffLocked(w.c)
+	}
+	w.done, w.rep, w.lead, w.parked = false, reply{}, false, false
+	l.mu.Unlock()
+	select {
+	case <-w.ch:
+	default:
+	}
+	return rep, done
+}
+
+// handoffLocked passes c's read token on, from a call whose wait has
+// ended: to the newest call waiting on c (its answer is the furthest
+// away, so it reads longest), preferring one already parked; with none,
+// the token is free and the next call to wait takes it.
+func (l *Client) handoffLocked(c *conn) {
+	var next *waiter
+	if !c.dead {
+		for _, w := range l.waiters {
+			for ; w != nil; w = w.next {
+				if w.c == c && (next == nil || w.parked && !next.parked || w.parked == next.parked && w.seq > next.seq) {
+					next = w
+				}
+			}
+		}
+	}
+	if next == nil {
+		c.reading = false
+		return
+	}
+	next.lead = true
+	next.wake()
 }
 
 // send writes m, connecting first when needed. A write that finds the
@@ -172,6 +266,14 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 		c, err := l.connection(ctx)
 		if err != nil {
 			return err
+		}
+		if !l.probe(c) {
+			// The server closed the idle connection: reconnect first.
+			l.lost(c, io.EOF)
+			if attempt > 0 {
+				return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
+			}
+			continue
 		}
 		if r.w.key != "" {
 			l.mu.Lock()
@@ -190,7 +292,7 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 			return nil
 		}
 		if r.w.key != "" {
-			l.unregister(&r.w)
+			l.unregister(&r.w, false)
 			r.w.c = nil
 		}
 		if errors.Is(err, errNotWritten) {
@@ -201,6 +303,25 @@ func (l *Client) send(ctx context.Context, r *request, m *protocol.Message) erro
 			return ioErr(ctx, "sending to "+l.where, err)
 		}
 	}
+}
+
+// probe reports whether c looks open. With no call reading c, nobody
+// would have seen the server close it: c is peeked without blocking,
+// holding the read token meanwhile. While a call reads, that reader
+// notices the end itself.
+func (l *Client) probe(c *conn) bool {
+	l.mu.Lock()
+	if c.reading || c.dead {
+		l.mu.Unlock()
+		return true // the reader, or the write, sees the end
+	}
+	c.reading = true
+	l.mu.Unlock()
+	open := c.br.Buffered() > 0 || c.raw == nil || c.peek.open(c.raw)
+	l.mu.Lock()
+	l.handoffLocked(c)
+	l.mu.Unlock()
+	return open
 }
 
 // errNotWritten: the context ended before the frame was written.
@@ -319,8 +440,78 @@ func (l *Client) rawWrite(c *conn, frames []byte) error {
 		return fmt.Errorf("%w (sending to %s)", ErrConnClosed, l.where)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(l.opts.Timeout))
+	if c.stall == nil {
+		c.stall = time.AfterFunc(stallAfter, func() { l.drain(c) })
+	} else {
+		c.stall.Reset(stallAfter)
+	}
+	c.writing.Store(true)
 	_, err := c.nc.Write(frames)
+	c.writing.Store(false)
+	c.stall.Stop()
 	return err
+}
+
+// stallAfter is how long a write may block before the connection is read
+// without a waiting call (see drain).
+const stallAfter = 10 * time.Millisecond
+
+// drainSlice is how often drain looks whether the write has ended.
+const drainSlice = 5 * time.Millisecond
+
+// drain reads c while a write on it blocks and no call reads it: frames
+// nobody waits for (late answers, posts to IKCLite) could otherwise fill
+// both directions, the server stop reading until it can write, and the
+// write wait for its timeout. It hands the read token on when the write
+// has ended.
+func (l *Client) drain(c *conn) {
+	l.mu.Lock()
+	if c.dead || c.reading || !c.writing.Load() {
+		l.mu.Unlock()
+		return
+	}
+	c.reading, c.leadDone = true, nil
+	l.mu.Unlock()
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(drainSlice))
+		payload, err := c.fr.ReadFrame()
+		if err == nil {
+			var m *protocol.Message
+			if m, err = l.decode(c, payload); m != nil {
+				l.deliver(c, m, err, nil)
+			} else {
+				err = protocol.Wrap(ErrBadFrame, err)
+			}
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = nil
+		} else if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
+			err = protocol.Wrap(ErrBadFrame, err)
+		}
+		if err != nil {
+			l.readFailed(c, nil, err)
+			return
+		}
+		l.mu.Lock()
+		if c.dead || !c.writing.Load() {
+			l.handoffLocked(c)
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+	}
+}
+
+// decode thaws a frame's payload; a nil message means the frame is
+// unusable.
+func (l *Client) decode(c *conn, payload []byte) (*protocol.Message, error) {
+	if !l.store {
+		return protocol.ThawMessage(l.fz, payload)
+	}
+	v, err := c.dec.Decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	return c.md.Decode(v)
 }
 
 // frame encodes m into r's buffer.
@@ -360,34 +551,154 @@ func (l *Client) roundTrip(ctx context.Context, r *request, m *protocol.Message)
 	return l.await(ctx, r)
 }
 
-// await waits for r's answer, its context or Options.Timeout.
+// await waits for r's answer, its context or Options.Timeout. There is
+// no reader goroutine: a call that waits takes c's read token if nobody
+// holds it and reads the connection itself (lead), handing every other
+// call its answer, until its own comes; then it passes the token on. A
+// lone caller thus writes, reads and returns on its own goroutine. The
+// other calls park until their answer or the token is handed to them.
 func (l *Client) await(ctx context.Context, r *request) (any, error) {
 	w := &r.w
-	select {
-	case rep := <-w.ch:
+	c := w.c
+	dl := l.deadline(ctx)
+	l.mu.Lock()
+	for {
+		if w.done {
+			l.mu.Unlock()
+			return w.rep.v, w.rep.err
+		}
+		if w.lead || !c.reading {
+			w.lead, w.parked, c.reading = false, false, true
+			l.watchLocked(c, ctx)
+			l.mu.Unlock()
+			return l.lead(ctx, r, dl)
+		}
+		w.parked = true
+		l.mu.Unlock()
+		if r.timer == nil {
+			r.timer = time.NewTimer(time.Until(dl))
+		} else {
+			r.timer.Reset(time.Until(dl))
+		}
+		select {
+		case <-w.ch:
+			r.timer.Stop()
+		case <-ctx.Done():
+			r.timer.Stop()
+			return l.giveUp(ctx, w, false)
+		case <-r.timer.C:
+			return l.giveUp(ctx, w, false)
+		}
+		l.mu.Lock()
+		w.parked = false
+	}
+}
+
+// giveUp ends w's wait at its deadline or context's end, unless its
+// answer came meanwhile; reading says w holds the read token, which is
+// passed on.
+func (l *Client) giveUp(ctx context.Context, w *waiter, reading bool) (any, error) {
+	key := w.key
+	if rep, ok := l.unregister(w, reading); ok {
 		return rep.v, rep.err
-	default:
 	}
-	if r.timer == nil {
-		r.timer = time.NewTimer(l.opts.Timeout)
-	} else {
-		r.timer.Reset(l.opts.Timeout)
+	what := "waiting for response poe://" + l.opts.Name + "/" + key
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		// The read deadline was the context's, a moment before it ends.
+		cerr = context.DeadlineExceeded
 	}
-	defer r.timer.Stop()
-	select {
-	case rep := <-w.ch:
-		return rep.v, rep.err
-	case <-ctx.Done():
-	case <-r.timer.C:
-	}
-	if rep, ok := l.unregister(w); ok {
-		return rep.v, rep.err
-	}
-	what := "waiting for response poe://" + l.opts.Name + "/" + w.key
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w (%s): %w", ErrNoResponse, what, ctx.Err())
+	if cerr != nil {
+		return nil, fmt.Errorf("%w (%s): %w", ErrNoResponse, what, cerr)
 	}
 	return nil, fmt.Errorf("%w (%s)", ErrNoResponse, what)
+}
+
+// aLongTimeAgo is a read deadline that interrupts a blocked read now.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watchLocked makes the end of ctx, the context of c's new reader,
+// interrupt c's read. The watch stays armed for the next readers with
+// the same Done channel (a caller's calls usually share one), so a lone
+// caller arms it once, not per call; it ends with c or when a reader
+// with another context comes.
+func (l *Client) watchLocked(c *conn, ctx context.Context) {
+	done := ctx.Done()
+	c.leadDone = done
+	if done == nil || done == c.watchDone {
+		return
+	}
+	if c.watchStop != nil {
+		c.watchStop()
+	}
+	c.watchDone = done
+	c.watchStop = context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		if c.reading && c.leadDone == done {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+		l.mu.Unlock()
+	})
+}
+
+// lead reads c, holding its read token, until r's answer comes or r's
+// wait ends. A deadline (dl, or at once when ctx ends: see watchLocked)
+// interrupts the read without losing a frame partly read (freezer.Reader
+// resumes), and the token goes to another waiting call, which reads on.
+func (l *Client) lead(ctx context.Context, r *request, dl time.Time) (any, error) {
+	w := &r.w
+	c := w.c
+	for arm := true; ; {
+		if arm {
+			c.nc.SetReadDeadline(dl)
+			// Checked after setting the deadline: an interrupt that came
+			// before it was overwritten, but its context has ended.
+			if ctx.Err() != nil {
+				return l.giveUp(ctx, w, true)
+			}
+			arm = false
+		}
+		payload, err := c.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if ctx.Err() != nil || !time.Now().Before(dl) {
+					return l.giveUp(ctx, w, true)
+				}
+				// An earlier reader's context ended late: not ours.
+				arm = true
+				continue
+			}
+			if errors.Is(err, freezer.ErrBadHeader) || errors.Is(err, freezer.ErrFrameTooLarge) {
+				err = protocol.Wrap(ErrBadFrame, err)
+			}
+			return l.readFailed(c, w, err)
+		}
+		m, err := l.decode(c, payload)
+		if m == nil {
+			return l.readFailed(c, w, protocol.Wrap(ErrBadFrame, err))
+		}
+		if rep, ok := l.deliver(c, m, err, w); ok {
+			return rep.v, rep.err
+		}
+	}
+}
+
+// readFailed ends c after a read error of its reader w (nil for drain):
+// every call on it fails, w's call too.
+func (l *Client) readFailed(c *conn, w *waiter, err error) (any, error) {
+	l.mu.Lock()
+	first := !c.dead
+	l.lostLocked(c, err)
+	c.reading = false
+	var rep reply
+	if w != nil {
+		rep = w.rep // w waited on c: lostLocked ended it
+	}
+	l.mu.Unlock()
+	if first {
+		c.nc.Close()
+	}
+	return rep.v, rep.err
 }
 
 // answered is an answer nobody waited for, kept for Responded.
@@ -396,53 +707,62 @@ type answered struct {
 	v   any
 }
 
-// deliver hands a message from c to the call waiting for it. An error
-// report goes to the oldest call to the target it names; answers for
-// IKCLite or IKC states nobody waits for are queued for Responded,
-// except late answers to calls that gave up.
-func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error) {
+// deliver hands a message from c to the call waiting for it; self is the
+// reader's own call. An error report goes to the oldest call to the
+// target it names; answers for IKCLite or IKC states nobody waits for
+// are queued for Responded, except late answers to calls that gave up.
+// Once self is answered, deliver passes the read token on and returns
+// self's answer and true.
+func (l *Client) deliver(c *conn, m *protocol.Message, decodeErr error, self *waiter) (reply, bool) {
 	if m.IsError {
-		l.deliverError(c, m.Params)
-		return
+		err := remoteError(m.Params)
+		l.mu.Lock()
+		l.deliverErrorLocked(c, err)
+		return l.settleLocked(c, self)
 	}
 	if decodeErr != nil {
 		l.log("ikc: lite: skipped a malformed message", "err", decodeErr)
-		return
+		return reply{}, false
 	}
 	to := m.Event.Specifier
 	if to.Session != liteSession && to.Session != protocol.ResponderAlias {
 		l.log("ikc: lite: message for an unknown session skipped", "event", to.String())
-		return
+		return reply{}, false
 	}
 	v := protocol.FromValue(m.Params)
-	key := to.Session + "/" + to.State
+	var b [64]byte
+	kb := append(append(append(b[:0], to.Session...), '/'), to.State...)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ws := l.waiters[key]; len(ws) > 0 {
-		for i, w := range ws {
-			if w.c != c {
-				continue
-			}
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, key)
-			} else {
-				l.waiters[key] = ws
-			}
-			w.ch <- reply{v: v}
-			return
+	for w := l.waiters[string(kb)]; w != nil; w = w.next {
+		if w.c == c {
+			l.removeLocked(w)
+			w.finishLocked(reply{v: v})
+			return l.settleLocked(c, self)
 		}
 	}
+	defer l.mu.Unlock()
+	key := string(kb)
 	if to.Session == liteSession && l.abandoned(to.State) {
 		l.log("ikc: lite: late answer dropped", "event", to.String())
-		return
+		return reply{}, false
 	}
 	l.log("ikc: lite: kept an answer for later", "event", to.String())
 	if len(l.queue) >= queueMax {
 		l.queue = l.queue[1:]
 	}
 	l.queue = append(l.queue, answered{key: key, v: v})
+	return reply{}, false
+}
+
+// settleLocked ends deliver (and unlocks mu): if the reader's own call is
+// answered, the read token is passed on.
+func (l *Client) settleLocked(c *conn, self *waiter) (reply, bool) {
+	defer l.mu.Unlock()
+	if self == nil || !self.done {
+		return reply{}, false
+	}
+	l.handoffLocked(c)
+	return self.rep, true
 }
 
 // abandoned reports whether state is the response<N> of a request made
@@ -456,19 +776,16 @@ func (l *Client) abandoned(state string) bool {
 	return err == nil && i < l.seq && strconv.FormatUint(i, 10) == n
 }
 
-// deliverError hands an error report to the oldest call on c to the
+// deliverErrorLocked hands an error report to the oldest call on c to the
 // target the report names (a report does not say which request failed;
 // calls to the same target fail alike). A report naming no target goes
 // to the oldest call, as Perl ends its one wait; one for a target no call
 // waits for (a Post's) is only logged.
-func (l *Client) deliverError(c *conn, params storable.Value) {
-	err := remoteError(params)
+func (l *Client) deliverErrorLocked(c *conn, err error) {
 	target := reportedTarget(err.(*RemoteError).Text)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var best *waiter
-	for _, ws := range l.waiters {
-		for _, w := range ws {
+	for _, w := range l.waiters {
+		for ; w != nil; w = w.next {
 			if w.c != c || w.errKey == "" || target != "" && w.errKey != target {
 				continue
 			}
@@ -481,20 +798,8 @@ func (l *Client) deliverError(c *conn, params storable.Value) {
 		l.log("ikc: lite: error report for no waiting call", "err", err)
 		return
 	}
-	ws := l.waiters[best.key]
-	for i, w := range ws {
-		if w == best {
-			copy(ws[i:], ws[i+1:])
-			ws[len(ws)-1] = nil
-			if ws = ws[:len(ws)-1]; len(ws) == 0 {
-				delete(l.waiters, best.key)
-			} else {
-				l.waiters[best.key] = ws
-			}
-			break
-		}
-	}
-	best.ch <- reply{err: err}
+	l.removeLocked(best)
+	best.finishLocked(reply{err: err})
 }
 
 // reportedTarget finds "session/state" of the request an error report's

@@ -206,10 +206,16 @@ func (e *HeaderError) Unwrap() error { return e.Err }
 // Reader reads frames from an io.Reader, pull style. Pass the same
 // *bufio.Reader that read the negotiation lines so that frame bytes it
 // already buffered are not lost.
+//
+// A read that fails with a temporary error (a deadline's timeout) loses
+// nothing: the next ReadFrame goes on with the frame where it stopped, so
+// a deadline may interrupt a blocked read and another goroutine resume it.
 type Reader struct {
 	r   *bufio.Reader
 	max int
 	buf []byte
+	got int  // payload octets of the current frame read so far
+	in  bool // the header is read, the payload (len(buf)) is not complete
 }
 
 // NewReader returns a Reader on r with the given payload limit (0 means
@@ -227,8 +233,30 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 
 // ReadFrame returns the next payload. It is valid until the next call. At a
 // clean end of stream between frames it returns io.EOF; inside a frame,
-// io.ErrUnexpectedEOF.
+// io.ErrUnexpectedEOF. After any other error the next call resumes the
+// frame where this one stopped.
 func (r *Reader) ReadFrame() ([]byte, error) {
+	if !r.in {
+		if err := r.header(); err != nil {
+			return nil, err
+		}
+	}
+	for r.got < len(r.buf) {
+		n, err := r.r.Read(r.buf[r.got:])
+		r.got += n
+		if err != nil && r.got < len(r.buf) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	r.in, r.got = false, 0
+	return r.buf, nil
+}
+
+// header reads the next frame header and sizes buf for its payload.
+func (r *Reader) header() error {
 	// The header is parsed where bufio buffers it, peeking one more octet
 	// at a time while it is incomplete.
 	want := min(max(r.r.Buffered(), 1), FrameRoom)
@@ -239,7 +267,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		var perr error
 		n, hdr, perr = parseHeader(b, r.max, false)
 		if perr != nil {
-			return nil, perr
+			return perr
 		}
 		if hdr > 0 {
 			r.r.Discard(hdr)
@@ -247,25 +275,20 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		}
 		if err == bufio.ErrBufferFull {
 			// Only a reader buffer under FrameRoom octets gets here.
-			return nil, fmt.Errorf("%w: header longer than the reader's buffer", ErrBadHeader)
+			return fmt.Errorf("%w: header longer than the reader's buffer", ErrBadHeader)
 		}
 		if err != nil {
+			// Peek consumed nothing: a later call parses the header again.
 			if err == io.EOF && len(b) > 0 {
-				return nil, io.ErrUnexpectedEOF
+				return io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return err
 		}
 		want = len(b) + 1
 	}
 	if cap(r.buf) < n {
 		r.buf = make([]byte, n)
 	}
-	r.buf = r.buf[:n]
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return r.buf, nil
+	r.buf, r.got, r.in = r.buf[:n], 0, true
+	return nil
 }

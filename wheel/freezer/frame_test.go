@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,54 @@ func TestReaderSmallBuffer(t *testing.T) {
 	r = NewReader(bufio.NewReaderSize(strings.NewReader(strings.Repeat("0", 18)+"1\x00x"), 16), 0)
 	if _, err := r.ReadFrame(); !errors.Is(err, ErrBadHeader) {
 		t.Errorf("a header over the buffer: %v, want ErrBadHeader", err)
+	}
+}
+
+// stutter hands out its chunks one Read at a time, failing with
+// errStutter (a timeout) before each one.
+type stutter struct {
+	chunks []string
+	fail   bool
+}
+
+var errStutter = errors.New("i/o timeout")
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	if s.fail = !s.fail; s.fail {
+		return 0, errStutter
+	}
+	n := copy(p, s.chunks[0])
+	if s.chunks[0] = s.chunks[0][n:]; s.chunks[0] == "" {
+		s.chunks = s.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestReaderResumes: a read interrupted by an error (a deadline) inside a
+// header or a payload loses nothing; the next ReadFrame goes on.
+func TestReaderResumes(t *testing.T) {
+	src := &stutter{chunks: []string{"1", "1\x00hel", "lo w", "orld", "3\x00a", "bc"}}
+	r := NewReader(bufio.NewReaderSize(src, 16), 0)
+	var got []string
+	fails := 0
+	for len(got) < 2 {
+		p, err := r.ReadFrame()
+		if errors.Is(err, errStutter) {
+			fails++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("ReadFrame: %v after %q", err, got)
+		}
+		got = append(got, string(p))
+	}
+	if got[0] != "hello world" || got[1] != "abc" || fails < 5 {
+		t.Errorf("frames %q after %d interruptions, want hello world, abc", got, fails)
+	}
+	if _, err := r.ReadFrame(); err != io.EOF {
+		t.Errorf("at the end: %v, want io.EOF", err)
 	}
 }

@@ -1,0 +1,35 @@
+//go:build unix && !linux
+
+package clientlite
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// peeker peeks at a socket without blocking; its callback is made once
+// per connection, not per peek.
+type peeker struct {
+	f      func(fd uintptr) bool
+	closed bool
+	buf    [1]byte
+}
+
+func (p *peeker) init() {
+	p.f = func(fd uintptr) bool {
+		n, _, err := unix.Recvfrom(int(fd), p.buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		p.closed = err == nil && n == 0 || err != nil && err != unix.EAGAIN && err != unix.EINTR
+		return true // never wait
+	}
+}
+
+// open reports whether the socket is still open: pending data or a read
+// that would block mean yes; EOF or an error mean the peer closed it.
+// An error of Read itself (a read deadline in the past, left by a reader
+// whose context ended) says nothing about the peer.
+func (p *peeker) open(rc syscall.RawConn) bool {
+	p.closed = false
+	rc.Read(p.f)
+	return !p.closed
+}
