@@ -185,7 +185,7 @@ func (c *idiomConn) Start(e *poe.Event) any {
 	return nil
 }
 
-func (c *idiomConn) Input(e *poe.Event) any { c.rw.Put(e.String(poe.ARG0)); return nil }
+func (c *idiomConn) Input(e *poe.Event) any { c.rw.Put(e.Arg(poe.ARG0)); return nil }
 
 func (c *idiomConn) Error(e *poe.Event) any {
 	if c.rw != nil {

@@ -102,7 +102,7 @@ func (c *connection) Start(e *poe.Event) any {
 }
 
 func (c *connection) Input(e *poe.Event) any {
-	c.rw.Put(e.String(poe.ARG0))
+	c.rw.Put(e.Arg(poe.ARG0)) // put($_[ARG0]): the record as it came, no new box
 	return nil
 }
 
