@@ -212,6 +212,11 @@ func undefArrays(n int) map[Freezer][]byte {
 }
 
 func TestBudgetRefusesCheapElements(t *testing.T) {
+	if strconv.IntSize == 32 {
+		// Words are half as wide: these elements cost 16 bytes or less
+		// each, within the default budget of 16 per payload byte.
+		t.Skip("32-bit: the frame stays within the default budget")
+	}
 	// FreezeThaw's 16M-undef array, one byte an element: 512 MiB decoded
 	// and converted, refused at its header. YAML's "-" lines take two
 	// bytes: a million of them is over budget too.
