@@ -3,17 +3,13 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/panjf2000/gnet/v2/pkg/logging"
 
 	"github.com/poe-go/poe/poe"
 	"github.com/poe-go/poe/wheel"
@@ -35,13 +31,9 @@ func init() {
 // take every complete line, handle it (here: echo it into one output
 // buffer), keep the partial tail for the next read, and write once.
 type gnetLine struct {
-	gnet.BuiltinEventEngine
-	eng gnet.Engine
-	up  chan struct{}
+	gnetBoot
 	out []byte
 }
-
-func (g *gnetLine) OnBoot(eng gnet.Engine) gnet.Action { g.eng = eng; close(g.up); return gnet.None }
 
 func (g *gnetLine) OnTraffic(c gnet.Conn) gnet.Action {
 	buf, _ := c.Peek(-1)
@@ -65,76 +57,30 @@ func (g *gnetLine) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 func startGnetLineEcho(tb testing.TB) (string, func()) {
-	addr := freePort(tb)
-	g := &gnetLine{up: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithLogger(gnetQuiet{}))
-	}()
-	select {
-	case <-g.up:
-	case err := <-done:
-		tb.Fatal(err)
-	}
-	waitListening(tb, addr)
-	return addr, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		g.eng.Stop(ctx)
-		<-done
-	}
+	g := &gnetLine{}
+	return runGnet(tb, g, &g.gnetBoot)
 }
 
 // startNetBufioEcho is the classic Go line server: a goroutine per
 // connection, bufio on both sides, a flush when no more input is
 // buffered.
 func startNetBufioEcho(tb testing.TB) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	go func() {
+	return serveNet(tb, func(c net.Conn) {
+		r, w := bufio.NewReader(c), bufio.NewWriter(c)
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadSlice('\n')
+			if len(line) > 0 {
+				w.Write(line)
+			}
 			if err != nil {
+				w.Flush()
 				return
 			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				r, w := bufio.NewReader(c), bufio.NewWriter(c)
-				for {
-					line, err := r.ReadSlice('\n')
-					if len(line) > 0 {
-						w.Write(line)
-					}
-					if err != nil {
-						w.Flush()
-						return
-					}
-					if r.Buffered() == 0 && w.Flush() != nil {
-						return
-					}
-				}
-			}()
+			if r.Buffered() == 0 && w.Flush() != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String(), func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	}
+	})
 }
 
 // The POE echo server as examples/echo writes it, as a porter would: a

@@ -61,28 +61,27 @@ func waitListening(tb testing.TB, addr string) {
 	tb.Fatalf("server at %s never listened", addr)
 }
 
-type gnetEcho struct {
+// gnetBoot is the engine handle and start signal every gnet server here
+// embeds.
+type gnetBoot struct {
 	gnet.BuiltinEventEngine
 	eng gnet.Engine
 	up  chan struct{}
 }
 
-func (g *gnetEcho) OnBoot(eng gnet.Engine) gnet.Action { g.eng = eng; close(g.up); return gnet.None }
-func (g *gnetEcho) OnTraffic(c gnet.Conn) gnet.Action {
-	buf, _ := c.Next(-1)
-	c.Write(buf)
-	return gnet.None
-}
+func (g *gnetBoot) OnBoot(eng gnet.Engine) gnet.Action { g.eng = eng; close(g.up); return gnet.None }
 
-func startGnetEcho(tb testing.TB) (string, func()) {
+// runGnet runs handler h (which embeds boot) on one event loop at a free
+// address until the returned stop is called.
+func runGnet(tb testing.TB, h gnet.EventHandler, boot *gnetBoot) (string, func()) {
 	addr := freePort(tb)
-	g := &gnetEcho{up: make(chan struct{})}
+	boot.up = make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithLogger(gnetQuiet{}))
+		done <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithReusePort(false), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithLogger(gnetQuiet{}))
 	}()
 	select {
-	case <-g.up:
+	case <-boot.up:
 	case err := <-done:
 		tb.Fatal(err)
 	}
@@ -90,12 +89,27 @@ func startGnetEcho(tb testing.TB) (string, func()) {
 	return addr, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		g.eng.Stop(ctx)
+		boot.eng.Stop(ctx)
 		<-done
 	}
 }
 
-func startNetEcho(tb testing.TB) (string, func()) {
+type gnetEcho struct{ gnetBoot }
+
+func (g *gnetEcho) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Next(-1)
+	c.Write(buf)
+	return gnet.None
+}
+
+func startGnetEcho(tb testing.TB) (string, func()) {
+	g := &gnetEcho{}
+	return runGnet(tb, g, &g.gnetBoot)
+}
+
+// serveNet accepts on 127.0.0.1 and runs serve on each connection in a
+// goroutine of its own, until the returned stop is called.
+func serveNet(tb testing.TB, serve func(net.Conn)) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -115,19 +129,8 @@ func startNetEcho(tb testing.TB) (string, func()) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							break
-						}
-					}
-					if err != nil {
-						break
-					}
-				}
-				c.Close()
+				defer c.Close()
+				serve(c)
 			}()
 		}
 	}()
@@ -140,6 +143,23 @@ func startNetEcho(tb testing.TB) (string, func()) {
 		mu.Unlock()
 		wg.Wait()
 	}
+}
+
+func startNetEcho(tb testing.TB) (string, func()) {
+	return serveNet(tb, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
 }
 
 const echoLine = "0123456789abcdef\r\n" // ~17 bytes, like the Perl benchmark's
