@@ -6,15 +6,12 @@ package ikctest
 // they skip; with POE_REQUIRE_PERL=1 (CI) they fail instead.
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -55,52 +52,7 @@ type PerlPeer struct {
 // test ends. For the server role it waits for the "ready" line.
 func StartPerl(t *testing.T, args ...string) (*PerlPeer, map[string]any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, "perl", append([]string{filepath.Join(moduleRoot(), "ikc", "testdata", "ikc_peer.pl")}, args...)...)
-	p := &PerlPeer{t: t, cmd: cmd, events: make(chan map[string]any, 100), stderr: &bytes.Buffer{}}
-	cmd.Stderr = &LockedWriter{W: p.stderr, Mu: &p.mu}
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(p.events)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var ev map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				ev = map[string]any{"ev": "junk", "text": sc.Text()}
-			}
-			p.events <- ev
-		}
-	}()
-	t.Cleanup(func() {
-		p.stdin.Close()
-		cmd.Process.Kill()
-		<-done
-		cmd.Wait()
-		cancel()
-		if t.Failed() {
-			p.mu.Lock()
-			t.Logf("perl %v stderr:\n%s", args, p.stderr.String())
-			p.mu.Unlock()
-		}
-	})
-	var ready map[string]any
-	if len(args) > 1 && args[1] == "server" {
-		ready = p.Expect("ready", nil)
-	}
-	return p, ready
+	return StartPerlScript(t, "ikc_peer.pl", "", args...)
 }
 
 // LockedWriter serializes writes to W with Mu.
