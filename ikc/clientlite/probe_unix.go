@@ -1,12 +1,8 @@
-//go:build unix && !linux
+//go:build unix
 
 package clientlite
 
-import (
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
+import "syscall"
 
 // peeker peeks at a socket without blocking; its callback is made once
 // per connection, not per peek.
@@ -18,8 +14,7 @@ type peeker struct {
 
 func (p *peeker) init() {
 	p.f = func(fd uintptr) bool {
-		n, _, err := unix.Recvfrom(int(fd), p.buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		p.closed = err == nil && n == 0 || err != nil && err != unix.EAGAIN && err != unix.EINTR
+		p.closed = peekClosed(fd, p.buf[:])
 		return true // never wait
 	}
 }
