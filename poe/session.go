@@ -53,6 +53,9 @@ type Session struct {
 	cacheEvent string
 	cacheH     Handler
 	cacheObj   any
+	// statesGen counts SetState calls: a BoundCall's handler is good
+	// while it has not moved.
+	statesGen uint64
 }
 
 type boundState struct {

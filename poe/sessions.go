@@ -290,6 +290,7 @@ func (k *Kernel) setState(event string, h Handler, obj any) error {
 // active session). Wheels use it to install their internal handlers.
 func (s *Session) SetState(event string, h Handler, obj any) {
 	s.cacheEvent, s.cacheH, s.cacheObj = "", nil, nil
+	s.statesGen++
 	if h == nil {
 		delete(s.states, event)
 		if _, ok := s.inline[event]; ok {

@@ -69,6 +69,7 @@ type ReadWrite struct {
 	drvApp driver.Appender
 
 	inputEvent, errorEvent, flushedEvent, highEvent, lowEvent string
+	inCall                                                    *poe.BoundCall // InputEvent's, bound while its name stays
 
 	highMark, lowMark int
 	highState         bool
@@ -267,9 +268,17 @@ func (w *ReadWrite) drain(f filter.Filter) {
 				w.held = append(w.held, recs[i:]...)
 				return
 			}
-			w.k.Call(w.owner, w.inputEvent, r, w.idAny)
+			w.input().Call(r, w.idAny)
 		}
 	}
+}
+
+// input is the bound call of InputEvent.
+func (w *ReadWrite) input() *poe.BoundCall {
+	if w.inCall == nil || w.inCall.Event() != w.inputEvent {
+		w.inCall = w.k.BindCall(w.owner, w.inputEvent)
+	}
+	return w.inCall
 }
 
 // deliverHeld delivers the records a pause held back; false if input was
@@ -286,7 +295,7 @@ func (w *ReadWrite) deliverHeld() bool {
 		r := w.held[0]
 		w.held[0] = nil
 		w.held = w.held[1:]
-		w.k.Call(w.owner, w.inputEvent, r, w.idAny)
+		w.input().Call(r, w.idAny)
 	}
 	w.held = nil
 	return !w.closed

@@ -152,6 +152,25 @@ func (f *Line) GetOne() ([]any, error) {
 	if f.in.err != nil {
 		return nil, f.in.takeErr()
 	}
+	if f.auto == autoDone && f.re == nil && f.lit == nil && f.opts.Bytes {
+		// The default terminator into byte records: the echo server's
+		// path, one scan and no branches on options per line.
+		b := f.in.bytes()
+		i, n := defaultTerm(b)
+		if i < 0 || i > f.maxLen {
+			return f.getSlow()
+		}
+		f.in.consume(i + n)
+		f.rec.B = b[:i:i]
+		if len(f.recs) != 1 || f.recs[0] != &f.rec {
+			f.recs = append(f.recs[:0], &f.rec)
+		}
+		return f.recs, nil
+	}
+	return f.getSlow()
+}
+
+func (f *Line) getSlow() ([]any, error) {
 	for {
 		b := f.in.bytes()
 		switch f.auto {
