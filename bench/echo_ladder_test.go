@@ -1,9 +1,9 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -23,8 +23,9 @@ import (
 //	            it with one write per read: gnet-line's code on our kernel
 //	poe-filter  lines as records of the Line filter (GetOne per line) and
 //	            echoed through its AppendPut, still in one handler per read
-//	poe-call    a Call per record into the session's "line" handler, which
-//	            echoes it: what ReadWrite does, without the wheel
+//	poe-call    a call per record into the session's "line" handler (a
+//	            BoundCall), which echoes it: what ReadWrite does, without
+//	            the wheel
 //
 // The next rung is "poe", the tuned server on ReadWrite itself.
 var echoRungs = []echoPeer{
@@ -53,6 +54,7 @@ type ladderHeap struct {
 	listener *wheel.SocketFactory
 	conns    map[int]*ladderConn
 	cur      *ladderConn // the connection being read (rungCall's handler)
+	line     *poe.BoundCall
 	addr     chan string
 }
 
@@ -86,6 +88,7 @@ func startLadderEcho(tb testing.TB, rung int) (string, func()) {
 	_, err := k.Create(poe.Spec{Heap: h, Inline: map[string]poe.Handler{
 		"_start": func(e *poe.Event) any {
 			e.Kernel.AliasSet("echo")
+			h.line = e.Kernel.BindCall(e.Session, "line")
 			var err error
 			h.listener, err = wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
 				BindAddress: "127.0.0.1", Reuse: true, ListenQueue: 1024,
@@ -153,7 +156,7 @@ func startLadderEcho(tb testing.TB, rung int) (string, func()) {
 						break
 					}
 					if h.rung == rungCall {
-						e.Kernel.Call(e.Session, "line", recs[0], c.fd)
+						h.line.Call(recs[0], c.fd)
 						continue
 					}
 					buf, _ := c.f.AppendPut(c.drv.OutBuffer(), recs[0])
@@ -234,7 +237,9 @@ func TestEchoServersEcho(t *testing.T) {
 }
 
 // echoCheck sends want in pieces of 7 octets, then the rest at once, and
-// reads until as many octets came back; they must be want.
+// reads until as many lines came back; they must be want's. An empty line
+// is skipped: the default Line filter yields one where a CR LF is split
+// across two reads (POE's quirk, kept on purpose).
 func echoCheck(addr string, want []byte) error {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -249,9 +254,17 @@ func echoCheck(addr string, want []byte) error {
 		}
 		c.Write(want[half:])
 	}()
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(c, got); err != nil {
-		return fmt.Errorf("%s: after %q: %w", addr, got, err)
+	r := bufio.NewReader(c)
+	var got []byte
+	for n := bytes.Count(want, []byte{'\n'}); n > 0; {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("%s: after %q: %w", addr, got, err)
+		}
+		if string(line) != "\r\n" {
+			got = append(got, line...)
+			n--
+		}
 	}
 	if !bytes.Equal(got, want) {
 		return fmt.Errorf("%s: echoed %q, want %q", addr, got, want)

@@ -48,7 +48,9 @@ func (g *gnetLine) OnTraffic(c gnet.Conn) gnet.Action {
 		out = append(out, line...)
 		used += i + 1
 	}
-	c.Discard(used)
+	if used > 0 {
+		c.Discard(used) // Discard(0) would drop everything, the partial line too
+	}
 	if len(out) > 0 {
 		c.Write(out)
 	}

@@ -67,6 +67,10 @@ type ReadWrite struct {
 	// straight into the driver's queue (both nil when either side cannot).
 	outApp filter.PutAppender
 	drvApp driver.Appender
+	// The same for the default pair, a Line filter into SysRW, called
+	// directly rather than through the interfaces.
+	outLine *filter.Line
+	drvSys  *driver.SysRW
 
 	inputEvent, errorEvent, flushedEvent, highEvent, lowEvent string
 	inCall                                                    *poe.BoundCall // InputEvent's, bound while its name stays
@@ -403,6 +407,19 @@ func (w *ReadWrite) Put(records ...any) bool {
 // the driver takes chunks in place: each record is serialised straight
 // into the driver's queue, nothing is copied or boxed per record.
 func (w *ReadWrite) putAppend(records []any) bool {
+	if l, d := w.outLine, w.drvSys; l != nil && d != nil {
+		was := d.OutOctets()
+		for _, r := range records {
+			buf, err := l.AppendPut(d.OutBuffer(), r)
+			w.outOctets = d.CommitChunk(buf)
+			if err != nil {
+				panic(fmt.Errorf("wheel: ReadWrite(%d) output filter: %w", w.id, err))
+			}
+		}
+		w.queued(was)
+		w.highState = w.highMark > 0 && w.outOctets >= w.highMark
+		return w.highState
+	}
 	was := w.drv.OutOctets()
 	for _, r := range records {
 		buf, err := w.outApp.AppendPut(w.drvApp.OutBuffer(), r)
@@ -460,6 +477,8 @@ func (w *ReadWrite) setOutFilter(f filter.Filter) {
 			w.outApp, w.drvApp = pa, da
 		}
 	}
+	w.outLine, _ = w.outApp.(*filter.Line)
+	w.drvSys, _ = w.drvApp.(*driver.SysRW)
 }
 
 // Flush runs the write handler once, synchronously.

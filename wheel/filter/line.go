@@ -152,15 +152,19 @@ func (f *Line) GetOne() ([]any, error) {
 	if f.in.err != nil {
 		return nil, f.in.takeErr()
 	}
-	if f.auto == autoDone && f.re == nil && f.lit == nil && f.opts.Bytes {
-		// The default terminator into byte records: the echo server's
-		// path, one scan and no branches on options per line.
+	if f.auto == autoDone && f.re == nil && f.lit == nil {
+		// The default terminator: the echo server's path, one scan and
+		// no branches on options per line.
 		b := f.in.bytes()
 		i, n := defaultTerm(b)
 		if i < 0 || i > f.maxLen {
 			return f.getSlow()
 		}
 		f.in.consume(i + n)
+		if !f.opts.Bytes {
+			f.recs = append(f.recs[:0], f.strs.box(b[:i]))
+			return f.recs, nil
+		}
 		f.rec.B = b[:i:i]
 		if len(f.recs) != 1 || f.recs[0] != &f.rec {
 			f.recs = append(f.recs[:0], &f.rec)
