@@ -145,6 +145,7 @@ measure() {
 		gobench "$OUT/echo" -bench '^BenchmarkEchoPipelined$' -benchtime 20x
 		gobench "$OUT/echo" -bench '^BenchmarkEchoLockstep$' -benchtime 5000x
 		gobench "$OUT/echo" -bench '^BenchmarkEchoIdle$' -benchtime 1x
+		gobench "$OUT/echo" -bench '^BenchmarkLineFloor$'
 		if [ "$have_poe" = 1 ]; then
 			log "echo: Perl"
 			perlrun "$OUT/echo" "$PERL_DIR/echo_tcp.pl"
