@@ -3,22 +3,35 @@ package poe
 import (
 	"fmt"
 	"sort"
+	"unsafe"
 )
 
 // aliasTable is POE::Resource::Aliases: the sessions by alias, and the
 // aliases resolve found last.
 type aliasTable struct {
 	names map[string]*Session
-	cache [2]aliasHit // most recent first; forgotten when any alias goes away
+	cache [2]aliasHit // forgotten when any alias goes away
+	mru   int         // the slot hit last; lookup fills the other
 }
 
 // cached returns the session of an alias resolve found recently, or nil.
+// A program posts with the same string over and over (a literal), so the
+// strings' addresses are compared first: two aliases of one length, as
+// "ping" and "pong", then cost no byte comparison.
 func (t *aliasTable) cached(name string) *Session {
-	if c := &t.cache; c[0].s != nil && name == c[0].name {
-		return c[0].s
-	} else if c[1].s != nil && name == c[1].name {
-		c[0], c[1] = c[1], c[0]
-		return c[0].s
+	c := &t.cache
+	p := unsafe.StringData(name)
+	for i := range c {
+		if c[i].s != nil && unsafe.StringData(c[i].name) == p && len(c[i].name) == len(name) {
+			t.mru = i
+			return c[i].s
+		}
+	}
+	for i := range c {
+		if c[i].s != nil && c[i].name == name {
+			t.mru = i
+			return c[i].s
+		}
 	}
 	return nil
 }
@@ -29,7 +42,8 @@ func (t *aliasTable) cached(name string) *Session {
 func (t *aliasTable) lookup(name string) *Session {
 	s := t.names[name]
 	if s != nil {
-		t.cache[1], t.cache[0] = t.cache[0], aliasHit{name, s}
+		t.mru ^= 1
+		t.cache[t.mru] = aliasHit{name, s}
 	}
 	return s
 }

@@ -71,7 +71,9 @@ func (k *Kernel) runBatch() {
 			k.alarms.unlink(it)
 		default:
 			k.inBatch = false
-			k.gcSweep()
+			if len(k.sessions.marks) > 0 {
+				k.gcSweep()
+			}
 			return
 		}
 		// The destination's hold is dropped without marking it for

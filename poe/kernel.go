@@ -349,7 +349,9 @@ func (k *Kernel) timeslice() {
 	if k.bridge.pending.Load() != 0 {
 		k.drainInjected()
 	}
-	k.maybeIdle()
+	if k.queue.queued == 0 {
+		k.maybeIdle() // only an empty queue can mean idle; this spares a call per timeslice
+	}
 	timeout := time.Duration(-1)
 	clocked := false // k.clock.now was just read
 	if k.queue.fifoHead() != nil {
