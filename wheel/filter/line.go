@@ -349,5 +349,8 @@ func (f *Line) AppendPut(dst []byte, record any) ([]byte, error) {
 	if !ok {
 		return dst, fmt.Errorf("%w: Line record of type %T", ErrRecordType, record)
 	}
+	if f.outLit == "\r\n" {
+		return append(dst, '\r', '\n'), nil // two stores, not a copy
+	}
 	return append(dst, f.outLit...), nil
 }
