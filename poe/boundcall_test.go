@@ -2,6 +2,7 @@ package poe_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -172,4 +173,27 @@ func BenchmarkBoundCall(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A wheel-like loop calls one event of its session for every record, the
+// handler bound once.
+func ExampleKernel_BindCall() {
+	k := poe.NewKernel(nil)
+	k.Create(poe.Spec{Inline: map[string]poe.Handler{
+		"_start": func(e *poe.Event) any {
+			input := e.Kernel.BindCall(e.Session, "input")
+			for _, line := range []string{"one", "two"} {
+				input.Call(line, 1)
+			}
+			return nil
+		},
+		"input": func(e *poe.Event) any {
+			fmt.Println(e.String(poe.ARG0), "from wheel", e.Int(poe.ARG1))
+			return nil
+		},
+	}})
+	k.Run()
+	// Output:
+	// one from wheel 1
+	// two from wheel 1
 }
