@@ -89,17 +89,7 @@ func startLadderEcho(tb testing.TB, rung int) (string, func()) {
 		"_start": func(e *poe.Event) any {
 			e.Kernel.AliasSet("echo")
 			h.line = e.Kernel.BindCall(e.Session, "line")
-			var err error
-			h.listener, err = wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
-				BindAddress: "127.0.0.1", Reuse: true, ListenQueue: 1024,
-				SuccessEvent: "accepted", FailureEvent: "listen_failed",
-			})
-			if err != nil {
-				tb.Error(err)
-				h.addr <- ""
-				return nil
-			}
-			h.addr <- fmt.Sprintf("127.0.0.1:%d", h.listener.Port())
+			h.listener = listenEcho(tb, e.Kernel, h.addr)
 			return nil
 		},
 		"accepted": func(e *poe.Event) any {
@@ -197,18 +187,7 @@ func startLadderEcho(tb testing.TB, rung int) (string, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	a := <-h.addr
-	if a == "" {
-		tb.FailNow()
-	}
-	return a, func() {
-		k.PostFromGoroutine("echo", "shutdown")
-		if err := <-done; err != nil {
-			tb.Error(err)
-		}
-	}
+	return runEcho(tb, k, h.addr, "echo")
 }
 
 // Every echo server of BenchmarkEchoPipelined, the rungs included, gives

@@ -151,18 +151,7 @@ func startPOEIdiomEcho(tb testing.TB) (string, func()) {
 	}}); err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	a := <-l.addr
-	if a == "" {
-		tb.Fatal("poe-idiom: listen failed")
-	}
-	return a, func() {
-		k.PostFromGoroutine("echo_server", "shutdown")
-		if err := <-done; err != nil {
-			tb.Error(err)
-		}
-	}
+	return runEcho(tb, k, l.addr, "echo_server")
 }
 
 // BenchmarkChannelPingPong is what a Go programmer writes instead of two

@@ -31,19 +31,8 @@ func startPOEEcho(tb testing.TB) (string, func()) {
 	addr := make(chan string, 1)
 	_, err := k.Create(poe.Spec{Heap: &heap{conns: map[int]*wheel.ReadWrite{}}, Inline: map[string]poe.Handler{
 		"_start": func(e *poe.Event) any {
-			h := e.Heap.(*heap)
 			e.Kernel.AliasSet("echo")
-			var err error
-			h.listener, err = wheel.NewSocketFactory(e.Kernel, wheel.SocketFactoryOptions{
-				BindAddress: "127.0.0.1", Reuse: true, ListenQueue: 1024,
-				SuccessEvent: "accepted", FailureEvent: "listen_failed",
-			})
-			if err != nil {
-				tb.Error(err)
-				addr <- ""
-				return nil
-			}
-			addr <- fmt.Sprintf("127.0.0.1:%d", h.listener.Port())
+			e.Heap.(*heap).listener = listenEcho(tb, e.Kernel, addr)
 			return nil
 		},
 		"accepted": func(e *poe.Event) any {
@@ -102,14 +91,38 @@ func startPOEEcho(tb testing.TB) (string, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return runEcho(tb, k, addr, "echo")
+}
+
+// listenEcho makes an echo server's listener (its events "accepted" and
+// "listen_failed") in the active session and sends its address on addr,
+// or "" when it cannot listen.
+func listenEcho(tb testing.TB, k *poe.Kernel, addr chan<- string) *wheel.SocketFactory {
+	l, err := wheel.NewSocketFactory(k, wheel.SocketFactoryOptions{
+		BindAddress: "127.0.0.1", Reuse: true, ListenQueue: 1024,
+		SuccessEvent: "accepted", FailureEvent: "listen_failed",
+	})
+	if err != nil {
+		tb.Error(err)
+		addr <- ""
+		return nil
+	}
+	addr <- fmt.Sprintf("127.0.0.1:%d", l.Port())
+	return l
+}
+
+// runEcho runs an echo server's kernel on a goroutine of its own: the
+// address comes from addr, and stop posts "shutdown" to alias and waits
+// for the kernel to end.
+func runEcho(tb testing.TB, k *poe.Kernel, addr <-chan string, alias string) (string, func()) {
 	done := make(chan error, 1)
 	go func() { done <- k.Run() }()
 	a := <-addr
 	if a == "" {
-		tb.FailNow()
+		tb.Fatal("the echo server cannot listen")
 	}
 	return a, func() {
-		k.PostFromGoroutine("echo", "shutdown")
+		k.PostFromGoroutine(alias, "shutdown")
 		if err := <-done; err != nil {
 			tb.Error(err)
 		}

@@ -41,14 +41,7 @@ func (c *BoundCall) Call(args ...any) any {
 	}
 	k.onGoroutine()
 	ev := k.getEvent()
-	switch len(args) {
-	case 1:
-		ev.buf = append(ev.buf[:0], args[0])
-	case 2:
-		ev.buf = append(ev.buf[:0], args[0], args[1])
-	default:
-		ev.buf = append(ev.buf[:0], args...)
-	}
+	ev.copyArgs(args)
 	// A self-call: no new active event, no trap (as dispatchWith).
 	ev.Kernel, ev.Session, ev.Heap, ev.State, ev.Sender, ev.Object = k, s, s.heap, c.event, s, c.obj
 	ev.CallerState, ev.CallerFile, ev.CallerLine = k.activeEvent, "", 0

@@ -190,6 +190,19 @@ func (k *Kernel) getEvent() *Event {
 	return &Event{Kernel: k}
 }
 
+// copyArgs copies a call's arguments into the Event's own storage: plain
+// stores for one or two (a wheel's input has two), not a slice copy.
+func (ev *Event) copyArgs(args []any) {
+	switch len(args) {
+	case 1:
+		ev.buf = append(ev.buf[:0], args[0])
+	case 2:
+		ev.buf = append(ev.buf[:0], args[0], args[1])
+	default:
+		ev.buf = append(ev.buf[:0], args...)
+	}
+}
+
 func (k *Kernel) putEvent(ev *Event) {
 	switch len(ev.buf) {
 	case 0:

@@ -81,14 +81,7 @@ func (k *Kernel) call(dest any, event string, args []any) (any, error) {
 		return nil, nil
 	}
 	ev := k.getEvent()
-	switch len(args) { // plain stores, not a slice copy (a wheel's input: two)
-	case 1:
-		ev.buf = append(ev.buf[:0], args[0])
-	case 2:
-		ev.buf = append(ev.buf[:0], args[0], args[1])
-	default:
-		ev.buf = append(ev.buf[:0], args...)
-	}
+	ev.copyArgs(args)
 	ev.CallerState, ev.CallerFile, ev.CallerLine = k.callerState(), "", 0
 	if k.trace != nil {
 		ev.CallerFile, ev.CallerLine = callerOutside()
