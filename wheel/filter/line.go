@@ -63,10 +63,14 @@ type Line struct {
 	maxLen int
 	maxBuf int
 
-	in   inbuf
-	rec  Bytes
-	recs []any
-	strs stringBox // string records
+	in inbuf
+	// scanned is how much of the buffered input is known to hold no CR
+	// or LF (the default terminator's fast path): a long line arriving in
+	// many reads is scanned once, not once per read.
+	scanned int
+	rec     Bytes
+	recs    []any
+	strs    stringBox // string records
 	// Put in byte mode
 	obuf   []byte
 	ochunk []Bytes
@@ -156,8 +160,15 @@ func (f *Line) GetOne() ([]any, error) {
 		// The default terminator: the echo server's path, one scan and
 		// no branches on options per line.
 		b := f.in.bytes()
-		i, n := defaultTerm(b)
-		if i < 0 || i > f.maxLen {
+		i, n := defaultTerm(b[f.scanned:])
+		if i < 0 {
+			f.scanned = len(b)
+			f.in.idle()
+			return nil, nil
+		}
+		i += f.scanned
+		f.scanned = 0
+		if i > f.maxLen {
 			return f.getSlow()
 		}
 		f.in.consume(i + n)
@@ -217,10 +228,18 @@ func (f *Line) getSlow() ([]any, error) {
 			}
 			i, n = loc[0], loc[1]-loc[0]
 		case f.lit != nil:
+			// Resume where the last search stopped, less what could be
+			// the start of a terminator cut by the end of that input.
+			from := max(0, f.scanned-len(f.lit)+1)
 			if len(f.lit) == 1 {
-				i = bytes.IndexByte(b, f.lit[0])
+				i = bytes.IndexByte(b[from:], f.lit[0])
 			} else {
-				i = bytes.Index(b, f.lit)
+				i = bytes.Index(b[from:], f.lit)
+			}
+			if i >= 0 {
+				i += from
+			} else {
+				f.scanned = len(b)
 			}
 			n = len(f.lit)
 		default:
@@ -237,6 +256,7 @@ func (f *Line) getSlow() ([]any, error) {
 // emit returns b[:i] as the record and consumes it and its n-byte
 // terminator.
 func (f *Line) emit(b []byte, i, n int) ([]any, error) {
+	f.scanned = 0
 	f.in.consume(i + n)
 	if i > f.maxLen {
 		return nil, fmt.Errorf("%w (%d > %d octets)", ErrLineExceeds, i, f.maxLen)
@@ -333,7 +353,7 @@ func (f *Line) Put(records []any) ([]any, error) {
 func (f *Line) GetPending() []any { return f.in.pending() }
 
 // DiscardPending drops the buffered input (see PendingDiscarder).
-func (f *Line) DiscardPending() { f.in.reset() }
+func (f *Line) DiscardPending() { f.in.reset(); f.scanned = 0 }
 
 // Clone returns a Line with the same options and an empty buffer. An
 // autodetecting filter detects again.
