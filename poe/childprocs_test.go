@@ -42,15 +42,8 @@ func testSigChildThenIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("kernel did not go idle after reaping its children")
+	if err := runAsync(t, k, 5*time.Second)(); err != nil {
+		t.Fatal(err)
 	}
 	if reaped != 2 {
 		t.Errorf("reaped %d children, want 2", reaped)
@@ -128,15 +121,8 @@ func testSigChildReaping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("kernel still running; reaped %v", got)
+	if err := runAsync(t, k, 10*time.Second)(); err != nil {
+		t.Fatal(err)
 	}
 	if !errors.Is(ghostErr, unix.ESRCH) {
 		t.Errorf("SigChild of no process: %v, want ESRCH", ghostErr)
@@ -182,15 +168,8 @@ func TestSigChildAlreadyExited(t *testing.T) {
 				"_start": func(e *Event) any { return e.Kernel.SigChild(cmd.Process.Pid, "reaped") },
 				"reaped": func(e *Event) any { status = e.Int(ARG2); return nil },
 			}})
-			done := make(chan error, 1)
-			go func() { done <- k.Run() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the exited child was never reaped")
+			if err := runAsync(t, k, 5*time.Second)(); err != nil {
+				t.Fatal(err)
 			}
 			if status != 7<<8 {
 				t.Errorf("status %d, want %d", status, 7<<8)

@@ -94,16 +94,9 @@ func sqCreate(t *testing.T, k *Kernel, spec Spec) *Session {
 // does not return within limit. It returns how long Run took and its error.
 func sqRun(t *testing.T, k *Kernel, limit time.Duration) (time.Duration, error) {
 	t.Helper()
-	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- k.Run() }()
-	select {
-	case err := <-done:
-		return time.Since(start), err
-	case <-time.After(limit):
-		t.Fatalf("Run did not return within %v", limit)
-	}
-	return 0, nil
+	err := runAsync(t, k, limit)()
+	return time.Since(start), err
 }
 
 // sqLogger returns a logger writing text records into a buffer.

@@ -51,15 +51,7 @@ func cxArgs(e *Event) string {
 // the kernel.
 func cxRun(t *testing.T, k *Kernel, limit time.Duration) error {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(limit):
-		t.Fatalf("Run did not return within %v", limit)
-		return nil
-	}
+	return runAsync(t, k, limit)()
 }
 
 // cxDiff compares an event log with the expected one.

@@ -23,6 +23,22 @@ func liteCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// liteConnected starts a server kernel and connects a Client named
+// LiteClient to it, registered there (rec has the server's events); the
+// Client is disconnected at the end of the test.
+func liteConnected(t *testing.T) (*ikctest.Node, *Client, context.Context, ikctest.Recorder) {
+	t.Helper()
+	n, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
+	ctx := liteCtx(t)
+	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Disconnect() })
+	rec.WaitFor(t, "reg")
+	return n, l, ctx, rec
+}
+
 // liteScript is what lite.pl did in the g1, g6 and s4 captures.
 func liteBasicScript(t *testing.T, ctx context.Context, l *Client, errorText string) {
 	t.Helper()

@@ -90,14 +90,7 @@ func TestClientLiteConcurrent(t *testing.T) {
 // calls waiting next to it on the same connection get their answers, and
 // the connection stays up.
 func TestClientLiteCancelOwnCall(t *testing.T) {
-	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
-	ctx := liteCtx(t)
-	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Disconnect()
-	rec.WaitFor(t, "reg")
+	_, l, ctx, rec := liteConnected(t)
 	// test/nothing never answers: these calls only end by their contexts.
 	cctx, cancel := context.WithCancel(ctx)
 	dctx, dcancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -139,14 +132,7 @@ func TestClientLiteCancelOwnCall(t *testing.T) {
 // every waiting call fails at once with ErrConnClosed; the next call
 // reconnects.
 func TestClientLiteLostConnection(t *testing.T) {
-	n, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
-	ctx := liteCtx(t)
-	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Disconnect()
-	rec.WaitFor(t, "reg")
+	n, l, ctx, _ := liteConnected(t)
 	const waiting = 10
 	errs := make(chan error, waiting)
 	for range waiting {

@@ -134,14 +134,7 @@ func TestClientLiteDrainsWhileWriteBlocks(t *testing.T) {
 // read on. Every answer that comes is the one to its own call; the other
 // calls end with ErrNoResponse.
 func TestClientLiteCancelledReadersNoWrongAnswer(t *testing.T) {
-	_, port, rec := liteServer(t, ikc.ServerOptions{IP: "127.0.0.1", Port: ikc.EphemeralPort})
-	ctx := liteCtx(t)
-	l, err := Dial(ctx, Options{Host: "127.0.0.1", Port: port, Name: "LiteClient"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Disconnect()
-	rec.WaitFor(t, "reg")
+	_, l, ctx, _ := liteConnected(t)
 	const goroutines, calls = 16, 60
 	var answered, timedOut, wrong atomic.Int64
 	done := make(chan struct{})
