@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,81 +10,33 @@ import (
 	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
-type client struct {
-	t    *testing.T
-	conn net.Conn
-	r    *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	t.Cleanup(func() { c.Close() })
-	return &client{t, c, bufio.NewReader(c)}
-}
-
-func (c *client) say(s string) { fmt.Fprint(c.conn, s+"\r\n") }
-
-// expect reads lines until one contains want.
-func (c *client) expect(want string) {
-	c.t.Helper()
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("waiting for %q: %v", want, err)
-		}
-		if strings.Contains(line, want) {
-			return
-		}
-	}
-}
-
 func TestChat(t *testing.T) {
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve("127.0.0.1", 0, func(a string) { ready <- a }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not start")
-	}
-	alice := dial(t, addr)
-	alice.expect("welcome")
-	alice.say("/nick alice")
-	alice.expect("is now alice")
-	bob := dial(t, addr)
-	bob.expect("welcome")
-	alice.expect("joined")
-	bob.say("/nick bob")
-	alice.expect("is now bob")
-	bob.say("hello everyone")
-	alice.expect("<bob> hello everyone")
-	bob.expect("<bob> hello everyone")
-	alice.say("/msg bob psst")
-	bob.expect("*alice* psst")
-	alice.say("/msg nobody hi")
-	alice.expect("no such user: nobody")
-	bob.say("/who")
-	bob.expect("here: alice, bob")
-	bob.say("/quit")
-	alice.expect("* bob left")
+	srv := clitest.Serve(t, func(ready func(string)) error { return serve("127.0.0.1", 0, ready) })
+	addr := srv.Addr
+	alice := clitest.DialLines(t, addr)
+	alice.Expect("welcome")
+	alice.Say("/nick alice")
+	alice.Expect("is now alice")
+	bob := clitest.DialLines(t, addr)
+	bob.Expect("welcome")
+	alice.Expect("joined")
+	bob.Say("/nick bob")
+	alice.Expect("is now bob")
+	bob.Say("hello everyone")
+	alice.Expect("<bob> hello everyone")
+	bob.Expect("<bob> hello everyone")
+	alice.Say("/msg bob psst")
+	bob.Expect("*alice* psst")
+	alice.Say("/msg nobody hi")
+	alice.Expect("no such user: nobody")
+	bob.Say("/who")
+	bob.Expect("here: alice, bob")
+	bob.Say("/quit")
+	alice.Expect("* bob left")
 
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	alice.expect("server shutting down")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not stop on TERM")
-	}
+	alice.Expect("server shutting down")
+	srv.Wait("TERM")
 }
 
 // TestSetupFailures runs the built command: a setup failure is one line

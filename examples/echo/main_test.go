@@ -14,17 +14,8 @@ import (
 )
 
 func TestEcho(t *testing.T) {
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve("127.0.0.1", 0, func(a string) { ready <- a }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not start")
-	}
+	srv := clitest.Serve(t, func(ready func(string)) error { return serve("127.0.0.1", 0, ready) })
+	addr := srv.Addr
 	// Three clients at once, several lines each, CR LF and LF endings.
 	for c := 0; c < 3; c++ {
 		conn, err := net.Dial("tcp", addr)
@@ -52,14 +43,7 @@ func TestEcho(t *testing.T) {
 	}
 	// SIGTERM stops the server gracefully: Run returns nil.
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not stop on TERM")
-	}
+	srv.Wait("TERM")
 }
 
 // TestSetupFailures runs the built command: a setup failure is one line

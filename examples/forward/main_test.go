@@ -100,27 +100,16 @@ func echo(c *net.TCPConn) {
 	c.CloseWrite()
 }
 
-// start runs a forwarder to targetPort; it returns its address and the
-// channel serve's result arrives on.
-func start(t *testing.T, targetPort int, log *logbook) (string, chan error) {
+// start runs a forwarder to targetPort.
+func start(t *testing.T, targetPort int, log *logbook) *clitest.Server {
 	t.Helper()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	cfg := &config{
-		listenHost: "127.0.0.1", targetHost: "127.0.0.1", targetPort: targetPort,
-		highMark: 64 << 10, lowMark: 16 << 10,
-		logf: log.logf, ready: func(a string) { ready <- a },
-	}
-	go func() { done <- serve(cfg) }()
-	select {
-	case a := <-ready:
-		return a, done
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("forwarder did not start")
-	}
-	return "", nil
+	return clitest.Serve(t, func(ready func(string)) error {
+		return serve(&config{
+			listenHost: "127.0.0.1", targetHost: "127.0.0.1", targetPort: targetPort,
+			highMark: 64 << 10, lowMark: 16 << 10,
+			logf: log.logf, ready: ready,
+		})
+	})
 }
 
 func dial(t *testing.T, addr string) *net.TCPConn {
@@ -135,23 +124,16 @@ func dial(t *testing.T, addr string) *net.TCPConn {
 }
 
 // stop sends SIGTERM (the forwarder's shutdown) and waits for serve.
-func stop(t *testing.T, done chan error) {
+func stop(t *testing.T, srv *clitest.Server) {
 	t.Helper()
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("forwarder did not stop on TERM")
-	}
+	srv.Wait("TERM")
 }
 
 func TestHalfClose(t *testing.T) {
 	log := newLogbook()
-	addr, done := start(t, target(t, nil, echo), log)
-	c := dial(t, addr)
+	srv := start(t, target(t, nil, echo), log)
+	c := dial(t, srv.Addr)
 	r := bufio.NewReader(c)
 	fmt.Fprint(c, "hello\n")
 	if got, err := r.ReadString('\n'); err != nil || got != "hello\n" {
@@ -170,13 +152,13 @@ func TestHalfClose(t *testing.T) {
 	log.wait(t, "closed", 1)
 
 	// A link still open at shutdown is closed too.
-	c = dial(t, addr)
+	c = dial(t, srv.Addr)
 	r = bufio.NewReader(c)
 	fmt.Fprint(c, "ping\n")
 	if got, err := r.ReadString('\n'); err != nil || got != "ping\n" {
 		t.Fatalf("got %q, %v", got, err)
 	}
-	stop(t, done)
+	stop(t, srv)
 	if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
 		t.Fatalf("open link after shutdown: %q, %v", rest, err)
 	}
@@ -185,8 +167,8 @@ func TestHalfClose(t *testing.T) {
 func TestBackpressure(t *testing.T) {
 	log := newLogbook()
 	gate := make(chan struct{})
-	addr, done := start(t, target(t, gate, echo), log)
-	c := dial(t, addr)
+	srv := start(t, target(t, gate, echo), log)
+	c := dial(t, srv.Addr)
 	// 8 MiB is far more than the socket buffers plus the 64 KiB high mark
 	// while the target does not read: the forwarder must stop reading
 	// from the client.
@@ -212,16 +194,16 @@ func TestBackpressure(t *testing.T) {
 	}
 	log.wait(t, "resume client", 1)
 	log.wait(t, "closed", 1)
-	stop(t, done)
+	stop(t, srv)
 }
 
 func TestTargetClosesFirst(t *testing.T) {
 	log := newLogbook()
-	addr, done := start(t, target(t, nil, func(c *net.TCPConn) {
+	srv := start(t, target(t, nil, func(c *net.TCPConn) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		fmt.Fprint(c, "bye "+line)
 	}), log)
-	c := dial(t, addr)
+	c := dial(t, srv.Addr)
 	fmt.Fprint(c, "x\n")
 	got, err := io.ReadAll(c)
 	if err != nil || string(got) != "bye x\n" {
@@ -231,7 +213,7 @@ func TestTargetClosesFirst(t *testing.T) {
 	// The client closes its end in turn; then the link is gone.
 	c.Close()
 	log.wait(t, "closed", 1)
-	stop(t, done)
+	stop(t, srv)
 }
 
 func TestTargetDown(t *testing.T) {
@@ -242,14 +224,14 @@ func TestTargetDown(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	log := newLogbook()
-	addr, done := start(t, port, log)
-	c := dial(t, addr)
+	srv := start(t, port, log)
+	c := dial(t, srv.Addr)
 	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
 		t.Fatalf("got %q, %v", got, err)
 	}
 	log.wait(t, "connect to the target failed", 1)
 	log.wait(t, "closed", 1)
-	stop(t, done)
+	stop(t, srv)
 }
 
 // TestSetupFailures runs the built command: a setup failure is one line

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -15,98 +13,43 @@ import (
 	"github.com/poe-go/poe/examples/internal/clitest"
 )
 
-type client struct {
-	t    *testing.T
-	conn net.Conn
-	r    *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	t.Cleanup(func() { c.Close() })
-	return &client{t, c, bufio.NewReader(c)}
-}
-
-func (c *client) say(s string) { fmt.Fprint(c.conn, s+"\r\n") }
-
-// expect reads lines until one contains want, and fails on one that
-// contains any of unwanted first.
-func (c *client) expect(want string, unwanted ...string) {
-	c.t.Helper()
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("waiting for %q: %v", want, err)
-		}
-		for _, u := range unwanted {
-			if strings.Contains(line, u) {
-				c.t.Fatalf("got %q while waiting for %q", line, want)
-			}
-		}
-		if strings.Contains(line, want) {
-			return
-		}
-	}
-}
-
 func TestTCPChat(t *testing.T) {
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve("127.0.0.1", 0, func(a string) { ready <- a }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not start")
-	}
-	alice := dial(t, addr)
-	alice.expect("Welcome, guest")
-	alice.say("/nick alice")
-	alice.expect("is now alice")
-	bob := dial(t, addr)
-	bob.expect("Welcome, guest")
-	alice.expect("joined from 127.0.0.1")
-	bob.say("/nick alice")
-	bob.expect("alice is taken")
-	bob.say("/nick bob")
-	alice.expect("is now bob")
-	bob.say("hello everyone")
-	alice.expect("<bob> hello everyone")
-	bob.expect("<bob> hello everyone") // the sender sees it too
-	alice.say("/who")
-	alice.expect("* here: alice, bob")
-	carol := dial(t, addr)
-	carol.expect("Welcome")
-	carol.say("/quit")
-	carol.expect("Bye!")
-	if _, err := carol.r.ReadString('\n'); err != io.EOF {
+	srv := clitest.Serve(t, func(ready func(string)) error { return serve("127.0.0.1", 0, ready) })
+	addr := srv.Addr
+	alice := clitest.DialLines(t, addr)
+	alice.Expect("Welcome, guest")
+	alice.Say("/nick alice")
+	alice.Expect("is now alice")
+	bob := clitest.DialLines(t, addr)
+	bob.Expect("Welcome, guest")
+	alice.Expect("joined from 127.0.0.1")
+	bob.Say("/nick alice")
+	bob.Expect("alice is taken")
+	bob.Say("/nick bob")
+	alice.Expect("is now bob")
+	bob.Say("hello everyone")
+	alice.Expect("<bob> hello everyone")
+	bob.Expect("<bob> hello everyone") // the sender sees it too
+	alice.Say("/who")
+	alice.Expect("* here: alice, bob")
+	carol := clitest.DialLines(t, addr)
+	carol.Expect("Welcome")
+	carol.Say("/quit")
+	carol.Expect("Bye!")
+	if _, err := carol.R.ReadString('\n'); err != io.EOF {
 		t.Errorf("after /quit: %v, want end of file", err)
 	}
-	alice.expect("left", "<")
+	alice.Expect("left", "<")
 	// SIGTERM: everyone is told, the connections and the server close,
 	// and serve returns nil.
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	for _, c := range []*client{alice, bob} {
-		c.expect("the server is going down")
-		if rest, err := io.ReadAll(c.r); err != nil || len(rest) != 0 {
+	for _, c := range []*clitest.Lines{alice, bob} {
+		c.Expect("the server is going down")
+		if rest, err := io.ReadAll(c.R); err != nil || len(rest) != 0 {
 			t.Errorf("after shutdown: %q, %v", rest, err)
 		}
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not stop on TERM")
-	}
+	srv.Wait("TERM")
 }
 
 // TestCommand runs the built program: a setup failure is one line on
@@ -136,10 +79,10 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("no bound address logged (%q)", addr)
 	}
 	go io.Copy(io.Discard, stderr)
-	user := dial(t, addr)
-	user.expect("Welcome")
+	user := clitest.DialLines(t, addr)
+	user.Expect("Welcome")
 	cmd.Process.Signal(syscall.SIGINT)
-	user.expect("the server is going down")
+	user.Expect("the server is going down")
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {

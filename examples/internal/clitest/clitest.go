@@ -1,4 +1,5 @@
-// Package clitest builds an example command and runs it, for the
+// Package clitest builds an example command and runs it, or runs an
+// example's server in the test process and talks lines to it, for the
 // examples' tests of exit statuses and error messages.
 package clitest
 
