@@ -9,11 +9,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/wheel/freezer"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
@@ -198,13 +198,7 @@ func BenchmarkFrameSplit(b *testing.B) {
 // that both sides measure the same data. It skips without perl (fails with
 // POE_REQUIRE_PERL=1).
 func TestBenchValuesMatchPerl(t *testing.T) {
-	if out, err := exec.Command("perl", "-MStorable", "-e1").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("perl with Storable not available: %v %s", err, out)
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1 but " + msg)
-		}
-		t.Skip(msg)
-	}
+	perltest.Need(t, "", "Storable")
 	for name, v := range map[string]any{"ikc-call": ikcCall, "1MiB": bigItems()} {
 		out, err := exec.Command("perl", "freezer_perl.pl", "--dump", name).Output()
 		if err != nil {

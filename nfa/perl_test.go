@@ -4,25 +4,14 @@ package nfa_test
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/nfa"
 	"github.com/poe-go/poe/poe"
 )
-
-func needPerl(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("perl", "-MPOE", "-e1").CombinedOutput(); err != nil {
-		msg := "perl -MPOE -e1 failed (" + err.Error() + "): " + strings.TrimSpace(string(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1: " + msg)
-		}
-		t.Skip(msg)
-	}
-}
 
 // perlMachine goes through queued and immediate transitions, leave
 // handlers, call_state/return_state with arguments, _default and a stop
@@ -67,7 +56,7 @@ print "done\n";
 `
 
 func TestTransitionsMatchPerlPOE(t *testing.T) {
-	needPerl(t)
+	perltest.Need(t, "", "POE")
 	out, err := exec.Command("perl", "-e", perlMachine).CombinedOutput()
 	if err != nil {
 		t.Fatalf("perl: %v\n%s", err, out)

@@ -11,19 +11,9 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/component/clienttcp"
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/poe"
 )
-
-func needPerl(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("perl", "-MPOE", "-e1").CombinedOutput(); err != nil {
-		msg := "perl -MPOE -e1 failed (" + err.Error() + "): " + strings.TrimSpace(string(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1: " + msg)
-		}
-		t.Skip(msg)
-	}
-}
 
 // perlServer is a POE::Component::Server::TCP on a free port (printed
 // first) that upper-cases lines and stops after its first client leaves.
@@ -45,7 +35,7 @@ print "server done\n";
 
 // TestGoClientToPerlServer: a Go Client::TCP talks to Perl's Server::TCP.
 func TestGoClientToPerlServer(t *testing.T) {
-	needPerl(t)
+	perltest.Need(t, "", "POE")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "perl", "-e", perlServer)

@@ -4,27 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/poe-go/poe/component/servertcp"
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/poe"
 )
-
-// needPerl skips without Perl's POE, or fails when POE_REQUIRE_PERL=1.
-func needPerl(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("perl", "-MPOE", "-e1").CombinedOutput(); err != nil {
-		msg := "perl -MPOE -e1 failed (" + err.Error() + "): " + strings.TrimSpace(string(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1: " + msg)
-		}
-		t.Skip(msg)
-	}
-}
 
 // perlClient is a POE::Component::Client::TCP that sends its arguments as
 // lines, prints what comes back, and shuts down after "bye".
@@ -49,7 +37,7 @@ POE::Kernel->run;
 // TestPerlClientToGoServer: Perl's Client::TCP talks to a Go Server::TCP
 // through the default Line filters of both.
 func TestPerlClientToGoServer(t *testing.T) {
-	needPerl(t)
+	perltest.Need(t, "", "POE")
 	k := poe.NewKernel(nil)
 	srv, err := servertcp.New(k, servertcp.Options{
 		Address: "127.0.0.1", Alias: "srv",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,20 +11,8 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/examples/internal/clitest"
+	"github.com/poe-go/poe/internal/perltest"
 )
-
-// needPerl skips without Perl's POE, or fails when POE_REQUIRE_PERL=1.
-func needPerl(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("perl", "-MPOE", "-e1").CombinedOutput(); err != nil {
-		msg := "perl -MPOE -e1 failed (" + err.Error() + "): " + strings.TrimSpace(string(out)) +
-			"; install Debian's libpoe-perl to run the Go <-> Perl pair"
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1: " + msg)
-		}
-		t.Skip(msg)
-	}
-}
 
 type output struct {
 	mu sync.Mutex
@@ -71,7 +58,7 @@ func check(t *testing.T, out string) {
 
 // TestPair: the Go program runs the embedded peer.pl itself.
 func TestPair(t *testing.T) {
-	needPerl(t)
+	perltest.Need(t, "install Debian's libpoe-perl to run the Go <-> Perl pair", "POE")
 	out := &output{}
 	done := make(chan error, 1)
 	go func() { done <- serve(config{spawn: true, out: out}) }()
@@ -92,7 +79,7 @@ func TestPair(t *testing.T) {
 // TestPerlFromOutside: the Go side waits for a peer; the test runs
 // peer.pl from this directory, then stops the Go side with SIGTERM.
 func TestPerlFromOutside(t *testing.T) {
-	needPerl(t)
+	perltest.Need(t, "install Debian's libpoe-perl to run the Go <-> Perl pair", "POE")
 	out := &output{}
 	ready := make(chan int, 1)
 	done := make(chan error, 1)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/poe-go/poe/examples/internal/clitest"
 	"github.com/poe-go/poe/ikc/clientlite"
+	"github.com/poe-go/poe/internal/perltest"
 )
 
 // pulse is a running pulse binary.
@@ -188,15 +189,7 @@ func TestPulseBabysitFlag(t *testing.T) {
 // ikc/testdata/ikc_peer.pl) post to Service/event with an rsvp of its
 // own; the answer comes back to it, across worker recycling.
 func TestPulsePerl(t *testing.T) {
-	for _, m := range []string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"} {
-		if out, err := exec.Command("perl", "-M"+m, "-e1").CombinedOutput(); err != nil {
-			msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", m, err, strings.TrimSpace(string(out)))
-			if os.Getenv("POE_REQUIRE_PERL") == "1" {
-				t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
-			}
-			t.Skipf("skipping the Perl interop test: %s", msg)
-		}
-	}
+	perltest.Need(t, "", "POE", "POE::Filter::Reference", "Storable", "JSON::PP")
 	p := startPulse(t, "-processes", "3", "-connections", "1", "-babysit", "1s")
 	for i := 0; i < 3; i++ {
 		name := fmt.Sprintf("PerlClient%d", i)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/poe-go/poe/examples/internal/clitest"
+	"github.com/poe-go/poe/internal/perltest"
 )
 
 // goldenDir holds the Storable vectors Perl wrote (testdata/ikc/storable at
@@ -108,13 +109,7 @@ func TestMarkers(t *testing.T) {
 // TestPerlReadsFromJSON: Perl's thaw reads what fromjson writes, and
 // Perl's canonical nfreeze of the result is the original golden image.
 func TestPerlReadsFromJSON(t *testing.T) {
-	if out, err := exec.Command("perl", "-MStorable", "-e1").CombinedOutput(); err != nil {
-		msg := "perl with Storable not available: " + strings.TrimSpace(string(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1 but " + msg)
-		}
-		t.Skip(msg)
-	}
+	perltest.Need(t, "", "Storable")
 	var lines, names []string
 	var want [][]byte
 	for _, file := range vectors(t) {

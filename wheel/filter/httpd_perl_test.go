@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/wheel/filter"
 )
 
@@ -82,13 +83,7 @@ func describeHTTP(t *testing.T, rec any) string {
 // returns: requests (method, URI, protocol, content, headers), error codes
 // and streamed content.
 func TestHTTPDAgainstPerl(t *testing.T) {
-	if out, err := exec.Command("perl", "-MPOE::Filter::HTTPD", "-e1").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("perl -MPOE::Filter::HTTPD failed (%v): %s", err, strings.TrimSpace(string(out)))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatal("POE_REQUIRE_PERL=1: " + msg)
-		}
-		t.Skip(msg)
-	}
+	perltest.Need(t, "", "POE::Filter::HTTPD")
 	requests := []string{
 		"GET http://localhost/pie.mhtml\n\n",
 		"GET /foo.html HTTP/1.0\nUser-Agent: Wget/1.8.2\nHost: localhost:8080\nAccept: */*\nConnection: Keep-Alive\n\n",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
 
@@ -36,8 +37,8 @@ if ($mode eq 'in') {
 
 func runStringsHelper(t *testing.T, f Freezer, mode string, in []byte) []byte {
 	t.Helper()
-	perlModule(t, "POE")
-	perlModule(t, f.Name())
+	perltest.Need(t, "", "POE")
+	perltest.Need(t, "", f.Name())
 	cmd := exec.Command("perl", "-e", stringsHelper, f.Name(), mode)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer

@@ -13,24 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poe-go/poe/internal/perltest"
 	"github.com/poe-go/poe/wheel/freezer/storable"
 )
-
-// perlModule skips the test when perl cannot load module. With
-// POE_REQUIRE_PERL=1 (CI installs POE, YAML and FreezeThaw) a missing
-// module fails the test instead.
-func perlModule(t *testing.T, module string) {
-	t.Helper()
-	out, err := exec.Command("perl", "-M"+module, "-e1").CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", module, err, bytes.TrimSpace(out))
-	if os.Getenv("POE_REQUIRE_PERL") == "1" {
-		t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
-	}
-	t.Skipf("skipping: needs perl with %s: %s", module, msg)
-}
 
 // textHelper loads (or dumps) YAML or FreezeThaw and prints a canonical
 // dump in which every scalar is its UTF-8 text ("U" for undef). The texts
@@ -351,8 +336,8 @@ func runTextDifferential(t *testing.T, mode string, f Freezer) (exact, total int
 }
 
 func TestYAMLPerlDifferential(t *testing.T) {
-	perlModule(t, "POE")
-	perlModule(t, "YAML")
+	perltest.Need(t, "", "POE")
+	perltest.Need(t, "", "YAML")
 	exact, total := runTextDifferential(t, "yaml", YAML{})
 	t.Logf("Go re-dumps %d of %d YAML.pm documents byte for byte", exact, total)
 	if exact != total {
@@ -361,8 +346,8 @@ func TestYAMLPerlDifferential(t *testing.T) {
 }
 
 func TestFreezeThawPerlDifferential(t *testing.T) {
-	perlModule(t, "POE")
-	perlModule(t, "FreezeThaw")
+	perltest.Need(t, "", "POE")
+	perltest.Need(t, "", "FreezeThaw")
 	exact, total := runTextDifferential(t, "ft", FreezeThaw{})
 	t.Logf("Go re-freezes %d of %d FreezeThaw strings byte for byte", exact, total)
 	if exact != total {

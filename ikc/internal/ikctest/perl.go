@@ -8,13 +8,13 @@ package ikctest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/poe-go/poe/internal/perltest"
 )
 
 // PerlTimeout bounds each wait for a Perl peer.
@@ -24,17 +24,7 @@ const PerlTimeout = 10 * time.Second
 // the modules.
 func NeedPerl(t *testing.T, modules ...string) {
 	t.Helper()
-	for _, m := range append([]string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"}, modules...) {
-		out, err := exec.Command("perl", "-M"+m, "-e1").CombinedOutput()
-		if err == nil {
-			continue
-		}
-		msg := fmt.Sprintf("perl -M%s -e1 failed (%v): %s", m, err, bytes.TrimSpace(out))
-		if os.Getenv("POE_REQUIRE_PERL") == "1" {
-			t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
-		}
-		t.Skipf("skipping the Perl interop test: %s", msg)
-	}
+	perltest.Need(t, "", append([]string{"POE", "POE::Filter::Reference", "Storable", "JSON::PP"}, modules...)...)
 }
 
 // PerlPeer is a running ikc/testdata/ikc_peer.pl.

@@ -15,27 +15,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-// requirePerl skips the test when perl with the given modules is missing,
-// unless POE_REQUIRE_PERL=1, in which case it fails.
-func requirePerl(t testing.TB, modules ...string) {
-	t.Helper()
-	args := []string{}
-	for _, m := range modules {
-		args = append(args, "-M"+m)
-	}
-	args = append(args, "-e1")
-	out, err := exec.Command("perl", args...).CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("perl %s failed (%v): %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	if os.Getenv("POE_REQUIRE_PERL") == "1" {
-		t.Fatalf("POE_REQUIRE_PERL=1 but %s", msg)
-	}
-	t.Skipf("skipping: needs perl with %s: %s", strings.Join(modules, ", "), msg)
-}
+	"github.com/poe-go/poe/internal/perltest"
+)
 
 // perlHelper reads hex nfreeze images, one per line, thaws each and prints
 // "G<TAB>canonical dump<TAB>hex of nfreeze of the thawed value"; given
@@ -416,7 +398,7 @@ func (g *valueGen) root() Value {
 // values of its own, and Go thaws those (dumps agree, and re-encoding gives
 // Perl's bytes exactly, hash order included).
 func TestPerlDifferential(t *testing.T) {
-	requirePerl(t, "Storable")
+	perltest.Need(t, "", "Storable")
 	script := filepath.Join(t.TempDir(), "helper.pl")
 	if err := os.WriteFile(script, []byte(perlHelper), 0o644); err != nil {
 		t.Fatal(err)
